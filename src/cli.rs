@@ -1,0 +1,381 @@
+//! The command line: argument parsing and the thin wiring behind each subcommand.
+//!
+//! `anyhow` is used here and only here; the library modules below return typed errors.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::ident::{self, Classification, TacLookup, tac::MemoryTacs};
+use crate::store::{self, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scanstation",
+    version,
+    about = "Barcode label scanning station for device intake, returns and recall sweeps"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the station: read scans and classify, pair and store them.
+    Run(RunArgs),
+    /// Classify and validate identifiers given on the command line.
+    Check(CheckArgs),
+    /// Manage the TAC (type allocation code) table.
+    Tac {
+        #[command(subcommand)]
+        command: TacCommand,
+    },
+    /// Run a benchmark that lives in the repo.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// The SQLite database (default: $XDG_DATA_HOME/scanstation/scanstation.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+impl DbArg {
+    pub fn path(&self) -> Result<PathBuf> {
+        match &self.db {
+            Some(path) => Ok(path.clone()),
+            None => store::default_db_path()
+                .context("no home directory to put the database in: pass --db PATH"),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print one JSON object per line instead of a human line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print one JSON object per argument.
+    #[arg(long)]
+    pub json: bool,
+    /// The strings to check. Control characters may be written `\x1d` or `<GS>`, `<RS>`, `<EOT>`.
+    #[arg(required = true, value_name = "TEXT")]
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TacCommand {
+    /// Import an Osmocom TAC CSV export (tacdb.csv).
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Add or replace a local TAC entry; local entries win over imported ones.
+    Set {
+        #[command(flatten)]
+        db: DbArg,
+        tac: String,
+        brand: String,
+        model: String,
+    },
+}
+
+/// The binary's entry point: parses arguments, runs the command, maps errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed stdout (`scanstation export | head`) is not a failure.
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("scanstation: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run_stdin(&args),
+        Command::Check(args) => check(&args),
+        Command::Tac { command } => tac(command),
+        Command::Bench { command } => crate::bench::run(command),
+    }
+}
+
+/// Loads the TAC table from the database when there is one, without creating it.
+fn load_tacs(db: &DbArg) -> Result<MemoryTacs> {
+    let path = db.path()?;
+    match Store::open_read_only(&path)? {
+        Some(store) => Ok(store.load_tacs()?),
+        None => Ok(MemoryTacs::default()),
+    }
+}
+
+/// Turns `\x1d`, `\\`, `<GS>`, `<RS>`, `<EOT>` and `<FNC1>` into the bytes they stand for.
+pub fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(ch) = rest.chars().next() {
+        let named = [
+            ("<GS>", '\u{1d}'),
+            ("<FNC1>", '\u{1d}'),
+            ("<RS>", '\u{1e}'),
+            ("<EOT>", '\u{04}'),
+        ]
+        .into_iter()
+        .find(|(name, _)| rest.starts_with(name));
+        if let Some((name, byte)) = named {
+            out.push(byte);
+            rest = &rest[name.len()..];
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("\\x") {
+            if let Some(byte) = after.get(..2).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                if byte.is_ascii() {
+                    out.push(byte as char);
+                    rest = &after[2..];
+                    continue;
+                }
+            }
+        }
+        if let Some(after) = rest.strip_prefix("\\\\") {
+            out.push('\\');
+            rest = after;
+            continue;
+        }
+        out.push(ch);
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
+}
+
+/// Shows control characters as `<GS>`-style names so a line never moves the terminal cursor.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\u{1d}' => out.push_str("<GS>"),
+            '\u{1e}' => out.push_str("<RS>"),
+            '\u{04}' => out.push_str("<EOT>"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A short summary of the details that matter most to an operator.
+pub fn summary(c: &Classification) -> String {
+    let d = &c.details;
+    let mut parts = Vec::new();
+    if let Some(reason) = c.reason() {
+        parts.push(reason.to_owned());
+    }
+    if let Some(tac) = &d.tac {
+        let device = match (&d.brand, &d.model) {
+            (Some(b), Some(m)) => format!(" {b} {m}"),
+            _ => String::new(),
+        };
+        parts.push(format!("TAC {tac}{device}"));
+    }
+    if let Some(cd) = &d.check_digit {
+        match &d.expected_check_digit {
+            Some(want) => parts.push(format!("check digit {cd}, expected {want}")),
+            None => parts.push(format!("check digit {cd}")),
+        }
+    }
+    if let Some(pesn) = &d.pesn {
+        parts.push(format!("pESN {pesn}"));
+    }
+    if let Some(gtin14) = &d.gtin14 {
+        parts.push(format!("GTIN-14 {gtin14}"));
+    }
+    if let Some(format) = d.serial_format {
+        parts.push(format!("format {format}"));
+    }
+    if let Some(prefix) = d.stripped_prefix {
+        parts.push(format!("prefix {prefix} removed"));
+    }
+    if !c.alternatives.is_empty() {
+        let kinds: Vec<&str> = c.alternatives.iter().map(|a| a.kind.as_str()).collect();
+        parts.push(format!("also considered {}", kinds.join(", ")));
+    }
+    parts.join("; ")
+}
+
+fn check(args: &CheckArgs) -> Result<ExitCode> {
+    let tacs = load_tacs(&args.db)?;
+    let results: Vec<Classification> = args
+        .texts
+        .iter()
+        .map(|text| ident::classify(&unescape(text), None, &tacs))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for c in &results {
+            writeln!(out, "{}", c.to_json())?;
+        }
+    } else {
+        print_table(&mut out, &results)?;
+    }
+    out.flush()?;
+    // Like grep, a check that found invalid input says so in its exit status, for scripts.
+    Ok(if results.iter().all(Classification::valid) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
+    let rows: Vec<[String; 5]> = results
+        .iter()
+        .map(|c| {
+            [
+                escape(&c.input),
+                c.kind.to_string(),
+                if c.valid() { "valid" } else { "INVALID" }.to_owned(),
+                escape(&c.value),
+                summary(c),
+            ]
+        })
+        .collect();
+    let headers = ["INPUT", "KIND", "VALID", "VALUE", "WHY"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count().min(40));
+        }
+    }
+    let line = |cells: [&str; 5]| -> String {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 4 {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(headers))?;
+    for row in &rows {
+        writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
+        )?;
+    }
+    Ok(())
+}
+
+fn tac(command: TacCommand) -> Result<ExitCode> {
+    match command {
+        TacCommand::Import { db, file } => {
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open TAC file {}", file.display()))?;
+            let parsed = ident::tac::read_osmocom(std::io::BufReader::new(reader));
+            if parsed.rows.is_empty() {
+                anyhow::bail!(
+                    "{}: no rows with an 8-digit TAC; is this an Osmocom tacdb.csv export?",
+                    file.display()
+                );
+            }
+            let path = db.path()?;
+            let mut store = Store::open(&path)?;
+            let report = store.import_tacs(
+                &parsed,
+                &file.display().to_string(),
+                &crate::clock::rfc3339(crate::clock::now_ms()),
+            )?;
+            for skipped in parsed.skipped.iter().take(5) {
+                eprintln!(
+                    "{}:{}: skipped: {}",
+                    file.display(),
+                    skipped.line,
+                    skipped.reason
+                );
+            }
+            if parsed.skipped.len() > 5 {
+                eprintln!("... and {} more skipped rows", parsed.skipped.len() - 5);
+            }
+            println!(
+                "imported {} TACs, skipped {} rows, into {}",
+                report.imported,
+                report.skipped,
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TacCommand::Set {
+            db,
+            tac,
+            brand,
+            model,
+        } => {
+            if tac.len() != 8 || !tac.bytes().all(|b| b.is_ascii_digit()) {
+                anyhow::bail!("TAC {tac:?} must be exactly 8 digits");
+            }
+            let mut store = Store::open(&db.path()?)?;
+            store.set_local_tac(&tac, &brand, &model)?;
+            println!("TAC {tac} is now {brand} {model} (local entry)");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads lines from stdin and prints each one's classification.
+fn run_stdin(args: &RunArgs) -> Result<ExitCode> {
+    let path = args.db.path()?;
+    let store = Store::open(&path)?;
+    let tacs = store.load_tacs()?;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("scanstation: reading scans from the keyboard or a wedge scanner; Ctrl+D ends");
+    }
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().split(b'\n') {
+        let bytes = line.context("reading stdin")?;
+        let text = String::from_utf8_lossy(&bytes);
+        let c = ident::classify(&text, None, &tacs as &dyn TacLookup);
+        if args.json {
+            writeln!(out, "{}", c.to_json())?;
+        } else {
+            writeln!(
+                out,
+                "{} {} {} {}",
+                if c.valid() { "OK " } else { "BAD" },
+                c.kind,
+                escape(&c.value),
+                summary(&c)
+            )?;
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,14 @@
+//! scanstation: a barcode label scanning station for device intake, returns and recall sweeps.
+//!
+//! The modules follow the data flow, and `ARCHITECTURE.md` is the map:
+//!
+//! - [`ident`]: classify and validate one decoded string (IMEI, MEID, ICCID, EID, GTIN, GS1, serials).
+//! - [`store`]: the SQLite store (one writer, WAL, append-only migrations) and the TAC table.
+//! - [`cli`]: the command line, the thin layer the binary calls.
+//! - [`bench`]: benchmarks that live in the repo, run with `scanstation bench ...`.
+
+pub mod bench;
+pub mod cli;
+pub mod clock;
+pub mod ident;
+pub mod store;

@@ -1,0 +1,269 @@
+//! `store`: the station's SQLite database.
+//!
+//! **Invariants:** identifiers are stored as TEXT, never integers (IMEIs can start with 0);
+//! migrations are numbered, append-only and tracked in `PRAGMA user_version`; the database runs
+//! in WAL mode with `synchronous=FULL`, so a committed transaction survives a power cut.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, params};
+
+use crate::ident::tac::{MemoryTacs, OsmocomFile, TacInfo};
+
+/// Errors that cross the store boundary; each names the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} is newer (schema {found}) than this scanstation understands (schema {known})"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("migration {version} failed on {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        version: usize,
+        source: rusqlite::Error,
+    },
+    #[error("database {path}: {source}")]
+    Query {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// The default database location: `$XDG_DATA_HOME/scanstation/scanstation.db`.
+pub fn default_db_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "scanstation")
+        .map(|dirs| dirs.data_dir().join("scanstation.db"))
+}
+
+/// An open store. Only one writer exists at a time; the daemon owns it on one thread.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What a TAC import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TacImportReport {
+    pub imported: usize,
+    pub skipped: usize,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database read-only, or returns `None` when there is none at `path`.
+    pub fn open_read_only(path: &Path) -> Result<Option<Store>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        let version = store.schema_version()?;
+        if version > migrations::MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found: version,
+                known: migrations::MIGRATIONS.len(),
+            });
+        }
+        Ok(Some(store))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn query_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Query {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        // WAL lets readers (export, find, the API) work beside the one writer; synchronous=FULL
+        // fsyncs the WAL at every commit, which is what makes an acknowledgement a promise.
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode=WAL;
+                 PRAGMA synchronous=FULL;
+                 PRAGMA foreign_keys=ON;
+                 PRAGMA busy_timeout=5000;",
+            )
+            .map_err(|source| StoreError::Open {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.query_err(e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = self.schema_version()?;
+        let known = migrations::MIGRATIONS.len();
+        if current > known as i64 {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                known,
+            });
+        }
+        for (index, sql) in migrations::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(current as usize)
+        {
+            let version = index + 1;
+            let err = |source| StoreError::Migrate {
+                path: self.path.clone(),
+                version,
+                source,
+            };
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", version as i64)
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Imports an Osmocom TAC file in one transaction, replacing earlier imported rows.
+    pub fn import_tacs(
+        &mut self,
+        file: &OsmocomFile,
+        source: &str,
+        imported_at: &str,
+    ) -> Result<TacImportReport, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Query {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute("DELETE FROM tac", []).map_err(err)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO tac (tac, brand, model, aka, source) VALUES (?1, ?2, ?3, ?4, 'osmocom')",
+                )
+                .map_err(err)?;
+            for row in &file.rows {
+                insert
+                    .execute(params![row.tac, row.brand, row.model, row.aka])
+                    .map_err(err)?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO tac_imports (source, notice, imported, skipped, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                source,
+                file.notice,
+                file.rows.len() as i64,
+                file.skipped.len() as i64,
+                imported_at
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(TacImportReport {
+            imported: file.rows.len(),
+            skipped: file.skipped.len(),
+        })
+    }
+
+    /// Adds or replaces a local TAC entry, which wins over imported rows.
+    pub fn set_local_tac(&mut self, tac: &str, brand: &str, model: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO tac_local (tac, brand, model) VALUES (?1, ?2, ?3)",
+                params![tac, brand, model],
+            )
+            .map(|_| ())
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// Loads the whole TAC table into memory, local entries over imported ones.
+    pub fn load_tacs(&self) -> Result<MemoryTacs, StoreError> {
+        let mut tacs = MemoryTacs::default();
+        for table in ["tac", "tac_local"] {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT tac, brand, model FROM {table}"))
+                .map_err(|e| self.query_err(e))?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(|e| self.query_err(e))?;
+            for row in rows {
+                let (tac, brand, model) = row.map_err(|e| self.query_err(e))?;
+                tacs.insert(&tac, TacInfo { brand, model });
+            }
+        }
+        Ok(tacs)
+    }
+
+    /// Counts the rows of a table, for reports and tests.
+    pub fn count(&self, table: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| {
+                row.get(0)
+            })
+            .map_err(|e| self.query_err(e))
+    }
+}
