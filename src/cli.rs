@@ -2,14 +2,17 @@
 //!
 //! `anyhow` is used here and only here; the library modules below return typed errors.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::ident::{self, Classification, TacLookup, tac::MemoryTacs};
+use crate::config::{self, Config, LogFormat, SourceSpec};
+use crate::ident::{self, Classification, tac::MemoryTacs};
 use crate::store::{self, Store};
 
 #[derive(Debug, Parser)]
@@ -29,6 +32,10 @@ pub enum Command {
     Run(RunArgs),
     /// Classify and validate identifiers given on the command line.
     Check(CheckArgs),
+    /// Export units or scans as CSV, JSON or NDJSON.
+    Export(ExportArgs),
+    /// Find a unit by any identifier (an IMEI with or without its check digit, a serial, ...).
+    Find(FindArgs),
     /// Manage the TAC (type allocation code) table.
     Tac {
         #[command(subcommand)]
@@ -60,11 +67,55 @@ impl DbArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The config file (default: $XDG_CONFIG_HOME/scanstation/config.toml, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArg,
-    /// Print one JSON object per line instead of a human line.
+    /// A scan source: `stdin` or `serial:PATH[@BAUD]`. Repeat for several; overrides the config.
+    #[arg(long = "source", value_name = "SPEC")]
+    pub sources: Vec<String>,
+    /// Print one JSON object per line (scan and unit events) instead of human lines.
     #[arg(long)]
     pub json: bool,
+    /// Log format on stderr.
+    #[arg(long, value_name = "text|json")]
+    pub log_format: Option<String>,
+    /// Close a unit after this many milliseconds without a scan.
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<i64>,
+    /// What makes a unit complete, e.g. `serial+imei+imei`.
+    #[arg(long, value_name = "KINDS")]
+    pub profile: Option<String>,
+    /// What ends a scan on serial sources: cr, lf, crlf, any or none.
+    #[arg(long, value_name = "T")]
+    pub terminator: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// What to export.
+    #[arg(long, value_enum, default_value = "units")]
+    pub what: crate::export::What,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: crate::export::Format,
+    /// Only what was scanned at or after this time (2026-11-25 or 2026-11-25T08:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// The value to look for.
+    pub value: String,
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +163,16 @@ pub fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("scanstation: error: {err:#}");
+            // Print the cause chain, skipping causes whose text the message above already shows.
+            let mut message = err.to_string();
+            for cause in err.chain().skip(1) {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+            }
+            eprintln!("scanstation: error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -120,8 +180,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run(args) => run_stdin(&args),
+        Command::Run(args) => run_daemon(&args),
         Command::Check(args) => check(&args),
+        Command::Export(args) => export(&args),
+        Command::Find(args) => find(&args),
         Command::Tac { command } => tac(command),
         Command::Bench { command } => crate::bench::run(command),
     }
@@ -154,14 +216,13 @@ pub fn unescape(text: &str) -> String {
             rest = &rest[name.len()..];
             continue;
         }
-        if let Some(after) = rest.strip_prefix("\\x") {
-            if let Some(byte) = after.get(..2).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                if byte.is_ascii() {
-                    out.push(byte as char);
-                    rest = &after[2..];
-                    continue;
-                }
-            }
+        if let Some(after) = rest.strip_prefix("\\x")
+            && let Some(byte) = after.get(..2).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && byte.is_ascii()
+        {
+            out.push(byte as char);
+            rest = &after[2..];
+            continue;
         }
         if let Some(after) = rest.strip_prefix("\\\\") {
             out.push('\\');
@@ -294,6 +355,50 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
     Ok(())
 }
 
+/// Opens an existing database for reading, with a clear error when there is none.
+fn open_existing(db: &DbArg) -> Result<Store> {
+    let path = db.path()?;
+    Store::open_read_only(&path)?.with_context(|| {
+        format!(
+            "no database at {}: run the station first, or pass --db PATH",
+            path.display()
+        )
+    })
+}
+
+fn export(args: &ExportArgs) -> Result<ExitCode> {
+    let since = match &args.since {
+        Some(text) => crate::clock::parse_rfc3339(text).with_context(|| {
+            format!("--since {text:?}: expected a date (2026-11-25) or a UTC time (2026-11-25T08:00:00Z)")
+        })?,
+        None => i64::MIN,
+    };
+    let store = open_existing(&args.db)?;
+    let mut out = std::io::stdout().lock();
+    crate::export::export(&store, args.what, args.format, since, &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find(args: &FindArgs) -> Result<ExitCode> {
+    let store = open_existing(&args.db)?;
+    let tacs = store.load_tacs()?;
+    let found = crate::export::find(&store, &unescape(&args.value), &tacs)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{found}")?;
+    } else {
+        crate::export::print_found(&found, &mut out)?;
+    }
+    let nothing = found["units"].as_array().is_none_or(Vec::is_empty)
+        && found["scans"].as_array().is_none_or(Vec::is_empty);
+    Ok(if nothing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn tac(command: TacCommand) -> Result<ExitCode> {
     match command {
         TacCommand::Import { db, file } => {
@@ -349,33 +454,85 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
     }
 }
 
-/// Reads lines from stdin and prints each one's classification.
-fn run_stdin(args: &RunArgs) -> Result<ExitCode> {
-    let path = args.db.path()?;
-    let store = Store::open(&path)?;
-    let tacs = store.load_tacs()?;
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("scanstation: reading scans from the keyboard or a wedge scanner; Ctrl+D ends");
+/// Builds the effective config: the file (given or default), then the flags over it.
+fn effective_config(args: &RunArgs) -> Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => match config::default_config_path().filter(|p| p.exists()) {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        },
+    };
+    if args.db.db.is_some() {
+        config.db = args.db.db.clone();
     }
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lock().split(b'\n') {
-        let bytes = line.context("reading stdin")?;
-        let text = String::from_utf8_lossy(&bytes);
-        let c = ident::classify(&text, None, &tacs as &dyn TacLookup);
-        if args.json {
-            writeln!(out, "{}", c.to_json())?;
-        } else {
-            writeln!(
-                out,
-                "{} {} {} {}",
-                if c.valid() { "OK " } else { "BAD" },
-                c.kind,
-                escape(&c.value),
-                summary(&c)
-            )?;
-        }
-        out.flush()?;
+    if !args.sources.is_empty() {
+        config.sources = args
+            .sources
+            .iter()
+            .map(|s| SourceSpec::parse(s).map_err(|m| anyhow::anyhow!("--source: {m}")))
+            .collect::<Result<_>>()?;
     }
+    config.json |= args.json;
+    if let Some(format) = &args.log_format {
+        config.log_format = match format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => anyhow::bail!("--log-format: expected text or json, not {other:?}"),
+        };
+    }
+    if let Some(ms) = args.idle_timeout_ms {
+        anyhow::ensure!(ms > 0, "--idle-timeout-ms must be above 0");
+        config.pairing.idle_timeout_ms = ms;
+    }
+    if let Some(profile) = &args.profile {
+        config.pairing.profile =
+            crate::pair::Profile::parse(profile).map_err(|e| anyhow::anyhow!("--profile: {e}"))?;
+    }
+    if let Some(t) = &args.terminator {
+        config.framing.terminator = crate::source::Terminator::parse(t).with_context(|| {
+            format!("--terminator: expected cr, lf, crlf, any or none, not {t:?}")
+        })?;
+    }
+    Ok(config)
+}
+
+/// Sends logs to stderr, filtered by RUST_LOG (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    // A second init (tests calling run twice in one process) is harmless; ignore it.
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// `scanstation run`: the daemon.
+fn run_daemon(args: &RunArgs) -> Result<ExitCode> {
+    let config = effective_config(args)?;
+    init_logging(config.log_format);
+    let db = match &config.db {
+        Some(path) => path.clone(),
+        None => store::default_db_path()
+            .context("no home directory to put the database in: pass --db PATH")?,
+    };
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))
+            .context("installing the signal handlers")?;
+    }
+    if config.sources.contains(&SourceSpec::Stdin) && std::io::stdin().is_terminal() && !config.json
+    {
+        eprintln!(
+            "scanstation: scan or type a label and press Enter; Ctrl+D or Ctrl+C ends (database {})",
+            db.display()
+        );
+    }
+    crate::daemon::run(&config, &db, shutdown)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,5 +10,11 @@
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod export;
+pub mod feedback;
 pub mod ident;
+pub mod pair;
+pub mod source;
 pub mod store;

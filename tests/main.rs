@@ -5,4 +5,7 @@ mod util;
 mod check_cli;
 mod ident_props;
 mod ident_vectors;
+mod pairing;
+#[cfg(feature = "serial")]
+mod serial_source;
 mod tac_import;

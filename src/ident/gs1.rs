@@ -211,10 +211,10 @@ fn lookup(s: &[u8]) -> Option<(usize, Spec)> {
     // Measure AIs are looked up before the table because their titles depend on the second and
     // third digits; an unassigned measure prefix such as 317 falls through to the table, which
     // reports it as unknown.
-    if let [b'3', a, b, b'0'..=b'5', ..] = s {
-        if let Some(title) = measure_title([*a, *b]) {
-            return Some((4, fixed(title, Numeric, 6)));
-        }
+    if let [b'3', a, b, b'0'..=b'5', ..] = s
+        && let Some(title) = measure_title([*a, *b])
+    {
+        return Some((4, fixed(title, Numeric, 6)));
     }
     let found = match s {
         [b'8', b'0', b'0', b'3', ..] => (4, var("GRAI", Grai, 14, 30)),
@@ -411,13 +411,13 @@ fn validate<'a>(
         Kind::Grai => {
             // The GRAI proper is the 13 digits after the filler; its check digit ignores the
             // filler.
-            if let Some(&first) = bytes.first() {
-                if first != b'0' {
-                    return Err(Gs1Error::GraiFiller {
-                        pos: start,
-                        ch: char::from(first),
-                    });
-                }
+            if let Some(&first) = bytes.first()
+                && first != b'0'
+            {
+                return Err(Gs1Error::GraiFiller {
+                    pos: start,
+                    ch: char::from(first),
+                });
             }
             verify_check(ai, bytes.get(1..14).unwrap_or_default(), start + 1)?;
         }

@@ -5,6 +5,9 @@
 //! in WAL mode with `synchronous=FULL`, so a committed transaction survives a power cut.
 
 mod migrations;
+mod records;
+
+pub use records::{FlagRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord};
 
 use std::path::{Path, PathBuf};
 

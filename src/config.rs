@@ -1,0 +1,426 @@
+//! The station's configuration: a TOML file, then command-line flags over it.
+//!
+//! Parsing is two-stage (ripgrep's low/high args): serde reads a [`RawConfig`] that mirrors the
+//! file and rejects unknown keys, then [`Config::from_raw`] validates values into types that rule
+//! out bad states. Every error names the file, the line and the key.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::pair::{PairConfig, Profile};
+use crate::source::{FramingConfig, Terminator};
+
+/// Where a scan source is, as written in the config or on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// Lines typed or pasted into the terminal, or a keyboard-wedge scanner typing into it.
+    Stdin,
+    /// A serial or USB-CDC scanner: `serial:PATH[@BAUD]`.
+    Serial { path: PathBuf, baud: Option<u32> },
+}
+
+impl SourceSpec {
+    pub fn parse(spec: &str) -> Result<SourceSpec, String> {
+        if spec == "stdin" || spec == "-" {
+            return Ok(SourceSpec::Stdin);
+        }
+        if let Some(rest) = spec.strip_prefix("serial:") {
+            let (path, baud) = match rest.rsplit_once('@') {
+                Some((path, baud)) => {
+                    let baud: u32 = baud
+                        .parse()
+                        .ok()
+                        .filter(|b| *b > 0)
+                        .ok_or_else(|| format!("bad baud rate {baud:?} in source {spec:?}"))?;
+                    (path, Some(baud))
+                }
+                None => (rest, None),
+            };
+            if path.is_empty() {
+                return Err(format!(
+                    "source {spec:?} has no device path (serial:/dev/ttyACM0[@9600])"
+                ));
+            }
+            return Ok(SourceSpec::Serial {
+                path: PathBuf::from(path),
+                baud,
+            });
+        }
+        Err(format!(
+            "unknown source {spec:?}: expected stdin or serial:PATH[@BAUD]"
+        ))
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceSpec::Stdin => f.write_str("stdin"),
+            SourceSpec::Serial { path, baud: None } => write!(f, "serial:{}", path.display()),
+            SourceSpec::Serial {
+                path,
+                baud: Some(b),
+            } => write!(f, "serial:{}@{b}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorMode {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The file as written. Every table and key is optional; unknown keys are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub station: RawStation,
+    #[serde(default)]
+    pub pairing: RawPairing,
+    #[serde(default)]
+    pub serial: RawSerial,
+    #[serde(default)]
+    pub feedback: RawFeedback,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStation {
+    pub db: Option<PathBuf>,
+    pub sources: Option<Vec<Spanned<String>>>,
+    pub json: Option<bool>,
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPairing {
+    pub idle_timeout_ms: Option<Spanned<i64>>,
+    pub repeat_window_ms: Option<Spanned<i64>>,
+    pub profile: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSerial {
+    pub baud: Option<Spanned<u32>>,
+    pub terminator: Option<Terminator>,
+    pub inter_char_timeout_ms: Option<Spanned<i64>>,
+    pub max_line: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeedback {
+    pub color: Option<ColorMode>,
+    pub bell: Option<bool>,
+    pub on_reject: Option<String>,
+}
+
+/// How the operator is told about each scan and unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackConfig {
+    pub color: ColorMode,
+    /// Ring the terminal bell on every red line.
+    pub bell: bool,
+    /// A shell command run (without waiting) on every red line, e.g. to play a sound.
+    pub on_reject: Option<String>,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        FeedbackConfig {
+            color: ColorMode::Auto,
+            bell: true,
+            on_reject: None,
+        }
+    }
+}
+
+/// The validated configuration the daemon runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub db: Option<PathBuf>,
+    pub sources: Vec<SourceSpec>,
+    pub json: bool,
+    pub log_format: LogFormat,
+    pub pairing: PairConfig,
+    pub framing: FramingConfig,
+    pub baud: u32,
+    pub feedback: FeedbackConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            db: None,
+            sources: vec![SourceSpec::Stdin],
+            json: false,
+            log_format: LogFormat::Text,
+            pairing: PairConfig::default(),
+            framing: FramingConfig::default(),
+            baud: 9600,
+            feedback: FeedbackConfig::default(),
+        }
+    }
+}
+
+/// A configuration error that names the file, the line and the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {key}: {message}", path.display())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// Where the config is read from when `--config` is not given.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "scanstation")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |before| {
+        before.bytes().filter(|&b| b == b'\n').count() + 1
+    })
+}
+
+/// The dotted key written on `line`, found from the line itself and the table header above it.
+fn key_at(text: &str, line: usize) -> String {
+    let mut table = String::new();
+    let mut key = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if i + 1 > line {
+            break;
+        }
+        if l.starts_with('[') {
+            table = l.trim_matches(['[', ']', ' ']).to_owned();
+            key.clear();
+        } else if i + 1 == line {
+            key = l.split('=').next().unwrap_or("").trim().to_owned();
+        }
+    }
+    match (table.is_empty(), key.is_empty()) {
+        (_, true) if table.is_empty() => "(top level)".to_owned(),
+        (_, true) => table,
+        (true, false) => key,
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+struct Located<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Located<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let line = line_of(self.text, span.start);
+        ConfigError {
+            path: self.path.to_owned(),
+            line,
+            key: key_at(self.text, line),
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file's text.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let at = Located { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|err| {
+            let span = err.span().unwrap_or(0..0);
+            at.error(span, err.message().trim().to_owned())
+        })?;
+        Config::from_raw(raw, &at)
+    }
+
+    /// Reads the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            path: path.to_owned(),
+            line: 0,
+            key: "(file)".to_owned(),
+            message: format!("cannot read the config file: {err}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    fn from_raw(raw: RawConfig, at: &Located<'_>) -> Result<Config, ConfigError> {
+        let mut config = Config {
+            db: raw.station.db,
+            ..Config::default()
+        };
+        if let Some(sources) = raw.station.sources {
+            config.sources = sources
+                .into_iter()
+                .map(|s| {
+                    let span = s.span();
+                    SourceSpec::parse(s.get_ref()).map_err(|m| at.error(span, m))
+                })
+                .collect::<Result<_, _>>()?;
+            if config.sources.is_empty() {
+                config.sources.push(SourceSpec::Stdin);
+            }
+        }
+        config.json = raw.station.json.unwrap_or(false);
+        config.log_format = raw.station.log_format.unwrap_or_default();
+
+        let positive = |v: Option<Spanned<i64>>, default: i64| -> Result<i64, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(v) if *v.get_ref() > 0 => Ok(*v.get_ref()),
+                Some(v) => Err(at.error(
+                    v.span(),
+                    format!(
+                        "must be a positive number of milliseconds, not {}",
+                        v.get_ref()
+                    ),
+                )),
+            }
+        };
+        config.pairing.idle_timeout_ms =
+            positive(raw.pairing.idle_timeout_ms, config.pairing.idle_timeout_ms)?;
+        config.pairing.repeat_window_ms = positive(
+            raw.pairing.repeat_window_ms,
+            config.pairing.repeat_window_ms,
+        )?;
+        if let Some(profile) = raw.pairing.profile {
+            config.pairing.profile = Profile::parse(profile.get_ref())
+                .map_err(|e| at.error(profile.span(), e.to_string()))?;
+        }
+
+        if let Some(baud) = raw.serial.baud {
+            if *baud.get_ref() == 0 {
+                return Err(at.error(baud.span(), "baud rate must be above 0"));
+            }
+            config.baud = *baud.get_ref();
+        }
+        if let Some(t) = raw.serial.terminator {
+            config.framing.terminator = t;
+        }
+        config.framing.inter_char_timeout_ms = positive(
+            raw.serial.inter_char_timeout_ms,
+            config.framing.inter_char_timeout_ms,
+        )?;
+        if let Some(max) = raw.serial.max_line {
+            if !(16..=1 << 20).contains(max.get_ref()) {
+                return Err(at.error(max.span(), "max_line must be between 16 and 1048576 bytes"));
+            }
+            config.framing.max_len = *max.get_ref();
+        }
+
+        if let Some(color) = raw.feedback.color {
+            config.feedback.color = color;
+        }
+        if let Some(bell) = raw.feedback.bell {
+            config.feedback.bell = bell;
+        }
+        config.feedback.on_reject = raw.feedback.on_reject.filter(|c| !c.trim().is_empty());
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("station.toml"), text)
+    }
+
+    #[test]
+    fn the_example_config_parses_and_names_every_key() {
+        let text = include_str!("../hardware/scanstation.toml");
+        let config = parse(text).expect("example config");
+        assert_eq!(config.pairing.idle_timeout_ms, 10_000);
+        // Every key the raw config knows appears in the example, commented or not.
+        for key in [
+            "db",
+            "sources",
+            "json",
+            "log_format",
+            "idle_timeout_ms",
+            "repeat_window_ms",
+            "profile",
+            "baud",
+            "terminator",
+            "inter_char_timeout_ms",
+            "max_line",
+            "color",
+            "bell",
+            "on_reject",
+        ] {
+            assert!(
+                text.contains(&format!("{key} =")),
+                "{key} missing from the example"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = parse("[station]\njson = true\n\n[pairing]\nidle_timeout = 5\n")
+            .expect_err("unknown key");
+        assert_eq!((err.line, err.key.as_str()), (5, "pairing.idle_timeout"));
+        assert!(err.message.contains("unknown field"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("station.toml:5: pairing.idle_timeout: ")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_line() {
+        let err = parse("[pairing]\nidle_timeout_ms = \"ten\"\n").expect_err("type");
+        assert_eq!((err.line, err.key.as_str()), (2, "pairing.idle_timeout_ms"));
+        let err = parse("[pairing]\nidle_timeout_ms = -5\n").expect_err("negative");
+        assert_eq!(err.line, 2);
+        let err = parse("[station]\nsources = [\"stdin\",\n  \"usb:what\"]\n").expect_err("source");
+        assert_eq!((err.line, err.key.as_str()), (3, "station"));
+        assert!(err.message.contains("usb:what"));
+        let err = parse("[serial]\nterminator = \"semicolon\"\n").expect_err("terminator");
+        assert_eq!(err.line, 2);
+        let err = parse("[pairing]\nprofile = \"serial+cat\"\n").expect_err("profile");
+        assert!(err.message.contains("cat"), "{err}");
+        let err = parse("this is not toml").expect_err("syntax");
+        assert_eq!(err.line, 1);
+    }
+
+    #[test]
+    fn source_specs() {
+        assert_eq!(SourceSpec::parse("stdin"), Ok(SourceSpec::Stdin));
+        assert_eq!(
+            SourceSpec::parse("serial:/dev/ttyACM0@115200"),
+            Ok(SourceSpec::Serial {
+                path: "/dev/ttyACM0".into(),
+                baud: Some(115_200)
+            })
+        );
+        assert!(SourceSpec::parse("serial:").is_err());
+        assert!(SourceSpec::parse("serial:/dev/x@fast").is_err());
+        assert!(SourceSpec::parse("camera:0").is_err());
+    }
+}

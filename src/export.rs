@@ -1,0 +1,295 @@
+//! `export` and `find`: reading the store back out, for spreadsheets, scripts and the counter.
+//!
+//! The JSON forms are the same objects the daemon prints as events, so a consumer parses one
+//! schema whether it listens live or reads an export later.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use crate::cli::escape;
+use crate::clock;
+use crate::feedback::{scan_json, unit_json};
+use crate::ident::{self, TacLookup};
+use crate::store::{ScanRecord, Store, StoreError, UnitRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum What {
+    Units,
+    Scans,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+/// Errors of an export: the store, or the output.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write the export: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn unit_row(u: &UnitRecord) -> Vec<String> {
+    let imeis = u.values("imei");
+    let one = |kind: &str| {
+        u.values(kind)
+            .first()
+            .map_or(String::new(), |v| (*v).to_owned())
+    };
+    vec![
+        u.id.to_string(),
+        u.status.clone(),
+        one("serial"),
+        imeis.first().map_or(String::new(), |v| (*v).to_owned()),
+        imeis.get(1).map_or(String::new(), |v| (*v).to_owned()),
+        one("eid"),
+        one("meid"),
+        one("esn"),
+        one("iccid"),
+        one("gtin"),
+        one("part"),
+        u.flags
+            .iter()
+            .map(|f| format!("{}: {}", f.code, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        u.close_reason.clone().unwrap_or_default(),
+        u.complete.to_string(),
+        clock::rfc3339(u.opened_ms),
+        u.closed_ms.map(clock::rfc3339).unwrap_or_default(),
+    ]
+}
+
+const UNIT_HEADER: [&str; 16] = [
+    "id",
+    "status",
+    "serial",
+    "imei1",
+    "imei2",
+    "eid",
+    "meid",
+    "esn",
+    "iccid",
+    "gtin",
+    "part",
+    "flags",
+    "close_reason",
+    "complete",
+    "opened_at",
+    "closed_at",
+];
+
+const SCAN_HEADER: [&str; 12] = [
+    "id",
+    "at",
+    "source",
+    "raw",
+    "symbology",
+    "kind",
+    "value",
+    "valid",
+    "reason_code",
+    "reason",
+    "outcome",
+    "unit",
+];
+
+fn scan_row(s: &ScanRecord) -> Vec<String> {
+    vec![
+        s.id.to_string(),
+        clock::rfc3339(s.at_ms),
+        s.source.clone(),
+        // Control bytes would break spreadsheet cells; the JSON forms keep them exactly.
+        escape(&String::from_utf8_lossy(&s.raw)),
+        s.symbology.clone().unwrap_or_default(),
+        s.kind.clone(),
+        escape(&s.value),
+        s.valid.to_string(),
+        s.reason_code.clone().unwrap_or_default(),
+        s.reason.clone().unwrap_or_default(),
+        s.outcome.clone(),
+        s.unit.map(|u| u.to_string()).unwrap_or_default(),
+    ]
+}
+
+/// Writes units or scans since `since_ms` in the chosen format.
+pub fn export(
+    store: &Store,
+    what: What,
+    format: Format,
+    since_ms: i64,
+    out: &mut dyn Write,
+) -> Result<usize, ExportError> {
+    let (header, rows, objects): (&[&str], Vec<Vec<String>>, Vec<Value>) = match what {
+        What::Units => {
+            let units = store.units_since(since_ms)?;
+            (
+                &UNIT_HEADER,
+                units.iter().map(unit_row).collect(),
+                units.iter().map(unit_json).collect(),
+            )
+        }
+        What::Scans => {
+            let scans = store.scans_since(since_ms)?;
+            (
+                &SCAN_HEADER,
+                scans.iter().map(scan_row).collect(),
+                scans.iter().map(scan_json).collect(),
+            )
+        }
+    };
+    let count = rows.len();
+    match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(header)?;
+            for row in rows {
+                w.write_record(row)?;
+            }
+            w.flush()?;
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &objects).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Ndjson => {
+            for object in objects {
+                writeln!(out, "{object}")?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Everything the store knows about one value: the units holding it and their scan history,
+/// or, when it never joined a unit, the scans that carried it.
+pub fn find(store: &Store, value: &str, tacs: &dyn TacLookup) -> Result<Value, StoreError> {
+    let c = ident::classify(value, None, tacs);
+    let mut keys: Vec<String> = c.identifiers.iter().map(|i| i.key.clone()).collect();
+    // An IMEI14 or a bare serial still finds its unit even when it is not a complete identifier.
+    keys.push(c.value.to_ascii_uppercase());
+    if let Some(imei14) = &c.details.imei14 {
+        keys.push(imei14.clone());
+    }
+    keys.dedup();
+    let mut unit_ids: Vec<i64> = Vec::new();
+    for key in &keys {
+        for id in store.units_with_key(key)? {
+            if !unit_ids.contains(&id) {
+                unit_ids.push(id);
+            }
+        }
+    }
+    unit_ids.sort_unstable();
+    let mut units = Vec::new();
+    for id in unit_ids {
+        if let Some(unit) = store.unit(id)? {
+            let mut object = unit_json(&unit);
+            object["identifiers"] = json!(unit
+                .identifiers
+                .iter()
+                .map(|i| json!({"kind": i.kind, "value": i.value, "key": i.key, "slot": i.slot, "scan": i.scan_id}))
+                .collect::<Vec<_>>());
+            object["scans"] = json!(
+                store
+                    .scans_of_unit(id)?
+                    .iter()
+                    .map(scan_json)
+                    .collect::<Vec<_>>()
+            );
+            units.push(object);
+        }
+    }
+    let scans: Vec<Value> = if units.is_empty() {
+        let mut found = store.scans_with_value(&c.value)?;
+        if c.value != value {
+            found.extend(store.scans_with_value(value)?);
+        }
+        found.iter().map(scan_json).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(json!({
+        "query": value,
+        "kind": c.kind,
+        "keys": keys,
+        "units": units,
+        "scans": scans,
+    }))
+}
+
+/// The human form of a `find` result.
+pub fn print_found(found: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    let units = found["units"].as_array().map_or(&[][..], Vec::as_slice);
+    let scans = found["scans"].as_array().map_or(&[][..], Vec::as_slice);
+    if units.is_empty() && scans.is_empty() {
+        return writeln!(out, "nothing found for {}", found["query"]);
+    }
+    for unit in units {
+        writeln!(
+            out,
+            "unit {} [{}] closed {} ({})",
+            unit["id"],
+            unit["status"].as_str().unwrap_or(""),
+            unit["closed_at"].as_str().unwrap_or("-"),
+            unit["close_reason"].as_str().unwrap_or("open")
+        )?;
+        for flag in unit["flags"].as_array().map_or(&[][..], Vec::as_slice) {
+            writeln!(
+                out,
+                "  flag {}: {}",
+                flag["code"].as_str().unwrap_or(""),
+                flag["message"].as_str().unwrap_or("")
+            )?;
+        }
+        for id in unit["identifiers"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+        {
+            writeln!(
+                out,
+                "  {} {} (slot {}, scan {})",
+                id["kind"].as_str().unwrap_or(""),
+                id["value"].as_str().unwrap_or(""),
+                id["slot"],
+                id["scan"]
+            )?;
+        }
+        writeln!(out, "  history:")?;
+        for scan in unit["scans"].as_array().map_or(&[][..], Vec::as_slice) {
+            print_scan(scan, out)?;
+        }
+    }
+    if !scans.is_empty() {
+        writeln!(out, "not in any unit; seen in these scans:")?;
+        for scan in scans {
+            print_scan(scan, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_scan(scan: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "    scan {} {} {} {} {} {}{}",
+        scan["id"],
+        scan["at"].as_str().unwrap_or(""),
+        scan["source"].as_str().unwrap_or(""),
+        scan["kind"].as_str().unwrap_or(""),
+        escape(scan["value"].as_str().unwrap_or("")),
+        scan["outcome"].as_str().unwrap_or(""),
+        scan["reason"]
+            .as_str()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    )
+}

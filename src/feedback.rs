@@ -1,0 +1,200 @@
+//! `feedback`: what the operator sees and hears, and the JSON events machines read.
+//!
+//! A line is printed only for what the store has committed; the daemon calls this module after
+//! the commit, never before, which is what makes a printed line an acknowledgement.
+
+use std::io::{self, Write};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::clock;
+use crate::store::{ScanRecord, UnitRecord};
+
+/// The JSON event for a committed scan (`--json`, and `export --format ndjson`).
+pub fn scan_json(s: &ScanRecord) -> Value {
+    json!({
+        "event": "scan",
+        "id": s.id,
+        "at": clock::rfc3339(s.at_ms),
+        "source": s.source,
+        "raw": String::from_utf8_lossy(&s.raw),
+        "symbology": s.symbology,
+        "kind": s.kind,
+        "value": s.value,
+        "valid": s.valid,
+        "reason": s.reason,
+        "reason_code": s.reason_code,
+        "outcome": s.outcome,
+        "unit": s.unit,
+    })
+}
+
+fn first(u: &UnitRecord, kind: &str) -> Value {
+    u.values(kind).first().map_or(Value::Null, |v| json!(v))
+}
+
+/// The JSON event for a closed (or cancelled) unit.
+pub fn unit_json(u: &UnitRecord) -> Value {
+    json!({
+        "event": "unit",
+        "id": u.id,
+        "serial": first(u, "serial"),
+        "imeis": u.values("imei"),
+        "eid": first(u, "eid"),
+        "gtin": first(u, "gtin"),
+        "meid": first(u, "meid"),
+        "esn": first(u, "esn"),
+        "iccid": first(u, "iccid"),
+        "part": first(u, "part"),
+        "status": u.status,
+        "flags": u.flags,
+        "close_reason": u.close_reason,
+        "complete": u.complete,
+        "opened_at": clock::rfc3339(u.opened_ms),
+        "closed_at": u.closed_ms.map(clock::rfc3339),
+    })
+}
+
+/// How a line is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Green,
+    Amber,
+    Red,
+    Plain,
+}
+
+/// The operator-facing output: human lines or JSON events on one writer.
+pub struct Feedback<W: Write> {
+    out: W,
+    json: bool,
+    color: bool,
+    bell: bool,
+    on_reject: Option<String>,
+}
+
+impl<W: Write> Feedback<W> {
+    pub fn new(out: W, json: bool, color: bool, bell: bool, on_reject: Option<String>) -> Self {
+        Feedback {
+            out,
+            json,
+            color,
+            bell,
+            on_reject,
+        }
+    }
+
+    fn line(&mut self, tone: Tone, text: &str) -> io::Result<()> {
+        let (start, end) = match (self.color, tone) {
+            (true, Tone::Green) => ("\x1b[32m", "\x1b[0m"),
+            (true, Tone::Amber) => ("\x1b[33m", "\x1b[0m"),
+            (true, Tone::Red) => ("\x1b[1;31m", "\x1b[0m"),
+            _ => ("", ""),
+        };
+        let bell = if tone == Tone::Red && self.bell {
+            "\x07"
+        } else {
+            ""
+        };
+        writeln!(self.out, "{start}{text}{end}{bell}")?;
+        if tone == Tone::Red {
+            self.alarm(text);
+        }
+        Ok(())
+    }
+
+    /// Runs the configured command for a red line without waiting for it.
+    fn alarm(&self, text: &str) {
+        let Some(command) = &self.on_reject else {
+            return;
+        };
+        match Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env("SCANSTATION_REASON", text)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+        {
+            // A thread reaps the child so no zombie is left behind.
+            Ok(mut child) => {
+                std::thread::spawn(move || child.wait());
+            }
+            Err(err) => {
+                tracing::warn!(command = %command, error = %err, "cannot run feedback.on_reject")
+            }
+        }
+    }
+
+    pub fn scan(&mut self, s: &ScanRecord) -> io::Result<()> {
+        if self.json {
+            return writeln!(self.out, "{}", scan_json(s));
+        }
+        let unit = s.unit.map(|u| format!(" -> unit {u}")).unwrap_or_default();
+        let value = crate::cli::escape(&s.value);
+        let (tone, text) = match s.outcome.as_str() {
+            "rejected" => (
+                Tone::Red,
+                format!(
+                    "REJECTED scan {}: {} [{}]",
+                    s.id,
+                    s.reason.as_deref().unwrap_or("invalid"),
+                    crate::cli::escape(&String::from_utf8_lossy(&s.raw))
+                ),
+            ),
+            "flagged" => (
+                Tone::Red,
+                format!(
+                    "FLAGGED scan {} {} {value}: {}{unit}",
+                    s.id,
+                    s.kind,
+                    s.reason.as_deref().unwrap_or("invalid")
+                ),
+            ),
+            "repeat" => (
+                Tone::Plain,
+                format!("repeat  scan {} {} {value}{unit}", s.id, s.kind),
+            ),
+            "control" | "nothing_to_undo" => (
+                Tone::Amber,
+                format!("control scan {} {value}{unit} ({})", s.id, s.outcome),
+            ),
+            _ => (
+                Tone::Green,
+                format!("ok      scan {} {} {value}{unit}", s.id, s.kind),
+            ),
+        };
+        self.line(tone, &text)
+    }
+
+    pub fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
+        if self.json {
+            return writeln!(self.out, "{}", unit_json(u));
+        }
+        let mut parts = Vec::new();
+        for kind in [
+            "serial", "imei", "meid", "esn", "eid", "iccid", "gtin", "part",
+        ] {
+            let values = u.values(kind);
+            if !values.is_empty() {
+                parts.push(format!("{kind} {}", values.join(", ")));
+            }
+        }
+        let reason = u.close_reason.as_deref().unwrap_or("");
+        let (tone, head) = match u.status.as_str() {
+            "ok" => (Tone::Green, "UNIT OK"),
+            "cancelled" => (Tone::Amber, "UNIT CANCELLED"),
+            _ => (Tone::Red, "UNIT FLAGGED"),
+        };
+        let mut text = format!("{head} {} ({reason}): {}", u.id, parts.join("; "));
+        for flag in &u.flags {
+            text.push_str(&format!(" | {}", flag.message));
+        }
+        self.line(tone, &text)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

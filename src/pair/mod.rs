@@ -1,0 +1,570 @@
+//! `pair`: groups successive scans at one desk into unit records.
+//!
+//! One physical unit means several scans in a row (serial, IMEI1, IMEI2, EID, GTIN...).
+//! [`Pairer`] is a pure state machine: each scan, tick or shutdown returns [`Effect`]s that
+//! the daemon applies to the store, and time only ever comes in as an argument. The one
+//! rule that outranks every other is that values from two units are never paired, so any
+//! doubt (a second serial, a third IMEI) closes the unit rather than stretching it.
+
+mod conflict;
+mod profile;
+mod simulate;
+
+pub use conflict::{Existing, conflicts};
+pub use profile::{Profile, ProfileError, capacity};
+pub use simulate::simulate;
+
+use crate::ident::{Classification, Control, IdKind, Kind};
+
+/// Tuning for the pairer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairConfig {
+    /// An open unit with no activity for this long is closed (reason Idle).
+    pub idle_timeout_ms: i64,
+    /// The same values scanned again within this window are a repeat, not a new unit.
+    pub repeat_window_ms: i64,
+    pub profile: Profile,
+}
+
+impl Default for PairConfig {
+    fn default() -> PairConfig {
+        PairConfig {
+            idle_timeout_ms: 10_000,
+            repeat_window_ms: 10_000,
+            profile: Profile::default(),
+        }
+    }
+}
+
+/// One scan handed to the pairer, already classified and recorded with an id.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanInput<'a> {
+    pub scan_id: i64,
+    pub at_ms: i64,
+    pub classification: &'a Classification,
+}
+
+/// What the daemon must do after a call, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A new unit starts (the daemon creates its row before recording the scan).
+    Opened { unit: i64, at_ms: i64 },
+    /// What happened to one scan: exactly one of these per `scan()` call, after any Closed/Opened it caused.
+    Scan {
+        scan_id: i64,
+        unit: Option<i64>,
+        outcome: Outcome,
+    },
+    /// A unit is closed and must be committed.
+    Closed(ClosedUnit),
+    /// A unit was dropped by SCANSTATION:CANCEL.
+    Cancelled { unit: i64, at_ms: i64 },
+    /// UNDO removed the identifiers that this scan had added to the unit.
+    Undone { unit: i64, scan_id: i64 },
+}
+
+/// What happened to one scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its identifiers joined the unit.
+    Added,
+    /// The same values again: not a new unit, nothing added.
+    Repeat {
+        of_scan: i64,
+    },
+    /// Junk (invalid, kind Unknown, or an unknown control code): recorded only, the unit is untouched.
+    Rejected,
+    /// An invalid device identifier (e.g. bad IMEI check digit): the unit is flagged with its reason.
+    Flagged,
+    /// Valid but carries nothing to pair (e.g. GS1 with only a lot).
+    NoIdentifiers,
+    /// NEXT / CANCEL / UNDO / MODE:... handled.
+    Control(Control),
+    NothingToUndo,
+}
+
+/// A unit ready to be committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedUnit {
+    pub id: i64,
+    pub opened_at_ms: i64,
+    pub closed_at_ms: i64,
+    pub reason: CloseReason,
+    /// Sorted by kind, then slot.
+    pub identifiers: Vec<UnitIdentifier>,
+    pub flags: Vec<Flag>,
+    /// Whether the unit holds everything the profile requires.
+    pub complete: bool,
+    /// Every scan whose `Effect::Scan` named this unit while it was open, in order.
+    pub scans: Vec<i64>,
+}
+
+/// One identifier held by a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitIdentifier {
+    pub kind: IdKind,
+    /// The value as scanned (an IMEI keeps its check digit).
+    pub value: String,
+    /// The matching key (IMEI14 for IMEIs).
+    pub key: String,
+    /// The scan that added it.
+    pub scan_id: i64,
+    /// 1-based position within its kind: IMEI1 = 1, IMEI2 = 2.
+    pub slot: u8,
+}
+
+/// Why a unit closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    Complete,
+    Overflow,
+    Idle,
+    Next,
+    Shutdown,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Complete => "complete",
+            CloseReason::Overflow => "overflow",
+            CloseReason::Idle => "idle",
+            CloseReason::Next => "next",
+            CloseReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Something a person should look at: a stable code and a one-line message saying why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The unit being built.
+#[derive(Debug)]
+struct OpenUnit {
+    id: i64,
+    opened_at_ms: i64,
+    /// The last activity, which the idle timer counts from.
+    last_ms: i64,
+    identifiers: Vec<UnitIdentifier>,
+    flags: Vec<Flag>,
+    scans: Vec<i64>,
+    /// Scans whose identifiers are still in the unit, oldest first, for UNDO.
+    added: Vec<i64>,
+}
+
+impl OpenUnit {
+    fn holds(&self, kind: IdKind, key: &str) -> Option<&UnitIdentifier> {
+        self.identifiers
+            .iter()
+            .find(|i| i.kind == kind && i.key == key)
+    }
+
+    fn count(&self, kind: IdKind) -> usize {
+        self.identifiers.iter().filter(|i| i.kind == kind).count()
+    }
+
+    /// Renumbers slots after a removal so IMEI2 becomes IMEI1 when IMEI1 is undone.
+    fn renumber(&mut self) {
+        let mut seen: Vec<(IdKind, u8)> = Vec::new();
+        for ident in &mut self.identifiers {
+            let slot = match seen.iter_mut().find(|(k, _)| *k == ident.kind) {
+                Some((_, n)) => {
+                    *n = n.saturating_add(1);
+                    *n
+                }
+                None => {
+                    seen.push((ident.kind, 1));
+                    1
+                }
+            };
+            ident.slot = slot;
+        }
+    }
+}
+
+/// The previous Added or Repeat scan, remembered to recognise trigger double-fires.
+#[derive(Debug)]
+struct LastScan {
+    /// The scan that first added these values (a repeat of a repeat points at the original).
+    origin: i64,
+    unit: i64,
+    at_ms: i64,
+    /// Sorted and deduplicated, so equality ignores order within one scan.
+    keys: Vec<(IdKind, String)>,
+}
+
+/// The pairing state machine for one desk.
+#[derive(Debug)]
+pub struct Pairer {
+    cfg: PairConfig,
+    next_unit_id: i64,
+    open: Option<OpenUnit>,
+    last: Option<LastScan>,
+}
+
+impl Pairer {
+    /// `next_unit_id` comes from the store (max id + 1), so ids are the database ids.
+    pub fn new(cfg: PairConfig, next_unit_id: i64) -> Pairer {
+        Pairer {
+            cfg,
+            next_unit_id,
+            open: None,
+            last: None,
+        }
+    }
+
+    pub fn config(&self) -> &PairConfig {
+        &self.cfg
+    }
+
+    /// The id of the unit being built, if any.
+    pub fn open_unit(&self) -> Option<i64> {
+        self.open.as_ref().map(|u| u.id)
+    }
+
+    /// When `tick` next needs to be called, if a unit is open.
+    pub fn deadline(&self) -> Option<i64> {
+        self.open
+            .as_ref()
+            .map(|u| u.last_ms.saturating_add(self.cfg.idle_timeout_ms))
+    }
+
+    /// Closes the open unit when it has been idle for idle_timeout_ms.
+    pub fn tick(&mut self, now_ms: i64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.expire(now_ms, &mut effects);
+        effects
+    }
+
+    /// Closes the open unit (reason Shutdown), for SIGTERM and end of input.
+    pub fn shutdown(&mut self, now_ms: i64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.close(now_ms, CloseReason::Shutdown, &mut effects);
+        effects
+    }
+
+    /// Handles one scan; the last effect is always its `Effect::Scan`.
+    pub fn scan(&mut self, input: ScanInput<'_>) -> Vec<Effect> {
+        let mut effects = Vec::with_capacity(3);
+        // A unit whose timer ran out is already over, even if the daemon has not ticked yet:
+        // the scan that arrives late must not join it.
+        self.expire(input.at_ms, &mut effects);
+        let c = input.classification;
+        let (unit, outcome) = if let Some(control) = c.control {
+            self.control(input, control, &mut effects)
+        } else if !c.valid() {
+            if matches!(c.kind, Kind::Unknown | Kind::Control) {
+                (None, Outcome::Rejected)
+            } else {
+                self.flag_invalid(input, &mut effects)
+            }
+        } else if c.identifiers.is_empty() {
+            let unit = self.open.as_mut().map(|u| {
+                u.last_ms = input.at_ms;
+                u.scans.push(input.scan_id);
+                u.id
+            });
+            (unit, Outcome::NoIdentifiers)
+        } else {
+            self.pair(input, &mut effects)
+        };
+        effects.push(Effect::Scan {
+            scan_id: input.scan_id,
+            unit,
+            outcome,
+        });
+        effects
+    }
+
+    fn control(
+        &mut self,
+        input: ScanInput<'_>,
+        control: Control,
+        effects: &mut Vec<Effect>,
+    ) -> (Option<i64>, Outcome) {
+        // An operator command separates what came before from what comes after, so a value
+        // scanned again after it is meant, not a double-fire.
+        if !matches!(control, Control::Mode(_)) {
+            self.last = None;
+        }
+        match control {
+            Control::Next => {
+                let unit = self.open.as_mut().map(|u| {
+                    u.scans.push(input.scan_id);
+                    u.id
+                });
+                self.close(input.at_ms, CloseReason::Next, effects);
+                (unit, Outcome::Control(control))
+            }
+            Control::Cancel => {
+                let unit = self.open.take().map(|u| u.id);
+                if let Some(unit) = unit {
+                    effects.push(Effect::Cancelled {
+                        unit,
+                        at_ms: input.at_ms,
+                    });
+                }
+                (unit, Outcome::Control(control))
+            }
+            Control::Undo => {
+                let Some(open) = self.open.as_mut() else {
+                    return (None, Outcome::NothingToUndo);
+                };
+                open.last_ms = input.at_ms;
+                open.scans.push(input.scan_id);
+                let Some(undone) = open.added.pop() else {
+                    return (Some(open.id), Outcome::NothingToUndo);
+                };
+                open.identifiers.retain(|i| i.scan_id != undone);
+                open.renumber();
+                effects.push(Effect::Undone {
+                    unit: open.id,
+                    scan_id: undone,
+                });
+                (Some(open.id), Outcome::Control(control))
+            }
+            Control::Mode(_) => (None, Outcome::Control(control)),
+        }
+    }
+
+    fn flag_invalid(
+        &mut self,
+        input: ScanInput<'_>,
+        effects: &mut Vec<Effect>,
+    ) -> (Option<i64>, Outcome) {
+        let reason = input.classification.reason().unwrap_or("invalid");
+        let flag = Flag {
+            code: "invalid_scan",
+            message: format!("scan {}: {reason}", input.scan_id),
+        };
+        let unit = self.ensure_open(input.at_ms, effects);
+        unit.flags.push(flag);
+        unit.scans.push(input.scan_id);
+        unit.last_ms = input.at_ms;
+        (Some(unit.id), Outcome::Flagged)
+    }
+
+    fn pair(&mut self, input: ScanInput<'_>, effects: &mut Vec<Effect>) -> (Option<i64>, Outcome) {
+        let c = input.classification;
+        let mut keys: Vec<(IdKind, String)> = c
+            .identifiers
+            .iter()
+            .map(|i| (i.kind, i.key.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+
+        let window = self.cfg.repeat_window_ms;
+        // The crate's MSRV predates let chains, hence the filter.
+        if let Some(last) = self
+            .last
+            .as_mut()
+            .filter(|l| l.keys == keys && input.at_ms.saturating_sub(l.at_ms) < window)
+        {
+            last.at_ms = input.at_ms;
+            let (unit, origin) = (last.unit, last.origin);
+            if let Some(open) = self.open.as_mut().filter(|u| u.id == unit) {
+                open.last_ms = input.at_ms;
+                open.scans.push(input.scan_id);
+            }
+            return (Some(unit), Outcome::Repeat { of_scan: origin });
+        }
+
+        if let Some(open) = self.open.as_mut() {
+            let mut origin = None;
+            for (kind, key) in &keys {
+                match open.holds(*kind, key) {
+                    Some(held) => {
+                        origin.get_or_insert(held.scan_id);
+                    }
+                    None => {
+                        origin = None;
+                        break;
+                    }
+                }
+            }
+            if let Some(origin) = origin {
+                open.last_ms = input.at_ms;
+                open.scans.push(input.scan_id);
+                let unit = open.id;
+                self.last = Some(LastScan {
+                    origin,
+                    unit,
+                    at_ms: input.at_ms,
+                    keys,
+                });
+                return (Some(unit), Outcome::Repeat { of_scan: origin });
+            }
+            if overflows(open, input.classification) {
+                self.close(input.at_ms, CloseReason::Overflow, effects);
+            }
+        }
+
+        let unit = self.ensure_open(input.at_ms, effects);
+        let mut over: Option<(IdKind, usize)> = None;
+        for ident in &c.identifiers {
+            if unit.holds(ident.kind, &ident.key).is_some() {
+                continue;
+            }
+            let count = unit.count(ident.kind) + 1;
+            if count > capacity(ident.kind) {
+                over = Some((ident.kind, count));
+            }
+            unit.identifiers.push(UnitIdentifier {
+                kind: ident.kind,
+                value: ident.value.clone(),
+                key: ident.key.clone(),
+                scan_id: input.scan_id,
+                slot: u8::try_from(count).unwrap_or(u8::MAX),
+            });
+        }
+        // Only a single scan carrying more values of a kind than a unit holds gets here (the
+        // overflow check closed any unit it would not fit in), and splitting one label
+        // across units would be worse than keeping it whole and saying so.
+        if let Some((kind, count)) = over {
+            unit.flags.push(Flag {
+                code: "over_capacity",
+                message: format!(
+                    "scan {} carries {count} {} values but a unit holds {}",
+                    input.scan_id,
+                    kind.as_str(),
+                    capacity(kind)
+                ),
+            });
+        }
+        unit.added.push(input.scan_id);
+        unit.scans.push(input.scan_id);
+        unit.last_ms = input.at_ms;
+        let id = unit.id;
+        self.last = Some(LastScan {
+            origin: input.scan_id,
+            unit: id,
+            at_ms: input.at_ms,
+            keys,
+        });
+        if self.is_complete() {
+            self.close(input.at_ms, CloseReason::Complete, effects);
+        }
+        (Some(id), Outcome::Added)
+    }
+
+    fn is_complete(&self) -> bool {
+        self.open.as_ref().is_some_and(|u| {
+            self.cfg
+                .profile
+                .required
+                .iter()
+                .all(|&(kind, n)| u.count(kind) >= n)
+        })
+    }
+
+    /// The open unit, opening a new one when none is.
+    fn ensure_open(&mut self, at_ms: i64, effects: &mut Vec<Effect>) -> &mut OpenUnit {
+        let next_unit_id = &mut self.next_unit_id;
+        self.open.get_or_insert_with(|| {
+            let id = *next_unit_id;
+            *next_unit_id = id.saturating_add(1);
+            effects.push(Effect::Opened { unit: id, at_ms });
+            OpenUnit {
+                id,
+                opened_at_ms: at_ms,
+                last_ms: at_ms,
+                identifiers: Vec::new(),
+                flags: Vec::new(),
+                scans: Vec::new(),
+                added: Vec::new(),
+            }
+        })
+    }
+
+    fn expire(&mut self, now_ms: i64, effects: &mut Vec<Effect>) {
+        let timeout = self.cfg.idle_timeout_ms;
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|u| now_ms.saturating_sub(u.last_ms) >= timeout)
+        {
+            self.close(now_ms, CloseReason::Idle, effects);
+        }
+    }
+
+    fn close(&mut self, at_ms: i64, reason: CloseReason, effects: &mut Vec<Effect>) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let profile = &self.cfg.profile;
+        let mut identifiers = open.identifiers;
+        identifiers.sort_by_key(|i| (i.kind, i.slot));
+        let mut flags = open.flags;
+        let mut imei_tacs = identifiers
+            .iter()
+            .filter(|i| i.kind == IdKind::Imei)
+            .map(|i| i.key.get(..8).unwrap_or(&i.key));
+        if let (Some(a), Some(b)) = (imei_tacs.next(), imei_tacs.next()) {
+            if a != b {
+                flags.push(Flag {
+                code: "tac_mismatch",
+                message: format!(
+                    "the IMEIs have different TACs {a} and {b}: two devices may be mixed in one unit"
+                ),
+                });
+            }
+        }
+        let mut missing = String::new();
+        for &(kind, n) in &profile.required {
+            let have = identifiers.iter().filter(|i| i.kind == kind).count();
+            if have < n {
+                if !missing.is_empty() {
+                    missing.push_str(", ");
+                }
+                missing.push_str(&format!("{} x{}", kind.as_str(), n - have));
+            }
+        }
+        let complete = missing.is_empty();
+        if !complete {
+            flags.push(Flag {
+                code: "incomplete",
+                message: format!("missing {missing}"),
+            });
+        }
+        effects.push(Effect::Closed(ClosedUnit {
+            id: open.id,
+            opened_at_ms: open.opened_at_ms,
+            closed_at_ms: at_ms,
+            reason,
+            identifiers,
+            flags,
+            complete,
+            scans: open.scans,
+        }));
+    }
+}
+
+/// Whether the scan's new identifiers would push some kind past its capacity.
+fn overflows(open: &OpenUnit, c: &Classification) -> bool {
+    let mut new_counts: Vec<(IdKind, usize)> = Vec::new();
+    for (n, ident) in c.identifiers.iter().enumerate() {
+        if open.holds(ident.kind, &ident.key).is_some() {
+            continue;
+        }
+        // A value repeated inside one scan counts once.
+        let earlier = c.identifiers.iter().take(n);
+        if earlier
+            .into_iter()
+            .any(|i| i.kind == ident.kind && i.key == ident.key)
+        {
+            continue;
+        }
+        match new_counts.iter_mut().find(|(k, _)| *k == ident.kind) {
+            Some((_, count)) => *count += 1,
+            None => new_counts.push((ident.kind, 1)),
+        }
+    }
+    new_counts
+        .iter()
+        .any(|&(kind, n)| open.count(kind) + n > capacity(kind))
+}

@@ -1,0 +1,411 @@
+//! The serial scanner source: an RS-232 scanner, or a USB scanner in CDC-ACM mode
+//! (`/dev/ttyACM*`, usually behind a udev symlink such as `/dev/barcode_scanner`).
+//!
+//! Serial mode delivers the raw bytes of a scan, GS/RS/EOT and AIM ids included, with no keyboard
+//! layout in the way, so it is the preferred mode for GS1 and ANSI MH10.8.2 labels.
+//!
+//! Scanners get unplugged. The source treats that as normal: it flushes the partial scan it holds
+//! (marked as cut off), reports the device down once, and reopens the same path with backoff until
+//! the device comes back, so a udev symlink that follows the device keeps working across replugs.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+use std::time::Duration;
+
+use serialport::TTYPort;
+
+use super::framing::{Frame, FramingConfig, LineFramer};
+use super::{RawScan, Source, SourceEvent};
+use crate::clock;
+
+/// How long one read waits for bytes. It is short so that the inter-character timeout of
+/// unterminated scans is honoured within a few milliseconds, and long enough to cost nothing.
+const READ_TIMEOUT_MS: u64 = 20;
+
+/// How often an idle source checks that its device path still exists. A USB serial device that
+/// is unplugged normally fails the next read at once, but a read that merely times out cannot
+/// tell a quiet scanner from one whose node was removed.
+const PATH_CHECK_MS: i64 = 1000;
+
+/// Settings of one serial source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialConfig {
+    /// The device path, best a stable udev symlink, which is reopened by name after an unplug.
+    pub path: PathBuf,
+    /// The line speed. Pseudo-terminals and USB CDC-ACM ignore it; RS-232 needs the scanner's.
+    pub baud: u32,
+    /// How the byte stream is cut into scans.
+    pub framing: FramingConfig,
+    /// The first wait before reopening a device that went away, in milliseconds.
+    pub backoff_min_ms: u64,
+    /// The longest wait between reopen attempts, so a replugged scanner is back within this.
+    pub backoff_max_ms: u64,
+}
+
+impl SerialConfig {
+    /// A config for `path` with the defaults: 9600 baud, default framing, backoff 100 ms to 2 s.
+    pub fn new(path: impl Into<PathBuf>) -> SerialConfig {
+        SerialConfig {
+            path: path.into(),
+            baud: 9600,
+            framing: FramingConfig::default(),
+            backoff_min_ms: 100,
+            backoff_max_ms: 2000,
+        }
+    }
+}
+
+/// What is wrong with a `serial:PATH[@BAUD]` source spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("serial source spec {spec:?} has an empty device path (expected PATH[@BAUD])")]
+    EmptyPath { spec: String },
+    #[error(
+        "serial source spec {spec:?} has a bad baud rate {baud:?} (expected a whole number from 1 to {max})",
+        max = u32::MAX
+    )]
+    BadBaud { spec: String, baud: String },
+}
+
+/// Parses the part after `serial:` of a source spec: `PATH[@BAUD]`, e.g. `/dev/scanner@115200`.
+///
+/// The text after the last `@` is always read as the baud rate, so a path that itself contains
+/// `@` needs an explicit baud rate after it.
+pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<u32>), SpecError> {
+    let (path, baud) = match spec.rsplit_once('@') {
+        Some((path, baud)) => {
+            let parsed = baud
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| baud.parse::<u32>().ok())
+                .flatten()
+                .filter(|b| *b > 0);
+            let Some(parsed) = parsed else {
+                return Err(SpecError::BadBaud {
+                    spec: spec.to_owned(),
+                    baud: baud.to_owned(),
+                });
+            };
+            (path, Some(parsed))
+        }
+        None => (spec, None),
+    };
+    if path.trim().is_empty() {
+        return Err(SpecError::EmptyPath {
+            spec: spec.to_owned(),
+        });
+    }
+    Ok((PathBuf::from(path), baud))
+}
+
+/// A scanner on a serial device. See the module documentation for its behaviour on unplug.
+#[derive(Debug)]
+pub struct SerialSource {
+    cfg: SerialConfig,
+}
+
+impl SerialSource {
+    pub fn new(cfg: SerialConfig) -> SerialSource {
+        SerialSource { cfg }
+    }
+}
+
+impl Source for SerialSource {
+    fn name(&self) -> String {
+        format!("serial:{}", self.cfg.path.display())
+    }
+
+    /// Reads scans until the receiver is gone.
+    ///
+    /// The receiver going away is only noticed at the next send, so while the device stays absent
+    /// the thread keeps retrying in the background; that costs one `open` per `backoff_max_ms`.
+    fn run(self: Box<Self>, events: SyncSender<SourceEvent>) {
+        let name = self.name();
+        let path = self.cfg.path.as_path();
+        let mut backoff = Backoff::new(self.cfg.backoff_min_ms, self.cfg.backoff_max_ms);
+        // Down is sent once per outage, not once per failed attempt, so the event loop and the
+        // operator see one line when a scanner is unplugged for an hour.
+        let mut down_reported = false;
+        loop {
+            let port = match open(&self.cfg) {
+                Ok(port) => port,
+                Err(error) => {
+                    if down_reported {
+                        tracing::debug!(path = %path.display(), %error, "serial device still unavailable");
+                    } else {
+                        tracing::warn!(path = %path.display(), %error, "serial device unavailable, retrying");
+                        down_reported = true;
+                        let down = SourceEvent::Down {
+                            source: name.clone(),
+                            error,
+                        };
+                        if events.send(down).is_err() {
+                            return;
+                        }
+                    }
+                    std::thread::sleep(backoff.next_delay());
+                    continue;
+                }
+            };
+            tracing::info!(path = %path.display(), baud = self.cfg.baud, "serial device open");
+            if events
+                .send(SourceEvent::Up {
+                    source: name.clone(),
+                })
+                .is_err()
+            {
+                return;
+            }
+            let mut framer = LineFramer::new(self.cfg.framing.clone());
+            let session = pump(port, path, &mut framer, &name, &events);
+            if session.got_bytes {
+                // Only a device that delivered data counts as working again. One that opens and
+                // fails at once (a node that lingers after the unplug) keeps the backoff growing.
+                backoff.reset();
+            }
+            let Some(error) = session.lost else {
+                return;
+            };
+            // Whatever arrived before the loss is delivered, marked as cut off, before Down.
+            let flushed = framer
+                .finish()
+                .is_none_or(|frame| send_scan(&events, &name, frame));
+            if !flushed {
+                return;
+            }
+            tracing::warn!(path = %path.display(), %error, "serial device went away, reopening");
+            down_reported = true;
+            if events
+                .send(SourceEvent::Down {
+                    source: name.clone(),
+                    error,
+                })
+                .is_err()
+            {
+                return;
+            }
+            std::thread::sleep(backoff.next_delay());
+        }
+    }
+}
+
+/// Opens the device, or says in one line why it could not.
+fn open(cfg: &SerialConfig) -> Result<TTYPort, String> {
+    serialport::new(cfg.path.to_string_lossy(), cfg.baud)
+        .timeout(Duration::from_millis(READ_TIMEOUT_MS))
+        .open_native()
+        .map_err(|e| format!("cannot open {}: {e}", cfg.path.display()))
+}
+
+/// How one open session of the device ended.
+struct Session {
+    /// Whether any byte was read.
+    got_bytes: bool,
+    /// Why the device counts as gone, or `None` when the receiver is gone and the source stops.
+    lost: Option<String>,
+}
+
+/// Reads the open port until the device goes away or the receiver is gone. The port is closed on
+/// return, which also releases its exclusive lock for the next open.
+fn pump(
+    mut port: TTYPort,
+    path: &Path,
+    framer: &mut LineFramer,
+    name: &str,
+    events: &SyncSender<SourceEvent>,
+) -> Session {
+    let mut buf = [0u8; 1024];
+    let mut got_bytes = false;
+    let mut last_path_check = clock::now_ms();
+    let gone = |got_bytes: bool, why: String| Session {
+        got_bytes,
+        lost: Some(why),
+    };
+    let receiver_gone = |got_bytes: bool| Session {
+        got_bytes,
+        lost: None,
+    };
+    loop {
+        match port.read(&mut buf) {
+            Ok(0) => {
+                return gone(
+                    got_bytes,
+                    format!("end of file on {}: device closed", path.display()),
+                );
+            }
+            Ok(n) => {
+                got_bytes = true;
+                let bytes = buf.get(..n).unwrap_or(&[]);
+                for frame in framer.push(bytes, clock::now_ms()) {
+                    if !send_scan(events, name, frame) {
+                        return receiver_gone(got_bytes);
+                    }
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                ) =>
+            {
+                let now = clock::now_ms();
+                let sent = framer
+                    .poll_idle(now)
+                    .is_none_or(|frame| send_scan(events, name, frame));
+                if !sent {
+                    return receiver_gone(got_bytes);
+                }
+                // A wall clock that jumps back also triggers a check, so a clock change can
+                // never postpone it for long.
+                if now.saturating_sub(last_path_check) >= PATH_CHECK_MS || now < last_path_check {
+                    last_path_check = now;
+                    if let Err(e) = std::fs::metadata(path) {
+                        return gone(
+                            got_bytes,
+                            format!("device path {} vanished: {e}", path.display()),
+                        );
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return gone(
+                    got_bytes,
+                    format!("read from {} failed: {e}", path.display()),
+                );
+            }
+        }
+    }
+}
+
+/// Sends one frame as a scan; false when the receiver is gone.
+fn send_scan(events: &SyncSender<SourceEvent>, name: &str, frame: Frame) -> bool {
+    let scan = RawScan {
+        source: name.to_owned(),
+        at_ms: clock::now_ms(),
+        bytes: frame.bytes,
+        problem: frame.problem,
+    };
+    events.send(SourceEvent::Scan(scan)).is_ok()
+}
+
+/// Exponential backoff between reopen attempts: min, 2 min, 4 min, ... up to max.
+#[derive(Debug, Clone)]
+struct Backoff {
+    min_ms: u64,
+    max_ms: u64,
+    next_ms: u64,
+}
+
+impl Backoff {
+    fn new(min_ms: u64, max_ms: u64) -> Backoff {
+        // A zero minimum would never grow and spin on `open`, and a maximum below the minimum
+        // would be meaningless, so both are clamped.
+        let min_ms = min_ms.max(1);
+        let max_ms = max_ms.max(min_ms);
+        Backoff {
+            min_ms,
+            max_ms,
+            next_ms: min_ms,
+        }
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.next_ms;
+        self.next_ms = delay.saturating_mul(2).min(self.max_ms);
+        Duration::from_millis(delay)
+    }
+
+    fn reset(&mut self) {
+        self.next_ms = self.min_ms;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_with_and_without_baud() {
+        assert_eq!(
+            parse_spec("/dev/scanner@115200"),
+            Ok((PathBuf::from("/dev/scanner"), Some(115_200)))
+        );
+        assert_eq!(
+            parse_spec("/dev/ttyACM0"),
+            Ok((PathBuf::from("/dev/ttyACM0"), None))
+        );
+        assert_eq!(
+            parse_spec("/dev/odd@name@9600"),
+            Ok((PathBuf::from("/dev/odd@name"), Some(9600)))
+        );
+    }
+
+    #[test]
+    fn spec_errors_say_what_is_wrong() {
+        for bad in ["", "   ", "@9600"] {
+            let err = parse_spec(bad).err();
+            assert!(
+                matches!(err, Some(SpecError::EmptyPath { .. })),
+                "{bad:?}: {err:?}"
+            );
+        }
+        for (bad, baud) in [
+            ("/dev/x@", ""),
+            ("/dev/x@fast", "fast"),
+            ("/dev/x@0", "0"),
+            ("/dev/x@-9600", "-9600"),
+            ("/dev/x@+9600", "+9600"),
+            ("/dev/x@99999999999", "99999999999"),
+        ] {
+            assert_eq!(
+                parse_spec(bad),
+                Err(SpecError::BadBaud {
+                    spec: bad.to_owned(),
+                    baud: baud.to_owned()
+                })
+            );
+        }
+        let msg = parse_spec("/dev/x@fast").err().map(|e| e.to_string());
+        assert_eq!(
+            msg.as_deref(),
+            Some(
+                "serial source spec \"/dev/x@fast\" has a bad baud rate \"fast\" (expected a whole number from 1 to 4294967295)"
+            )
+        );
+        let msg = parse_spec("").err().map(|e| e.to_string());
+        assert_eq!(
+            msg.as_deref(),
+            Some("serial source spec \"\" has an empty device path (expected PATH[@BAUD])")
+        );
+    }
+
+    #[test]
+    fn config_defaults() {
+        let cfg = SerialConfig::new("/dev/scanner");
+        assert_eq!(cfg.baud, 9600);
+        assert_eq!(cfg.framing, FramingConfig::default());
+        assert_eq!((cfg.backoff_min_ms, cfg.backoff_max_ms), (100, 2000));
+        assert_eq!(
+            SerialSource::new(cfg).name(),
+            "serial:/dev/scanner".to_owned()
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_resets() {
+        let mut b = Backoff::new(100, 700);
+        let delays: Vec<u128> = (0..6).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(delays, vec![100, 200, 400, 700, 700, 700]);
+        b.reset();
+        assert_eq!(b.next_delay().as_millis(), 100);
+
+        let mut odd = Backoff::new(0, 0);
+        assert_eq!(odd.next_delay().as_millis(), 1);
+        assert_eq!(odd.next_delay().as_millis(), 1);
+        let mut huge = Backoff::new(u64::MAX / 2 + 1, u64::MAX);
+        huge.next_delay();
+        assert_eq!(huge.next_delay(), Duration::from_millis(u64::MAX));
+    }
+}

@@ -1,0 +1,460 @@
+//! Scans, units and unit identifiers: the rows the daemon writes and `export`/`find` read.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::{Store, StoreError};
+use crate::ident::Identifier;
+
+/// One row of `scans`: a raw scan exactly as it arrived and what the station made of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRecord {
+    pub id: i64,
+    pub at_ms: i64,
+    pub source: String,
+    pub raw: Vec<u8>,
+    pub symbology: Option<String>,
+    pub kind: String,
+    pub value: String,
+    pub valid: bool,
+    pub reason_code: Option<String>,
+    pub reason: Option<String>,
+    /// What pairing did with it: added, repeat, rejected, flagged, control, ...
+    pub outcome: String,
+    pub unit: Option<i64>,
+}
+
+/// One typed identifier of a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitIdRecord {
+    pub kind: String,
+    pub value: String,
+    pub key: String,
+    pub slot: i64,
+    pub scan_id: i64,
+}
+
+/// A reason a unit needs attention.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FlagRecord {
+    pub code: String,
+    pub message: String,
+}
+
+/// One row of `units` with its identifiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRecord {
+    pub id: i64,
+    pub opened_ms: i64,
+    pub closed_ms: Option<i64>,
+    /// open, ok, flagged or cancelled.
+    pub status: String,
+    pub close_reason: Option<String>,
+    pub complete: bool,
+    pub flags: Vec<FlagRecord>,
+    pub identifiers: Vec<UnitIdRecord>,
+}
+
+impl UnitRecord {
+    /// The values of one kind, in slot order.
+    pub fn values(&self, kind: &str) -> Vec<&str> {
+        let mut ids: Vec<&UnitIdRecord> =
+            self.identifiers.iter().filter(|i| i.kind == kind).collect();
+        ids.sort_by_key(|i| i.slot);
+        ids.into_iter().map(|i| i.value.as_str()).collect()
+    }
+}
+
+fn scan_from_row(row: &Row<'_>) -> rusqlite::Result<ScanRecord> {
+    Ok(ScanRecord {
+        id: row.get(0)?,
+        at_ms: row.get(1)?,
+        source: row.get(2)?,
+        raw: row.get(3)?,
+        symbology: row.get(4)?,
+        kind: row.get(5)?,
+        value: row.get(6)?,
+        valid: row.get(7)?,
+        reason_code: row.get(8)?,
+        reason: row.get(9)?,
+        outcome: row.get(10)?,
+        unit: row.get(11)?,
+    })
+}
+
+const SCAN_COLUMNS: &str =
+    "id, at_ms, source, raw, symbology, kind, value, valid, reason_code, reason, outcome, unit_id";
+
+/// A unit id with all its (kind, key) identifiers.
+pub type SharingUnit = (i64, Vec<(String, String)>);
+
+/// The write side: one transaction groups every change of one batch of events.
+pub struct Tx<'a> {
+    tx: Transaction<'a>,
+    store_path: std::path::PathBuf,
+}
+
+impl Tx<'_> {
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Query {
+            path: self.store_path.clone(),
+            source,
+        }
+    }
+
+    pub fn insert_scan(&self, scan: &ScanRecord) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                &format!("INSERT INTO scans ({SCAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                params![
+                    scan.id,
+                    scan.at_ms,
+                    scan.source,
+                    scan.raw,
+                    scan.symbology,
+                    scan.kind,
+                    scan.value,
+                    scan.valid,
+                    scan.reason_code,
+                    scan.reason,
+                    scan.outcome,
+                    scan.unit
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn open_unit(&self, id: i64, at_ms: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO units (id, opened_ms, status) VALUES (?1, ?2, 'open')",
+                params![id, at_ms],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records the identifiers a scan added to an open unit, so an open unit survives a crash
+    /// with everything that was acknowledged. The close rewrites them with final slots.
+    pub fn add_identifiers(
+        &self,
+        unit: i64,
+        scan_id: i64,
+        identifiers: &[Identifier],
+    ) -> Result<(), StoreError> {
+        for id in identifiers {
+            self.tx
+                .execute(
+                    "INSERT OR IGNORE INTO unit_identifiers (unit_id, kind, value, key, slot, scan_id)
+                     VALUES (?1, ?2, ?3, ?4,
+                        (SELECT COALESCE(MAX(slot), 0) + 1 FROM unit_identifiers WHERE unit_id = ?1 AND kind = ?2),
+                        ?5)",
+                    params![unit, id.kind.as_str(), id.value, id.key, scan_id],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn remove_identifiers(&self, unit: i64, scan_id: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "DELETE FROM unit_identifiers WHERE unit_id = ?1 AND scan_id = ?2",
+                params![unit, scan_id],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Writes a unit's final state: status, flags and its identifiers with their slots.
+    pub fn close_unit(&self, unit: &UnitRecord) -> Result<(), StoreError> {
+        let flags = serde_json::to_string(&unit.flags).unwrap_or_else(|_| "[]".to_owned());
+        self.tx
+            .execute(
+                "UPDATE units SET closed_ms = ?2, status = ?3, close_reason = ?4, complete = ?5, flags = ?6 WHERE id = ?1",
+                params![unit.id, unit.closed_ms, unit.status, unit.close_reason, unit.complete, flags],
+            )
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute("DELETE FROM unit_identifiers WHERE unit_id = ?1", [unit.id])
+            .map_err(|e| self.err(e))?;
+        for id in &unit.identifiers {
+            self.tx
+                .execute(
+                    "INSERT INTO unit_identifiers (unit_id, kind, value, key, slot, scan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![unit.id, id.kind, id.value, id.key, id.slot, id.scan_id],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn cancel_unit(&self, unit: i64, at_ms: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "UPDATE units SET closed_ms = ?2, status = 'cancelled', close_reason = 'cancel' WHERE id = ?1",
+                params![unit, at_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute("DELETE FROM unit_identifiers WHERE unit_id = ?1", [unit])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Other closed, not-cancelled units holding any of `keys` (kind, key), with all their identifiers.
+    pub fn units_sharing(
+        &self,
+        unit: i64,
+        keys: &[(String, String)],
+    ) -> Result<Vec<SharingUnit>, StoreError> {
+        let mut found: Vec<i64> = Vec::new();
+        {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT DISTINCT ui.unit_id FROM unit_identifiers ui JOIN units u ON u.id = ui.unit_id
+                     WHERE ui.kind = ?1 AND ui.key = ?2 AND ui.unit_id != ?3 AND u.status IN ('ok', 'flagged')",
+                )
+                .map_err(|e| self.err(e))?;
+            for (kind, key) in keys {
+                let ids = stmt
+                    .query_map(params![kind, key, unit], |r| r.get::<_, i64>(0))
+                    .map_err(|e| self.err(e))?;
+                for id in ids {
+                    let id = id.map_err(|e| self.err(e))?;
+                    if !found.contains(&id) {
+                        found.push(id);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT kind, key FROM unit_identifiers WHERE unit_id = ?1 ORDER BY kind, slot",
+            )
+            .map_err(|e| self.err(e))?;
+        for id in found {
+            let rows = stmt
+                .query_map([id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(|e| self.err(e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))?;
+            out.push((id, rows));
+        }
+        Ok(out)
+    }
+
+    /// Makes every change of this batch durable. Only after this returns may anything be acknowledged.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.store_path;
+        self.tx
+            .commit()
+            .map_err(|source| StoreError::Query { path, source })
+    }
+}
+
+impl Store {
+    pub fn begin(&mut self) -> Result<Tx<'_>, StoreError> {
+        let store_path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|source| StoreError::Query {
+                path: store_path.clone(),
+                source,
+            })?;
+        Ok(Tx { tx, store_path })
+    }
+
+    /// The next free ids for scans and units (the daemon is the only writer).
+    pub fn next_ids(&self) -> Result<(i64, i64), StoreError> {
+        let scan: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM scans", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.query_err(e))?;
+        let unit: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM units", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.query_err(e))?;
+        Ok((scan, unit))
+    }
+
+    /// Closes units left open by a station that stopped without closing them (a crash or power
+    /// cut). They keep every acknowledged identifier and are flagged so an operator looks again.
+    pub fn close_interrupted_units(&mut self, now_ms: i64) -> Result<Vec<i64>, StoreError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM units WHERE status = 'open' ORDER BY id")
+                .map_err(|e| self.query_err(e))?;
+            stmt.query_map([], |r| r.get(0))
+                .map_err(|e| self.query_err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.query_err(e))?
+        };
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        let flags = serde_json::to_string(&[FlagRecord {
+            code: "interrupted".to_owned(),
+            message: "the station stopped before this unit was closed: check it again".to_owned(),
+        }])
+        .unwrap_or_else(|_| "[]".to_owned());
+        self.conn
+            .execute(
+                "UPDATE units SET status = 'flagged', closed_ms = ?1, close_reason = 'interrupted', flags = ?2 WHERE status = 'open'",
+                params![now_ms, flags],
+            )
+            .map_err(|e| self.query_err(e))?;
+        Ok(ids)
+    }
+
+    /// Scans at or after `since_ms`, oldest first.
+    pub fn scans_since(&self, since_ms: i64) -> Result<Vec<ScanRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SCAN_COLUMNS} FROM scans WHERE at_ms >= ?1 ORDER BY id"
+            ))
+            .map_err(|e| self.query_err(e))?;
+        stmt.query_map([since_ms], scan_from_row)
+            .map_err(|e| self.query_err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// The scans recorded against a unit, oldest first.
+    pub fn scans_of_unit(&self, unit: i64) -> Result<Vec<ScanRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SCAN_COLUMNS} FROM scans WHERE unit_id = ?1 ORDER BY id"
+            ))
+            .map_err(|e| self.query_err(e))?;
+        stmt.query_map([unit], scan_from_row)
+            .map_err(|e| self.query_err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// Scans whose normalised value or raw text equals `value` (for values that never joined a unit).
+    pub fn scans_with_value(&self, value: &str) -> Result<Vec<ScanRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SCAN_COLUMNS} FROM scans WHERE value = ?1 OR raw = CAST(?1 AS BLOB) ORDER BY id"
+            ))
+            .map_err(|e| self.query_err(e))?;
+        stmt.query_map([value], scan_from_row)
+            .map_err(|e| self.query_err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.query_err(e))
+    }
+
+    pub fn scan(&self, id: i64) -> Result<Option<ScanRecord>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = ?1"),
+                [id],
+                scan_from_row,
+            )
+            .optional()
+            .map_err(|e| self.query_err(e))
+    }
+
+    pub fn unit(&self, id: i64) -> Result<Option<UnitRecord>, StoreError> {
+        let unit = self
+            .conn
+            .query_row(
+                "SELECT id, opened_ms, closed_ms, status, close_reason, complete, flags FROM units WHERE id = ?1",
+                [id],
+                |r| {
+                    let flags: String = r.get(6)?;
+                    Ok(UnitRecord {
+                        id: r.get(0)?,
+                        opened_ms: r.get(1)?,
+                        closed_ms: r.get(2)?,
+                        status: r.get(3)?,
+                        close_reason: r.get(4)?,
+                        complete: r.get(5)?,
+                        flags: serde_json::from_str(&flags).unwrap_or_default(),
+                        identifiers: Vec::new(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.query_err(e))?;
+        let Some(mut unit) = unit else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, value, key, slot, scan_id FROM unit_identifiers WHERE unit_id = ?1 ORDER BY kind, slot")
+            .map_err(|e| self.query_err(e))?;
+        unit.identifiers = stmt
+            .query_map([id], |r| {
+                Ok(UnitIdRecord {
+                    kind: r.get(0)?,
+                    value: r.get(1)?,
+                    key: r.get(2)?,
+                    slot: r.get(3)?,
+                    scan_id: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.query_err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.query_err(e))?;
+        Ok(Some(unit))
+    }
+
+    /// Units opened at or after `since_ms`, oldest first.
+    pub fn units_since(&self, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM units WHERE opened_ms >= ?1 ORDER BY id")
+                .map_err(|e| self.query_err(e))?;
+            stmt.query_map([since_ms], |r| r.get(0))
+                .map_err(|e| self.query_err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.query_err(e))?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(unit) = self.unit(id)? {
+                out.push(unit);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Units holding an identifier with this matching key, of any kind.
+    pub fn units_with_key(&self, key: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT unit_id FROM unit_identifiers WHERE key = ?1 ORDER BY unit_id",
+            )
+            .map_err(|e| self.query_err(e))?;
+        stmt.query_map([key], |r| r.get(0))
+            .map_err(|e| self.query_err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// `PRAGMA integrity_check`, for tests and `scanstation doctor`-style checks.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.query_err(e))
+    }
+}
