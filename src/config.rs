@@ -205,25 +205,26 @@ fn line_of(text: &str, offset: usize) -> usize {
     })
 }
 
-/// The dotted key written on `line`, found from the line itself and the table header above it.
+/// The dotted key at `line`: the table header above it and the last `key =` at or above it, so
+/// an error inside a multi-line array still names its key.
 fn key_at(text: &str, line: usize) -> String {
     let mut table = String::new();
     let mut key = String::new();
-    for (i, l) in text.lines().enumerate() {
+    for l in text.lines().take(line) {
         let l = l.trim();
-        if i + 1 > line {
-            break;
-        }
-        if l.starts_with('[') {
+        if l.starts_with('[') && !l.starts_with("[[") && l.ends_with(']') && !l.contains('=') {
             table = l.trim_matches(['[', ']', ' ']).to_owned();
             key.clear();
-        } else if i + 1 == line {
-            key = l.split('=').next().unwrap_or("").trim().to_owned();
+        } else if let Some((k, _)) = l.split_once('=')
+            && !l.starts_with('#')
+            && !k.trim().starts_with('"')
+        {
+            key = k.trim().to_owned();
         }
     }
     match (table.is_empty(), key.is_empty()) {
-        (_, true) if table.is_empty() => "(top level)".to_owned(),
-        (_, true) => table,
+        (true, true) => "(top level)".to_owned(),
+        (false, true) => table,
         (true, false) => key,
         (false, false) => format!("{table}.{key}"),
     }
@@ -399,7 +400,7 @@ mod tests {
         let err = parse("[pairing]\nidle_timeout_ms = -5\n").expect_err("negative");
         assert_eq!(err.line, 2);
         let err = parse("[station]\nsources = [\"stdin\",\n  \"usb:what\"]\n").expect_err("source");
-        assert_eq!((err.line, err.key.as_str()), (3, "station"));
+        assert_eq!((err.line, err.key.as_str()), (3, "station.sources"));
         assert!(err.message.contains("usb:what"));
         let err = parse("[serial]\nterminator = \"semicolon\"\n").expect_err("terminator");
         assert_eq!(err.line, 2);

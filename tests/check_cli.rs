@@ -14,7 +14,8 @@ fn run_classifies_each_stdin_line() {
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out)
         .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|e| e["event"] == "scan")
         .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["kind"], "imei");

@@ -3,6 +3,8 @@
 mod util;
 
 mod check_cli;
+mod crash;
+mod daemon;
 mod ident_props;
 mod ident_vectors;
 mod pairing;

@@ -264,27 +264,246 @@ fn undo_then_rescan() {
     check(
         "
         t=0 scan C02XG1ABJGH5
-        t=1000 scan 354178036859789
         # The wrong phone's IMEI.
-        t=2000 scan 490154203237518
+        t=1000 scan 490154203237518
+        t=2000 scan SCANSTATION:UNDO
+        # Scanned again by mistake right after UNDO: added again, not a repeat.
+        t=2500 scan 490154203237518
         t=3000 scan SCANSTATION:UNDO
-        # The undone value may be scanned again at once: it is not a repeat.
-        t=3500 scan 490154203237518
-        t=4000 scan SCANSTATION:UNDO
+        t=4000 scan 354178036859789
         t=5000 scan 354178036859797
+        t=6000 scan SCANSTATION:UNDO
         ",
         "
         t=0 unit 1 opened
         t=0 scan#1 -> unit 1 added
         t=1000 scan#2 -> unit 1 added
-        t=2000 unit 1 closed complete [serial=C02XG1ABJGH5 imei1=354178036859789 imei2=490154203237518] flags: tac_mismatch: the IMEIs have different TACs 35417803 and 49015420: two devices may be mixed in one unit
+        t=2000 unit 1 undone scan#2
+        t=2000 scan#3 -> unit 1 undo
+        t=2500 scan#4 -> unit 1 added
+        t=3000 unit 1 undone scan#4
+        t=3000 scan#5 -> unit 1 undo
+        t=4000 scan#6 -> unit 1 added
+        t=5000 unit 1 closed complete [serial=C02XG1ABJGH5 imei1=354178036859789 imei2=354178036859797]
+        t=5000 scan#7 -> unit 1 added
+        t=6000 scan#8 -> nothing to undo
+        ",
+    );
+}
+
+#[test]
+fn undo_down_to_an_empty_unit() {
+    check(
+        "
+        t=0 scan 354178036859789
+        t=1000 scan 354178036859797
+        t=2000 scan SCANSTATION:UNDO
+        t=3000 scan SCANSTATION:UNDO
+        t=4000 scan SCANSTATION:UNDO
+        t=5000 shutdown
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 scan#2 -> unit 1 added
+        t=2000 unit 1 undone scan#2
+        t=2000 scan#3 -> unit 1 undo
+        t=3000 unit 1 undone scan#1
+        t=3000 scan#4 -> unit 1 undo
+        t=4000 scan#5 -> unit 1 nothing to undo
+        t=5000 unit 1 closed shutdown [] flags: incomplete: missing serial x1, imei x2
+        ",
+    );
+}
+
+#[test]
+fn invalid_imei_flags_the_open_unit() {
+    check(
+        "
+        t=0 scan C02XG1ABJGH5
+        t=1000 scan 354178036859782
+        t=2000 shutdown
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 scan#2 -> unit 1 flagged
+        t=2000 unit 1 closed shutdown [serial=C02XG1ABJGH5] flags: invalid_scan: scan 2: invalid IMEI check digit: misprinted or counterfeit label; incomplete: missing imei x2
+        ",
+    );
+}
+
+#[test]
+fn invalid_imei_opens_a_unit_when_none_is_open() {
+    check(
+        "
+        t=0 scan 354178036859782
+        t=1000 scan C02XG1ABJGH5
+        t=2000 scan 354178036859789
+        t=3000 scan 354178036859797
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 flagged
+        t=1000 scan#2 -> unit 1 added
         t=2000 scan#3 -> unit 1 added
-        t=3000 scan#4 -> nothing to undo
-        t=3500 unit 2 opened
-        t=3500 scan#5 -> unit 2 added
-        t=4000 unit 2 undone scan#5
-        t=4000 scan#6 -> unit 2 undo
-        t=5000 scan#7 -> unit 2 added
+        t=3000 unit 1 closed complete [serial=C02XG1ABJGH5 imei1=354178036859789 imei2=354178036859797] flags: invalid_scan: scan 1: invalid IMEI check digit: misprinted or counterfeit label
+        t=3000 scan#4 -> unit 1 added
+        ",
+    );
+}
+
+#[test]
+fn junk_does_not_touch_the_unit() {
+    check(
+        "
+        t=0 scan C02XG1ABJGH5
+        t=1000 scan hello world!
+        t=9000 scan SCANSTATION:SELFDESTRUCT
+        t=9500 scan
+        # Junk did not refresh the timer, so the unit is idle 10 s after its last real scan.
+        t=10000 tick
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 scan#2 -> rejected
+        t=9000 scan#3 -> rejected
+        t=9500 scan#4 -> rejected
+        t=10000 unit 1 closed idle [serial=C02XG1ABJGH5] flags: incomplete: missing imei x2
+        ",
+    );
+}
+
+#[test]
+fn conflicts_with_stored_units() {
+    check(
+        "
+        existing unit=100 serial=C02XG1ABJGH5 imei=35417803685978 imei=35417803685979
+        existing unit=101 serial=R58M315CL4T imei=49015420323751
+        # This phone's IMEIs are stored with another serial, and its serial with another IMEI.
+        t=0 scan R58M315CL4T
+        t=1000 scan 354178036859789
+        t=2000 scan 354178036859797
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 scan#2 -> unit 1 added
+        t=2000 unit 1 closed complete [serial=R58M315CL4T imei1=354178036859789 imei2=354178036859797] flags: conflict: IMEI 35417803685978 is already paired with serial C02XG1ABJGH5 on unit 100, not R58M315CL4T; conflict: serial R58M315CL4T is already paired with IMEI 49015420323751 on unit 101, not 35417803685978
+        t=2000 scan#3 -> unit 1 added
+        ",
+    );
+}
+
+#[test]
+fn duplicate_of_a_stored_unit() {
+    check(
+        "
+        existing unit=100 serial=C02XG1ABJGH5 imei=35417803685978 imei=35417803685979
+        t=0 scan SC02XG1ABJGH5
+        t=1000 scan 354178036859797
+        t=2000 shutdown
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 scan#2 -> unit 1 added
+        t=2000 unit 1 closed shutdown [serial=C02XG1ABJGH5 imei1=354178036859797] flags: incomplete: missing imei x1; duplicate: already registered as unit 100 (serial C02XG1ABJGH5)
+        ",
+    );
+}
+
+#[test]
+fn gs1_gtin_and_serial_pair_together() {
+    check(
+        "
+        existing unit=100 serial=R58M315CL4T gtin=09506000134352
+        t=0 scan (01)09506000134352(21)C02XG1ABJGH5
+        # A lot and expiry only: nothing to pair, but it belongs to the unit.
+        t=500 scan (10)ABC123(17)261231
+        t=1000 scan 354178036859789
+        t=2000 scan 354178036859797
+        # The same GTIN with another serial: both values move to the next unit together.
+        t=3000 scan 010950600013435210L1<GS>21R58M315CL4T
+        t=4000 scan 010950600013435210L1<GS>21R58M315CL4T
+        t=30000 tick
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=500 scan#2 -> unit 1 no identifiers
+        t=1000 scan#3 -> unit 1 added
+        t=2000 unit 1 closed complete [serial=C02XG1ABJGH5 imei1=354178036859789 imei2=354178036859797 gtin=09506000134352]
+        t=2000 scan#4 -> unit 1 added
+        t=3000 unit 2 opened
+        t=3000 scan#5 -> unit 2 added
+        t=4000 scan#6 -> unit 2 repeat of scan#5
+        t=30000 unit 2 closed idle [serial=R58M315CL4T gtin=09506000134352] flags: incomplete: missing imei x2; duplicate: already registered as unit 100 (serial R58M315CL4T)
+        ",
+    );
+}
+
+#[test]
+fn gs1_scan_overflows_as_a_whole() {
+    check(
+        "
+        t=0 scan (01)09506000134352(21)C02XG1ABJGH5
+        t=1000 scan 354178036859789
+        t=2000 scan (01)09506000134352(21)R58M315CL4T
+        t=3000 scan (10)ABC123
+        t=3000 shutdown
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 scan#2 -> unit 1 added
+        t=2000 unit 1 closed overflow [serial=C02XG1ABJGH5 imei1=354178036859789 gtin=09506000134352] flags: incomplete: missing imei x1
+        t=2000 unit 2 opened
+        t=2000 scan#3 -> unit 2 added
+        t=3000 scan#4 -> unit 2 no identifiers
+        t=3000 unit 2 closed shutdown [serial=R58M315CL4T gtin=09506000134352] flags: incomplete: missing imei x2
+        ",
+    );
+}
+
+#[test]
+fn shutdown_closes_the_pending_unit() {
+    check(
+        "
+        t=0 scan (10)ABC123
+        t=1000 scan C02XG1ABJGH5
+        t=2000 scan 354178036859789
+        t=3000 shutdown
+        t=4000 shutdown
+        ",
+        "
+        t=0 scan#1 -> no identifiers
+        t=1000 unit 1 opened
+        t=1000 scan#2 -> unit 1 added
+        t=2000 scan#3 -> unit 1 added
+        t=3000 unit 1 closed shutdown [serial=C02XG1ABJGH5 imei1=354178036859789] flags: incomplete: missing imei x1
+        ",
+    );
+}
+
+#[test]
+fn custom_profile_completes_on_its_own_kinds() {
+    let cfg = PairConfig {
+        profile: Profile::parse("serial+eid").expect("valid profile"),
+        ..PairConfig::default()
+    };
+    check_with(
+        cfg,
+        "
+        t=0 scan 89049032123451234512345678901235
+        t=1000 scan R58M315CL4T
+        ",
+        "
+        t=0 unit 1 opened
+        t=0 scan#1 -> unit 1 added
+        t=1000 unit 1 closed complete [serial=R58M315CL4T eid=89049032123451234512345678901235]
+        t=1000 scan#2 -> unit 1 added
         ",
     );
 }

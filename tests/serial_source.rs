@@ -131,6 +131,7 @@ fn scans_survive_unplug_and_replug() {
     assert_eq!(scan.problem, Some(FrameProblem::Truncated));
     scans.push(scan.bytes);
     let error = expect_down(&rx);
+    assert!(error.starts_with("read from "), "{error}");
     assert!(error.contains(&link.display().to_string()), "{error}");
 
     // Replug: a new device behind the same name.

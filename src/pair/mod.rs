@@ -14,6 +14,8 @@ pub use conflict::{Existing, conflicts};
 pub use profile::{Profile, ProfileError, capacity};
 pub use simulate::simulate;
 
+use std::fmt::Write as _;
+
 use crate::ident::{Classification, Control, IdKind, Kind};
 
 /// Tuning for the pairer.
@@ -217,6 +219,7 @@ impl Pairer {
         }
     }
 
+    /// The configuration the pairer runs with, for the daemon's status output.
     pub fn config(&self) -> &PairConfig {
         &self.cfg
     }
@@ -233,7 +236,7 @@ impl Pairer {
             .map(|u| u.last_ms.saturating_add(self.cfg.idle_timeout_ms))
     }
 
-    /// Closes the open unit when it has been idle for idle_timeout_ms.
+    /// Closes the open unit when it has been idle for idle_timeout_ms (closed_at_ms = now_ms).
     pub fn tick(&mut self, now_ms: i64) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.expire(now_ms, &mut effects);
@@ -247,7 +250,9 @@ impl Pairer {
         effects
     }
 
-    /// Handles one scan; the last effect is always its `Effect::Scan`.
+    /// Handles one scan. The last effect is always its `Effect::Scan`, after any Closed,
+    /// Opened, Cancelled or Undone it caused, so a unit completed by this scan is reported
+    /// closed before the scan itself.
     pub fn scan(&mut self, input: ScanInput<'_>) -> Vec<Effect> {
         let mut effects = Vec::with_capacity(3);
         // A unit whose timer ran out is already over, even if the daemon has not ticked yet:
@@ -504,15 +509,17 @@ impl Pairer {
             .iter()
             .filter(|i| i.kind == IdKind::Imei)
             .map(|i| i.key.get(..8).unwrap_or(&i.key));
-        if let (Some(a), Some(b)) = (imei_tacs.next(), imei_tacs.next()) {
-            if a != b {
-                flags.push(Flag {
+        if let Some((a, b)) = imei_tacs
+            .next()
+            .zip(imei_tacs.next())
+            .filter(|(a, b)| a != b)
+        {
+            flags.push(Flag {
                 code: "tac_mismatch",
                 message: format!(
                     "the IMEIs have different TACs {a} and {b}: two devices may be mixed in one unit"
                 ),
-                });
-            }
+            });
         }
         let mut missing = String::new();
         for &(kind, n) in &profile.required {
@@ -521,7 +528,7 @@ impl Pairer {
                 if !missing.is_empty() {
                     missing.push_str(", ");
                 }
-                missing.push_str(&format!("{} x{}", kind.as_str(), n - have));
+                let _ = write!(missing, "{} x{}", kind.as_str(), n - have);
             }
         }
         let complete = missing.is_empty();
@@ -567,4 +574,232 @@ fn overflows(open: &OpenUnit, c: &Classification) -> bool {
     new_counts
         .iter()
         .any(|&(kind, n)| open.count(kind) + n > capacity(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ident::{Identifier, NoTacs, classify};
+
+    fn scan(p: &mut Pairer, scan_id: i64, at_ms: i64, text: &str) -> Vec<Effect> {
+        let c = classify(text, None, &NoTacs);
+        p.scan(ScanInput {
+            scan_id,
+            at_ms,
+            classification: &c,
+        })
+    }
+
+    fn added(scan_id: i64, unit: i64) -> Effect {
+        Effect::Scan {
+            scan_id,
+            unit: Some(unit),
+            outcome: Outcome::Added,
+        }
+    }
+
+    fn ident(kind: IdKind, value: &str, key: &str, scan_id: i64, slot: u8) -> UnitIdentifier {
+        UnitIdentifier {
+            kind,
+            value: value.to_owned(),
+            key: key.to_owned(),
+            scan_id,
+            slot,
+        }
+    }
+
+    #[test]
+    fn complete_unit_effects_in_order() {
+        let mut p = Pairer::new(PairConfig::default(), 42);
+        assert_eq!(p.open_unit(), None);
+        assert_eq!(p.deadline(), None);
+        assert_eq!(
+            scan(&mut p, 7, 1_000, "354178036859789"),
+            vec![
+                Effect::Opened {
+                    unit: 42,
+                    at_ms: 1_000
+                },
+                added(7, 42)
+            ]
+        );
+        assert_eq!(p.open_unit(), Some(42));
+        assert_eq!(p.deadline(), Some(11_000));
+        assert_eq!(scan(&mut p, 8, 2_000, "C02XG1ABJGH5"), vec![added(8, 42)]);
+        assert_eq!(p.deadline(), Some(12_000));
+        let effects = scan(&mut p, 9, 3_000, "354178036859797");
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Closed(ClosedUnit {
+                    id: 42,
+                    opened_at_ms: 1_000,
+                    closed_at_ms: 3_000,
+                    reason: CloseReason::Complete,
+                    identifiers: vec![
+                        ident(IdKind::Serial, "C02XG1ABJGH5", "C02XG1ABJGH5", 8, 1),
+                        ident(IdKind::Imei, "354178036859789", "35417803685978", 7, 1),
+                        ident(IdKind::Imei, "354178036859797", "35417803685979", 9, 2),
+                    ],
+                    flags: vec![],
+                    complete: true,
+                    scans: vec![7, 8, 9],
+                }),
+                added(9, 42),
+            ]
+        );
+        assert_eq!(p.open_unit(), None);
+        assert_eq!(p.deadline(), None);
+        // The next unit takes the next id.
+        assert_eq!(
+            scan(&mut p, 10, 60_000, "R58M315CL4T")[0],
+            Effect::Opened {
+                unit: 43,
+                at_ms: 60_000
+            }
+        );
+    }
+
+    #[test]
+    fn junk_and_mode_leave_the_timer_alone() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        assert_eq!(
+            scan(&mut p, 2, 5_000, "not a label!"),
+            vec![Effect::Scan {
+                scan_id: 2,
+                unit: None,
+                outcome: Outcome::Rejected
+            }]
+        );
+        scan(&mut p, 3, 6_000, "SCANSTATION:MODE:RECALL");
+        assert_eq!(p.deadline(), Some(10_000));
+        assert_eq!(p.tick(9_999), vec![]);
+        let effects = p.tick(10_000);
+        let [Effect::Closed(unit)] = effects.as_slice() else {
+            panic!("expected one Closed, got {effects:?}");
+        };
+        assert_eq!((unit.reason, unit.complete), (CloseReason::Idle, false));
+        assert_eq!(unit.scans, vec![1]);
+    }
+
+    #[test]
+    fn no_identifiers_without_a_unit_opens_nothing() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        assert_eq!(
+            scan(&mut p, 1, 0, "(10)ABC123"),
+            vec![Effect::Scan {
+                scan_id: 1,
+                unit: None,
+                outcome: Outcome::NoIdentifiers
+            }]
+        );
+        assert_eq!(p.open_unit(), None);
+    }
+
+    #[test]
+    fn partly_known_scan_adds_only_the_new_values() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        assert_eq!(
+            scan(&mut p, 2, 100, "(01)09506000134352(21)C02XG1ABJGH5"),
+            vec![added(2, 1)]
+        );
+        let effects = p.shutdown(200);
+        let [Effect::Closed(unit)] = effects.as_slice() else {
+            panic!("expected one Closed, got {effects:?}");
+        };
+        assert_eq!(
+            unit.identifiers,
+            vec![
+                ident(IdKind::Serial, "C02XG1ABJGH5", "C02XG1ABJGH5", 1, 1),
+                ident(IdKind::Gtin, "09506000134352", "09506000134352", 2, 1),
+            ]
+        );
+        assert_eq!(unit.reason, CloseReason::Shutdown);
+        assert_eq!(p.shutdown(300), vec![]);
+    }
+
+    #[test]
+    fn repeat_after_close_names_the_closed_unit() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 10, "354178036859789");
+        scan(&mut p, 3, 20, "354178036859797");
+        assert_eq!(
+            scan(&mut p, 4, 30, "354178036859797"),
+            vec![Effect::Scan {
+                scan_id: 4,
+                unit: Some(1),
+                outcome: Outcome::Repeat { of_scan: 3 }
+            }]
+        );
+        // A repeat of a repeat still points at the scan that added the value.
+        assert_eq!(
+            scan(&mut p, 5, 9_000, "354178036859797"),
+            vec![Effect::Scan {
+                scan_id: 5,
+                unit: Some(1),
+                outcome: Outcome::Repeat { of_scan: 3 }
+            }]
+        );
+        assert_eq!(p.open_unit(), None);
+    }
+
+    #[test]
+    fn one_scan_over_capacity_is_kept_whole_and_flagged() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        let mut c = classify("C02XG1ABJGH5", None, &NoTacs);
+        c.identifiers.push(Identifier {
+            kind: IdKind::Serial,
+            value: "R58M315CL4T".to_owned(),
+            key: "R58M315CL4T".to_owned(),
+        });
+        let effects = p.scan(ScanInput {
+            scan_id: 1,
+            at_ms: 0,
+            classification: &c,
+        });
+        assert_eq!(effects.last(), Some(&added(1, 1)));
+        let effects = p.shutdown(1);
+        let [Effect::Closed(unit)] = effects.as_slice() else {
+            panic!("expected one Closed, got {effects:?}");
+        };
+        assert_eq!(unit.identifiers.len(), 2);
+        assert_eq!(
+            unit.flags.first(),
+            Some(&Flag {
+                code: "over_capacity",
+                message: "scan 1 carries 2 serial values but a unit holds 1".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn undo_with_no_open_unit_names_no_unit() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        assert_eq!(
+            scan(&mut p, 1, 0, "SCANSTATION:UNDO"),
+            vec![Effect::Scan {
+                scan_id: 1,
+                unit: None,
+                outcome: Outcome::NothingToUndo
+            }]
+        );
+    }
+
+    #[test]
+    fn close_reasons_have_stable_names() {
+        let names: Vec<&str> = [
+            CloseReason::Complete,
+            CloseReason::Overflow,
+            CloseReason::Idle,
+            CloseReason::Next,
+            CloseReason::Shutdown,
+        ]
+        .into_iter()
+        .map(CloseReason::as_str)
+        .collect();
+        assert_eq!(names, ["complete", "overflow", "idle", "next", "shutdown"]);
+    }
 }
