@@ -19,11 +19,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         count: usize,
     },
+    /// Drive the real binary (`run --json`) over stdin: scan-to-acknowledgement latency with one
+    /// scan in flight, then sustained throughput with all scans sent at once.
+    Latency {
+        /// How many scans per phase.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// The database to use (default: a fresh file in the temp directory, removed afterwards).
+        #[arg(long, value_name = "PATH")]
+        db: Option<std::path::PathBuf>,
+    },
 }
 
 pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
     match command {
         BenchCommand::Ident { count } => bench_ident(count),
+        BenchCommand::Latency { count, db } => bench_latency(count, db)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -110,4 +121,129 @@ fn bench_ident(count: usize) {
         per_sec,
         elapsed.as_nanos() as f64 / count as f64
     );
+}
+
+/// The scans of the latency benchmark: units of a serial and two IMEIs of one TAC.
+fn unit_scans(count: usize, offset: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| {
+            let n = i + offset;
+            let unit = n / 3;
+            match n % 3 {
+                0 => format!("BENCH{unit:07}"),
+                slot => {
+                    let payload = format!("35209900{:06}", (unit * 2 + slot) % 1_000_000);
+                    let cd = device::imei_check_digit(&payload).unwrap_or('0');
+                    format!("{payload}{cd}")
+                }
+            }
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn bench_latency(count: usize, db: Option<std::path::PathBuf>) -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let (db, temporary) = match db {
+        Some(db) => (db, false),
+        None => (
+            std::env::temp_dir().join(format!("scanstation-bench-{}.db", std::process::id())),
+            true,
+        ),
+    };
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(["run", "--json", "--db"])
+        .arg(&db)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    let mut stdout = BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?,
+    );
+    let mut line = String::new();
+    let mut read_scan_ack = |stdout: &mut BufReader<std::process::ChildStdout>| -> Result<()> {
+        loop {
+            line.clear();
+            if stdout.read_line(&mut line)? == 0 {
+                anyhow::bail!("the station closed its output early");
+            }
+            if line.contains("\"event\":\"scan\"") {
+                return Ok(());
+            }
+        }
+    };
+
+    // Phase 1: one scan in flight, as at a desk. Latency = write to acknowledgement line.
+    let scans = unit_scans(count, 0);
+    let mut latencies = Vec::with_capacity(count);
+    for scan in &scans {
+        let start = Instant::now();
+        stdin.write_all(scan.as_bytes())?;
+        stdin.write_all(b"\n")?;
+        stdin.flush()?;
+        read_scan_ack(&mut stdout)?;
+        latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+
+    // Phase 2: a burst of every scan at once; group commit shares each fsync among many scans.
+    let burst = unit_scans(count, count);
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut text = String::new();
+        for scan in &burst {
+            text.push_str(scan);
+            text.push('\n');
+        }
+        stdin.write_all(text.as_bytes())?;
+        stdin.flush()?;
+        drop(stdin);
+        Ok(())
+    });
+    let start = Instant::now();
+    for _ in 0..count {
+        read_scan_ack(&mut stdout)?;
+    }
+    let burst_secs = start.elapsed().as_secs_f64();
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
+    let status = child.wait()?;
+    if temporary {
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
+    println!(
+        "bench latency: {count} scans one at a time through `run --json`: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (synchronous=FULL)",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "bench latency: {count} scans in one burst: {:.0} scans/s sustained ({:.2} s); station exit {status}",
+        count as f64 / burst_secs,
+        burst_secs
+    );
+    Ok(())
 }

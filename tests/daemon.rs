@@ -420,3 +420,50 @@ pub fn wait_for(lines: &mpsc::Receiver<String>, n: usize, timeout: Duration) -> 
     }
     got
 }
+
+#[test]
+fn red_lines_run_the_configured_command_and_logs_can_be_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let marker = dir.path().join("alarm.txt");
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[feedback]\non_reject = \"echo \\\"$SCANSTATION_REASON\\\" >> {}\"\n[pairing]\nprofile = \"serial+imei\"\n",
+            marker.display()
+        ),
+    )
+    .expect("write config");
+    let out = run_with_stdin(
+        &[
+            "run",
+            "--config",
+            &config.to_string_lossy(),
+            "--db",
+            &db,
+            "--log-format",
+            "json",
+        ],
+        b"SC02XG1ABJGH5\n354178036859789\nnot a label\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The profile from the config closes the unit after a serial and one IMEI.
+    assert!(
+        stdout(&out).contains("UNIT OK 1 (complete)"),
+        "{}",
+        stdout(&out)
+    );
+    for line in stderr(&out).lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        assert!(v.get("level").is_some());
+    }
+    // The command runs without being waited for; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(&marker).expect("the on_reject command ran");
+    assert!(text.contains("REJECTED scan 3"), "{text}");
+}

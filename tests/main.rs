@@ -5,6 +5,8 @@ mod util;
 mod check_cli;
 mod crash;
 mod daemon;
+#[cfg(feature = "serial")]
+mod daemon_serial;
 mod ident_props;
 mod ident_vectors;
 mod pairing;

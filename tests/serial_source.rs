@@ -6,25 +6,17 @@
 //! and replugging by a new pty pair behind the same symlink.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::Duration;
 
 use scanstation::source::serial::{SerialConfig, SerialSource};
 use scanstation::source::{FrameProblem, FramingConfig, RawScan, Source, SourceEvent, Terminator};
-use serialport::{SerialPort, TTYPort};
 
 /// Long enough for a loaded 2-core CI machine; a passing run never waits this long.
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A pty pair whose slave the test does not hold open: serialport opens ports exclusively, and
-/// the source must be the one to open the slave, as it would a real device.
-fn pty() -> (TTYPort, PathBuf) {
-    let (master, slave) = TTYPort::pair().expect("create a pty pair");
-    let path = PathBuf::from(slave.name().expect("the slave has a name"));
-    drop(slave);
-    (master, path)
-}
+use crate::util::pty;
 
 /// Points `link` at `target` atomically, as udev does when a device comes back.
 fn point(link: &Path, target: &Path) {
@@ -72,7 +64,7 @@ fn expect_scan(rx: &Receiver<SourceEvent>, what: &str) -> RawScan {
     }
 }
 
-fn write(master: &mut TTYPort, bytes: &[u8]) {
+fn write(master: &mut nix::pty::PtyMaster, bytes: &[u8]) {
     master.write_all(bytes).expect("write on the pty master");
     master.flush().ok();
 }

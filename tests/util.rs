@@ -64,3 +64,19 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// A pseudo-terminal whose master is opened close-on-exec, and the path of its slave.
+///
+/// serialport's `TTYPort::pair()` opens the master without O_CLOEXEC, so a daemon spawned by a
+/// test running in parallel would inherit it and the pty would never hang up when the test
+/// drops it. The slave is not held open: the station must open it, as it would a real device.
+#[cfg(unix)]
+pub fn pty() -> (nix::pty::PtyMaster, PathBuf) {
+    use nix::fcntl::OFlag;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .expect("posix_openpt");
+    nix::pty::grantpt(&master).expect("grantpt");
+    nix::pty::unlockpt(&master).expect("unlockpt");
+    let path = nix::pty::ptsname_r(&master).expect("ptsname");
+    (master, PathBuf::from(path))
+}
