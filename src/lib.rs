@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod decode;
 pub mod export;
 pub mod feedback;
 pub mod ident;

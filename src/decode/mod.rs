@@ -1,0 +1,262 @@
+//! `decode`: every barcode in a grey frame, with rxing.
+//!
+//! **Invariant:** pure apart from the time box: a frame in, symbols out; no files, no devices.
+//! INTERFACE FILE: the types and signatures below are used by the rest of the crate; the
+//! implementation behind `Decoder::decode` is being written.
+
+use std::path::Path;
+
+use image::GrayImage;
+
+/// The barcode formats the station knows, named as in the corpus manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Code128,
+    DataMatrix,
+    QrCode,
+    Ean13,
+    Ean8,
+    UpcA,
+    UpcE,
+    Code39,
+    Pdf417,
+    Itf,
+    Aztec,
+    Code93,
+    Codabar,
+}
+
+impl Format {
+    /// Every format, in a stable order.
+    pub const ALL: [Format; 13] = [
+        Format::Code128,
+        Format::DataMatrix,
+        Format::QrCode,
+        Format::Ean13,
+        Format::Ean8,
+        Format::UpcA,
+        Format::UpcE,
+        Format::Code39,
+        Format::Pdf417,
+        Format::Itf,
+        Format::Aztec,
+        Format::Code93,
+        Format::Codabar,
+    ];
+
+    /// The formats found on device labels, enabled by default.
+    pub const LABEL_DEFAULT: [Format; 10] = [
+        Format::Code128,
+        Format::DataMatrix,
+        Format::QrCode,
+        Format::Ean13,
+        Format::Ean8,
+        Format::UpcA,
+        Format::UpcE,
+        Format::Code39,
+        Format::Pdf417,
+        Format::Itf,
+    ];
+
+    /// The manifest name: `Code128`, `DataMatrix`, `QRCode`, `EAN13`, `EAN8`, `UPCA`, `UPCE`,
+    /// `Code39`, `PDF417`, `ITF`, `Aztec`, `Code93`, `Codabar`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Code128 => "Code128",
+            Format::DataMatrix => "DataMatrix",
+            Format::QrCode => "QRCode",
+            Format::Ean13 => "EAN13",
+            Format::Ean8 => "EAN8",
+            Format::UpcA => "UPCA",
+            Format::UpcE => "UPCE",
+            Format::Code39 => "Code39",
+            Format::Pdf417 => "PDF417",
+            Format::Itf => "ITF",
+            Format::Aztec => "Aztec",
+            Format::Code93 => "Code93",
+            Format::Codabar => "Codabar",
+        }
+    }
+
+    /// Parses a format name in any letter case, with or without `-`/`_` (`code128`, `ean-13`, `qr`).
+    pub fn parse(name: &str) -> Option<Format> {
+        let folded: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if folded == "qr" {
+            return Some(Format::QrCode);
+        }
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().to_ascii_lowercase() == folded)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A list of formats that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown barcode format {name:?} (known: code128, datamatrix, qrcode, ean13, ean8, upca, upce, code39, pdf417, itf, aztec, code93, codabar)")]
+pub struct FormatError {
+    pub name: String,
+}
+
+/// Parses a comma-separated list such as `code128,datamatrix,ean13`.
+pub fn parse_formats(list: &str) -> Result<Vec<Format>, FormatError> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let format = Format::parse(name).ok_or_else(|| FormatError {
+            name: name.to_owned(),
+        })?;
+        if !out.contains(&format) {
+            out.push(format);
+        }
+    }
+    if out.is_empty() {
+        return Err(FormatError {
+            name: list.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// One decoded symbol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Symbol {
+    pub format: Format,
+    /// The text as decoded; GS1 FNC1 separators appear as GS (0x1D).
+    pub text: String,
+    /// The raw bytes of the symbol's data, where the decoder reports them.
+    pub raw: Vec<u8>,
+    /// The AIM symbology identifier, e.g. `]C1` for GS1-128, `]d2` for GS1 DataMatrix.
+    pub aim: String,
+    /// The symbol's corners in frame pixel coordinates (clockwise from top left of the symbol).
+    pub corners: [(f32, f32); 4],
+}
+
+impl Symbol {
+    pub fn center(&self) -> (f32, f32) {
+        let (sx, sy) = self
+            .corners
+            .iter()
+            .fold((0.0, 0.0), |(ax, ay), (x, y)| (ax + x, ay + y));
+        (sx / 4.0, sy / 4.0)
+    }
+}
+
+/// Why a frame produced no symbols through no fault of its content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty frame ({width}x{height})")]
+    EmptyFrame { width: u32, height: u32 },
+    #[error("decoding took longer than its {budget_ms} ms budget and was abandoned")]
+    Overrun { budget_ms: u64 },
+}
+
+/// How to decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeConfig {
+    pub formats: Vec<Format>,
+    /// A frame still decoding after this long is abandoned and counted.
+    pub budget_ms: u64,
+}
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        DecodeConfig {
+            formats: Format::LABEL_DEFAULT.to_vec(),
+            budget_ms: 250,
+        }
+    }
+}
+
+/// Decodes frames. Cheap to clone; holds no per-frame state.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    cfg: DecodeConfig,
+}
+
+impl Decoder {
+    pub fn new(cfg: DecodeConfig) -> Decoder {
+        Decoder { cfg }
+    }
+
+    pub fn config(&self) -> &DecodeConfig {
+        &self.cfg
+    }
+
+    /// Every symbol in the frame.
+    pub fn decode(&self, frame: &GrayImage) -> Result<Vec<Symbol>, DecodeError> {
+        if frame.width() == 0 || frame.height() == 0 {
+            return Err(DecodeError::EmptyFrame {
+                width: frame.width(),
+                height: frame.height(),
+            });
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// An image file that could not be turned into a frame.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LoadError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Images larger than this in either dimension are refused before decoding (decompression bombs).
+pub const MAX_DIMENSION: u32 = 12_000;
+/// The most memory one image may allocate while decoding.
+pub const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+
+/// Loads an image file as a grey frame, with limits against decompression bombs.
+pub fn load_luma(path: &Path) -> Result<GrayImage, LoadError> {
+    let err = |message: String| LoadError {
+        path: path.display().to_string(),
+        message,
+    };
+    let reader = image::ImageReader::open(path)
+        .map_err(|e| err(format!("cannot open: {e}")))?
+        .with_guessed_format()
+        .map_err(|e| err(format!("cannot read: {e}")))?;
+    if reader.format().is_none() {
+        return Err(err("not an image (unknown format)".to_owned()));
+    }
+    let mut reader = reader;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|e| err(format!("cannot decode: {e}")))?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err(err(format!("empty image ({}x{})", image.width(), image.height())));
+    }
+    Ok(image.into_luma8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.name()), Some(f));
+        }
+        assert_eq!(Format::parse("ean-13"), Some(Format::Ean13));
+        assert_eq!(Format::parse("qr"), Some(Format::QrCode));
+        assert_eq!(parse_formats("code128, datamatrix,code128").map(|v| v.len()), Ok(2));
+        assert!(parse_formats("code128,bogus").is_err());
+        assert!(parse_formats("").is_err());
+    }
+}
