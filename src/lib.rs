@@ -19,3 +19,4 @@ pub mod ident;
 pub mod pair;
 pub mod source;
 pub mod store;
+pub mod synth;

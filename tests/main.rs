@@ -3,8 +3,10 @@
 mod util;
 
 mod check_cli;
+mod corpus;
 mod crash;
 mod daemon;
+mod decode;
 #[cfg(feature = "serial")]
 mod daemon_serial;
 mod ident_props;
@@ -12,4 +14,5 @@ mod ident_vectors;
 mod pairing;
 #[cfg(feature = "serial")]
 mod serial_source;
+mod synth;
 mod tac_import;

@@ -1,0 +1,1 @@
+//! `synth`: generated label frames with ground truth (being written).
