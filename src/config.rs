@@ -15,12 +15,18 @@ use crate::pair::{PairConfig, Profile};
 use crate::source::{FramingConfig, Terminator};
 
 /// Where a scan source is, as written in the config or on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SourceSpec {
     /// Lines typed or pasted into the terminal, or a keyboard-wedge scanner typing into it.
     Stdin,
     /// A serial or USB-CDC scanner: `serial:PATH[@BAUD]`.
     Serial { path: PathBuf, baud: Option<u32> },
+    /// Image files or folders, each image decoded once: `images:PATH[,PATH...]`.
+    Images(Vec<PathBuf>),
+    /// A folder of frames played in name order as if from a camera: `replay:DIR[@FPS]`.
+    Replay { dir: PathBuf, fps: Option<f64> },
+    /// A camera by index or device path: `camera:0`, `camera:/dev/video2`.
+    Camera(String),
 }
 
 impl SourceSpec {
@@ -50,8 +56,53 @@ impl SourceSpec {
                 baud,
             });
         }
+        if let Some(rest) = spec.strip_prefix("images:") {
+            let paths: Vec<PathBuf> = rest
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect();
+            if paths.is_empty() {
+                return Err(format!(
+                    "source {spec:?} names no files (images:PATH[,PATH...])"
+                ));
+            }
+            return Ok(SourceSpec::Images(paths));
+        }
+        if let Some(rest) = spec.strip_prefix("replay:") {
+            let (dir, fps) = match rest.rsplit_once('@') {
+                Some((dir, fps)) => {
+                    let fps: f64 = fps
+                        .parse()
+                        .ok()
+                        .filter(|f: &f64| f.is_finite() && *f > 0.0 && *f <= 1000.0)
+                        .ok_or_else(|| {
+                            format!("bad frame rate {fps:?} in source {spec:?} (1 to 1000)")
+                        })?;
+                    (dir, Some(fps))
+                }
+                None => (rest, None),
+            };
+            if dir.is_empty() {
+                return Err(format!(
+                    "source {spec:?} names no folder (replay:DIR[@FPS])"
+                ));
+            }
+            return Ok(SourceSpec::Replay {
+                dir: PathBuf::from(dir),
+                fps,
+            });
+        }
+        if let Some(device) = spec.strip_prefix("camera:") {
+            if device.is_empty() {
+                return Err(format!(
+                    "source {spec:?} names no camera (camera:INDEX or camera:/dev/videoN)"
+                ));
+            }
+            return Ok(SourceSpec::Camera(device.to_owned()));
+        }
         Err(format!(
-            "unknown source {spec:?}: expected stdin or serial:PATH[@BAUD]"
+            "unknown source {spec:?}: expected stdin, serial:PATH[@BAUD], images:PATH, replay:DIR[@FPS] or camera:INDEX|PATH"
         ))
     }
 }
@@ -65,6 +116,21 @@ impl fmt::Display for SourceSpec {
                 path,
                 baud: Some(b),
             } => write!(f, "serial:{}@{b}", path.display()),
+            SourceSpec::Images(paths) => write!(
+                f,
+                "images:{}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            SourceSpec::Replay { dir, fps: None } => write!(f, "replay:{}", dir.display()),
+            SourceSpec::Replay {
+                dir,
+                fps: Some(fps),
+            } => write!(f, "replay:{}@{fps}", dir.display()),
+            SourceSpec::Camera(device) => write!(f, "camera:{device}"),
         }
     }
 }
@@ -98,6 +164,75 @@ pub struct RawConfig {
     pub serial: RawSerial,
     #[serde(default)]
     pub feedback: RawFeedback,
+    #[serde(default)]
+    pub decode: RawDecode,
+    #[serde(default)]
+    pub labels: RawLabels,
+    #[serde(default)]
+    pub camera: RawCamera,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecode {
+    pub formats: Option<Spanned<String>>,
+    pub budget_ms: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabels {
+    pub settle_ms: Option<Spanned<i64>>,
+    pub forget_ms: Option<Spanned<i64>>,
+    pub complete_frames: Option<Spanned<i64>>,
+    pub join_factor: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCamera {
+    pub width: Option<Spanned<i64>>,
+    pub height: Option<Spanned<i64>>,
+    pub fps: Option<Spanned<i64>>,
+    pub pixel_format: Option<Spanned<String>>,
+}
+
+/// How frames are decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeSettings {
+    pub formats: Vec<crate::decode::Format>,
+    pub budget_ms: u64,
+}
+
+impl Default for DecodeSettings {
+    fn default() -> Self {
+        let d = crate::decode::DecodeConfig::default();
+        DecodeSettings {
+            formats: d.formats,
+            budget_ms: d.budget_ms,
+        }
+    }
+}
+
+/// What the camera is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraSettings {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// `mjpeg`, `yuyv` or `gray`.
+    pub pixel_format: String,
+}
+
+impl Default for CameraSettings {
+    fn default() -> Self {
+        CameraSettings {
+            width: 1920,
+            height: 1080,
+            fps: 30,
+            pixel_format: "mjpeg".to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,7 +290,7 @@ impl Default for FeedbackConfig {
 }
 
 /// The validated configuration the daemon runs with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub db: Option<PathBuf>,
     pub sources: Vec<SourceSpec>,
@@ -165,6 +300,9 @@ pub struct Config {
     pub framing: FramingConfig,
     pub baud: u32,
     pub feedback: FeedbackConfig,
+    pub decode: DecodeSettings,
+    pub labels: crate::pair::label::LabelConfig,
+    pub camera: CameraSettings,
 }
 
 impl Default for Config {
@@ -178,6 +316,9 @@ impl Default for Config {
             framing: FramingConfig::default(),
             baud: 9600,
             feedback: FeedbackConfig::default(),
+            decode: DecodeSettings::default(),
+            labels: crate::pair::label::LabelConfig::default(),
+            camera: CameraSettings::default(),
         }
     }
 }
@@ -340,6 +481,54 @@ impl Config {
             config.feedback.bell = bell;
         }
         config.feedback.on_reject = raw.feedback.on_reject.filter(|c| !c.trim().is_empty());
+
+        if let Some(formats) = raw.decode.formats {
+            config.decode.formats = crate::decode::parse_formats(formats.get_ref())
+                .map_err(|e| at.error(formats.span(), e.to_string()))?;
+        }
+        config.decode.budget_ms =
+            positive(raw.decode.budget_ms, config.decode.budget_ms as i64)? as u64;
+
+        config.labels.profile = config.pairing.profile.clone();
+        config.labels.settle_ms = positive(raw.labels.settle_ms, config.labels.settle_ms)?;
+        config.labels.forget_ms = positive(raw.labels.forget_ms, config.labels.forget_ms)?;
+        config.labels.complete_frames = positive(
+            raw.labels.complete_frames,
+            i64::from(config.labels.complete_frames),
+        )? as u32;
+        if let Some(factor) = raw.labels.join_factor {
+            if !(0.1..=20.0).contains(factor.get_ref()) {
+                return Err(at.error(factor.span(), "join_factor must be between 0.1 and 20"));
+            }
+            config.labels.join_factor = *factor.get_ref() as f32;
+        }
+
+        let dim = |v: Option<Spanned<i64>>, default: u32, max: i64| -> Result<u32, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
+                Some(v) => Err(at.error(
+                    v.span(),
+                    format!("must be between 1 and {max}, not {}", v.get_ref()),
+                )),
+            }
+        };
+        config.camera.width = dim(raw.camera.width, config.camera.width, 8192)?;
+        config.camera.height = dim(raw.camera.height, config.camera.height, 8192)?;
+        config.camera.fps = dim(raw.camera.fps, config.camera.fps, 240)?;
+        if let Some(format) = raw.camera.pixel_format {
+            let f = format.get_ref().to_ascii_lowercase();
+            if !["mjpeg", "yuyv", "gray"].contains(&f.as_str()) {
+                return Err(at.error(
+                    format.span(),
+                    format!(
+                        "pixel_format must be mjpeg, yuyv or gray, not {:?}",
+                        format.get_ref()
+                    ),
+                ));
+            }
+            config.camera.pixel_format = f;
+        }
         Ok(config)
     }
 }
@@ -422,6 +611,23 @@ mod tests {
         );
         assert!(SourceSpec::parse("serial:").is_err());
         assert!(SourceSpec::parse("serial:/dev/x@fast").is_err());
-        assert!(SourceSpec::parse("camera:0").is_err());
+        assert_eq!(
+            SourceSpec::parse("camera:0"),
+            Ok(SourceSpec::Camera("0".into()))
+        );
+        assert_eq!(
+            SourceSpec::parse("replay:/tmp/frames@15"),
+            Ok(SourceSpec::Replay {
+                dir: "/tmp/frames".into(),
+                fps: Some(15.0)
+            })
+        );
+        assert!(SourceSpec::parse("replay:/tmp/frames@0").is_err());
+        assert_eq!(
+            SourceSpec::parse("images:a.png,b"),
+            Ok(SourceSpec::Images(vec!["a.png".into(), "b".into()]))
+        );
+        assert!(SourceSpec::parse("images:").is_err());
+        assert!(SourceSpec::parse("usb:0").is_err());
     }
 }

@@ -16,10 +16,13 @@ use std::time::Duration;
 
 use crate::clock;
 use crate::config::{Config, SourceSpec};
+use crate::decode::{DecodeConfig, Decoder};
 use crate::feedback::Feedback;
-use crate::ident::{self, Classification, IdKind, Kind, Rejection, tac::MemoryTacs};
+use crate::ident::{self, Aim, Classification, IdKind, Kind, Rejection, tac::MemoryTacs};
+use crate::pair::label::{LabelCommit, LabelTracker, SeenSymbol};
 use crate::pair::{self, ClosedUnit, Effect, Existing, Outcome, Pairer, ScanInput};
-use crate::source::{RawScan, Source, SourceEvent};
+use crate::source::frames::{FrameSource, Images, Replay};
+use crate::source::{FrameResult, RawScan, Source, SourceEvent};
 use crate::store::{FlagRecord, ScanRecord, Store, StoreError, Tx, UnitIdRecord, UnitRecord};
 
 /// Errors that stop the daemon.
@@ -38,6 +41,8 @@ pub enum DaemonError {
     Output(#[from] std::io::Error),
     #[error("no scan source could be started")]
     NoSources,
+    #[error("source {0}")]
+    Source(String),
 }
 
 /// Everything printed after one commit.
@@ -78,8 +83,14 @@ fn lock(db: &Path) -> Result<File, DaemonError> {
     }
 }
 
-/// Builds the configured sources.
-fn build_sources(config: &Config) -> Vec<Box<dyn Source>> {
+/// Builds the configured sources; a source that cannot start at all is an error naming it.
+fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
+    let decoder = || {
+        Decoder::new(DecodeConfig {
+            formats: config.decode.formats.clone(),
+            budget_ms: config.decode.budget_ms,
+        })
+    };
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for spec in &config.sources {
         match spec {
@@ -97,12 +108,36 @@ fn build_sources(config: &Config) -> Vec<Box<dyn Source>> {
                 }),
             )),
             #[cfg(not(feature = "serial"))]
-            SourceSpec::Serial { path, .. } => {
-                tracing::error!(path = %path.display(), "this build has no serial support (feature `serial`)");
+            SourceSpec::Serial { .. } => {
+                return Err(DaemonError::Source(format!(
+                    "{spec}: this build has no serial support (build with the `serial` feature)"
+                )));
+            }
+            SourceSpec::Images(paths) => {
+                let images =
+                    Images::new(paths).map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                sources.push(Box::new(FrameSource::new(Box::new(images), decoder())));
+            }
+            SourceSpec::Replay { dir, fps } => {
+                let replay = Replay::new(dir, fps.unwrap_or(30.0))
+                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                sources.push(Box::new(FrameSource::new(Box::new(replay), decoder())));
+            }
+            #[cfg(feature = "camera")]
+            SourceSpec::Camera(device) => {
+                let camera = crate::source::camera::Camera::open(device, &config.camera)
+                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                sources.push(Box::new(FrameSource::new(Box::new(camera), decoder())));
+            }
+            #[cfg(not(feature = "camera"))]
+            SourceSpec::Camera(_) => {
+                return Err(DaemonError::Source(format!(
+                    "{spec}: this build has no camera support (build with `--features camera`, which needs libclang-dev)"
+                )));
             }
         }
     }
-    sources
+    Ok(sources)
 }
 
 /// Runs the station until a signal, the end of stdin, or a fatal store error.
@@ -115,7 +150,7 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
     }
     let tacs = store.load_tacs()?;
     let (next_scan, next_unit) = store.next_ids()?;
-    let sources = build_sources(config);
+    let sources = build_sources(config)?;
     if sources.is_empty() {
         return Err(DaemonError::NoSources);
     }
@@ -144,21 +179,37 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
     );
     let mut station = Station {
         store,
-        pairer: Pairer::new(config.pairing.clone(), next_unit),
-        tacs,
-        next_scan_id: next_scan,
         feedback,
+        core: Core {
+            pairer: Pairer::new(config.pairing.clone(), next_unit),
+            tracker: LabelTracker::new(config.labels.clone()),
+            tacs,
+            next_scan_id: next_scan,
+            last_frame_ms: None,
+            last_frame_source: String::new(),
+        },
     };
     tracing::info!(db = %db.display(), "station ready");
     station.event_loop(&rx, &shutdown)
 }
 
+/// The edges the loop owns: the store (the one writer) and the operator's output.
 struct Station<W: Write> {
     store: Store,
+    feedback: Feedback<W>,
+    core: Core,
+}
+
+/// The state that turns events into rows: pairing, label tracking, id allocation.
+struct Core {
     pairer: Pairer,
+    tracker: LabelTracker,
     tacs: MemoryTacs,
     next_scan_id: i64,
-    feedback: Feedback<W>,
+    /// The time and source of the last frame, so labels still in view at the end are
+    /// recorded with frame time (virtual for replays) rather than the wall clock.
+    last_frame_ms: Option<i64>,
+    last_frame_source: String,
 }
 
 impl<W: Write> Station<W> {
@@ -175,6 +226,7 @@ impl<W: Write> Station<W> {
             // Wake for the next idle deadline, and at least every 100 ms to notice signals.
             let now = clock::now_ms();
             let wait = self
+                .core
                 .pairer
                 .deadline()
                 .map_or(100, |d| (d - now).clamp(0, 100));
@@ -190,55 +242,32 @@ impl<W: Write> Station<W> {
                     Err(_) => break,
                 }
             }
-            let mut ended = false;
-            let mut scans = Vec::new();
-            for event in batch {
-                match event {
-                    SourceEvent::Scan(scan) => scans.push(scan),
-                    SourceEvent::Down { source, error } => {
-                        tracing::warn!(source = %source, error = %error, "scanner went away; reopening when it returns");
-                    }
-                    SourceEvent::Up { source } => tracing::info!(source = %source, "scanner ready"),
-                    SourceEvent::End { source } => {
-                        tracing::info!(source = %source, "end of input");
-                        ended |= source == "stdin";
-                    }
-                }
-            }
-            self.process(scans, clock::now_ms())?;
+            let ended = batch.iter().any(|e| {
+                matches!(e, SourceEvent::End { source }
+                    if source == "stdin" || source.starts_with("images:") || source.starts_with("replay:"))
+            });
+            self.process(batch, clock::now_ms())?;
             if ended {
                 return self.finish();
             }
         }
     }
 
-    /// Closes the pending unit, commits and prints, then returns.
+    /// Records the labels still in view and the pending unit, commits and prints, then returns.
     fn finish(&mut self) -> Result<(), DaemonError> {
-        let effects = self.pairer.shutdown(clock::now_ms());
         let mut acks = Vec::new();
         let tx = self.store.begin()?;
-        apply(&tx, effects, None, &mut acks)?;
+        self.core.finish(&tx, clock::now_ms(), &mut acks)?;
         tx.commit()?;
         self.print(acks)
     }
 
-    /// Classifies, pairs and writes a batch of scans plus any idle close, in one transaction.
-    fn process(&mut self, scans: Vec<RawScan>, now_ms: i64) -> Result<(), DaemonError> {
+    /// Handles a batch of events (scans, frames, device notices) and any idle close, in one
+    /// transaction, then acknowledges what it committed.
+    fn process(&mut self, batch: Vec<SourceEvent>, now_ms: i64) -> Result<(), DaemonError> {
         let mut acks = Vec::new();
         let tx = self.store.begin()?;
-        for raw in scans {
-            let classification = classify_raw(&raw, &self.tacs);
-            let scan_id = self.next_scan_id;
-            self.next_scan_id += 1;
-            let effects = self.pairer.scan(ScanInput {
-                scan_id,
-                at_ms: raw.at_ms,
-                classification: &classification,
-            });
-            apply(&tx, effects, Some((&raw, &classification)), &mut acks)?;
-        }
-        let effects = self.pairer.tick(now_ms);
-        apply(&tx, effects, None, &mut acks)?;
+        self.core.process(&tx, batch, now_ms, &mut acks)?;
         if acks.is_empty() {
             // Nothing was written; dropping the transaction rolls back an empty change.
             return Ok(());
@@ -256,6 +285,121 @@ impl<W: Write> Station<W> {
         }
         self.feedback.flush()?;
         Ok(())
+    }
+}
+
+impl Core {
+    fn finish(&mut self, tx: &Tx<'_>, now: i64, acks: &mut Vec<Ack>) -> Result<(), StoreError> {
+        let last_frame = self.last_frame_ms.unwrap_or(now);
+        for commit in self.tracker.finish(last_frame) {
+            let source = self.last_frame_source.clone();
+            self.record_label(tx, &source, commit, acks)?;
+        }
+        let effects = self.pairer.shutdown(now);
+        apply(tx, effects, &[], acks)
+    }
+
+    fn process(
+        &mut self,
+        tx: &Tx<'_>,
+        batch: Vec<SourceEvent>,
+        now_ms: i64,
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        for event in batch {
+            match event {
+                SourceEvent::Scan(raw) => {
+                    let classification = classify_raw(&raw, &self.tacs);
+                    let scan_id = self.take_scan_id();
+                    let effects = self.pairer.scan(ScanInput {
+                        scan_id,
+                        at_ms: raw.at_ms,
+                        classification: &classification,
+                    });
+                    apply(tx, effects, &[(scan_id, &raw, &classification)], acks)?;
+                }
+                SourceEvent::Frame(frame) => self.frame(tx, frame, acks)?,
+                SourceEvent::Down { source, error } => {
+                    tracing::warn!(source = %source, error = %error, "scanner went away; reopening when it returns");
+                }
+                SourceEvent::Up { source } => tracing::info!(source = %source, "scanner ready"),
+                SourceEvent::End { source } => tracing::info!(source = %source, "end of input"),
+            }
+        }
+        let effects = self.pairer.tick(now_ms);
+        apply(tx, effects, &[], acks)
+    }
+
+    fn take_scan_id(&mut self) -> i64 {
+        let id = self.next_scan_id;
+        self.next_scan_id += 1;
+        id
+    }
+
+    /// Feeds one decoded frame to the label tracker and records the labels it completes.
+    fn frame(
+        &mut self,
+        tx: &Tx<'_>,
+        frame: FrameResult,
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        if let Some(error) = &frame.error {
+            tracing::warn!(source = %frame.source, frame = %frame.name, error = %error, "frame not decoded");
+        }
+        self.last_frame_ms = Some(frame.at_ms);
+        self.last_frame_source.clone_from(&frame.source);
+        let seen: Vec<SeenSymbol> = frame
+            .symbols
+            .iter()
+            .map(|s| SeenSymbol {
+                text: s.text.clone(),
+                aim: s.aim.clone(),
+                format: s.format.name().to_owned(),
+                corners: s.corners,
+            })
+            .collect();
+        for commit in self.tracker.frame(frame.at_ms, &seen) {
+            self.record_label(tx, &frame.source, commit, acks)?;
+        }
+        Ok(())
+    }
+
+    /// Records one camera label as one unit, each of its symbols as a scan.
+    fn record_label(
+        &mut self,
+        tx: &Tx<'_>,
+        source: &str,
+        commit: LabelCommit,
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        let mut scans: Vec<(i64, RawScan, Classification)> =
+            Vec::with_capacity(commit.symbols.len());
+        for symbol in &commit.symbols {
+            // The raw bytes are what a scanner set to send AIM identifiers would have sent.
+            let mut bytes = symbol.aim.clone().into_bytes();
+            bytes.extend_from_slice(symbol.text.as_bytes());
+            let raw = RawScan {
+                source: source.to_owned(),
+                at_ms: commit.at_ms,
+                bytes,
+                problem: None,
+            };
+            let c = ident::classify(&symbol.text, Aim::parse(&symbol.aim), &self.tacs);
+            let id = self.take_scan_id();
+            scans.push((id, raw, c));
+        }
+        let inputs: Vec<ScanInput<'_>> = scans
+            .iter()
+            .map(|(id, raw, c)| ScanInput {
+                scan_id: *id,
+                at_ms: raw.at_ms,
+                classification: c,
+            })
+            .collect();
+        let effects = self.pairer.label(&inputs, commit.at_ms);
+        let refs: Vec<(i64, &RawScan, &Classification)> =
+            scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
+        apply(tx, effects, &refs, acks)
     }
 }
 
@@ -297,7 +441,7 @@ fn outcome_str(outcome: &Outcome) -> &'static str {
 fn apply(
     tx: &Tx<'_>,
     effects: Vec<Effect>,
-    scan: Option<(&RawScan, &Classification)>,
+    scans: &[(i64, &RawScan, &Classification)],
     acks: &mut Vec<Ack>,
 ) -> Result<(), StoreError> {
     let mut ordered: Vec<Option<Ack>> = Vec::with_capacity(effects.len());
@@ -309,7 +453,9 @@ fn apply(
                 unit,
                 outcome,
             } => {
-                let Some((raw, c)) = scan else { continue };
+                let Some(&(_, raw, c)) = scans.iter().find(|(id, _, _)| id == scan_id) else {
+                    continue;
+                };
                 let record = ScanRecord {
                     id: *scan_id,
                     at_ms: raw.at_ms,

@@ -7,6 +7,7 @@
 //! doubt (a second serial, a third IMEI) closes the unit rather than stretching it.
 
 mod conflict;
+pub mod label;
 mod profile;
 mod simulate;
 
@@ -123,6 +124,8 @@ pub enum CloseReason {
     Idle,
     Next,
     Shutdown,
+    /// A camera label, recorded whole once it was complete or stable in view.
+    Label,
 }
 
 impl CloseReason {
@@ -133,6 +136,7 @@ impl CloseReason {
             CloseReason::Idle => "idle",
             CloseReason::Next => "next",
             CloseReason::Shutdown => "shutdown",
+            CloseReason::Label => "label",
         }
     }
 }
@@ -247,6 +251,48 @@ impl Pairer {
     pub fn shutdown(&mut self, now_ms: i64) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.close(now_ms, CloseReason::Shutdown, &mut effects);
+        effects
+    }
+
+    /// Records one camera label as one unit of its own: every scan joins it (values beyond a
+    /// slot's capacity are kept and flagged, never split off), then it closes at once.
+    ///
+    /// A handheld unit being built at the same desk is left exactly as it was, so a camera
+    /// and a scanner on one station never pair values across units.
+    pub fn label(&mut self, scans: &[ScanInput<'_>], at_ms: i64) -> Vec<Effect> {
+        let saved_open = self.open.take();
+        let saved_last = self.last.take();
+        let mut effects = Vec::with_capacity(scans.len() + 2);
+        for &input in scans {
+            let c = input.classification;
+            let (unit, outcome) = if let Some(control) = c.control {
+                (None, Outcome::Control(control))
+            } else if !c.valid() {
+                if matches!(c.kind, Kind::Unknown | Kind::Control) {
+                    (None, Outcome::Rejected)
+                } else {
+                    self.flag_invalid(input, &mut effects)
+                }
+            } else if c.identifiers.is_empty() {
+                let unit = self.ensure_open(at_ms, &mut effects);
+                unit.scans.push(input.scan_id);
+                (Some(unit.id), Outcome::NoIdentifiers)
+            } else {
+                let unit = self.ensure_open(at_ms, &mut effects);
+                push_identifiers(unit, input);
+                unit.added.push(input.scan_id);
+                unit.scans.push(input.scan_id);
+                (Some(unit.id), Outcome::Added)
+            };
+            effects.push(Effect::Scan {
+                scan_id: input.scan_id,
+                unit,
+                outcome,
+            });
+        }
+        self.close(at_ms, CloseReason::Label, &mut effects);
+        self.open = saved_open;
+        self.last = saved_last;
         effects
     }
 
@@ -410,37 +456,7 @@ impl Pairer {
         }
 
         let unit = self.ensure_open(input.at_ms, effects);
-        let mut over: Option<(IdKind, usize)> = None;
-        for ident in &c.identifiers {
-            if unit.holds(ident.kind, &ident.key).is_some() {
-                continue;
-            }
-            let count = unit.count(ident.kind) + 1;
-            if count > capacity(ident.kind) {
-                over = Some((ident.kind, count));
-            }
-            unit.identifiers.push(UnitIdentifier {
-                kind: ident.kind,
-                value: ident.value.clone(),
-                key: ident.key.clone(),
-                scan_id: input.scan_id,
-                slot: u8::try_from(count).unwrap_or(u8::MAX),
-            });
-        }
-        // Only a single scan carrying more values of a kind than a unit holds gets here (the
-        // overflow check closed any unit it would not fit in), and splitting one label
-        // across units would be worse than keeping it whole and saying so.
-        if let Some((kind, count)) = over {
-            unit.flags.push(Flag {
-                code: "over_capacity",
-                message: format!(
-                    "scan {} carries {count} {} values but a unit holds {}",
-                    input.scan_id,
-                    kind.as_str(),
-                    capacity(kind)
-                ),
-            });
-        }
+        push_identifiers(unit, input);
         unit.added.push(input.scan_id);
         unit.scans.push(input.scan_id);
         unit.last_ms = input.at_ms;
@@ -532,7 +548,9 @@ impl Pairer {
             }
         }
         let complete = missing.is_empty();
-        if !complete {
+        // A camera label carries what its maker printed on it (a back label has no EID, a
+        // single-SIM box one IMEI); being short of the handheld profile is not a fault there.
+        if !complete && reason != CloseReason::Label {
             flags.push(Flag {
                 code: "incomplete",
                 message: format!("missing {missing}"),
@@ -548,6 +566,43 @@ impl Pairer {
             complete,
             scans: open.scans,
         }));
+    }
+}
+
+/// Adds the scan's identifiers that the unit does not hold yet, numbering their slots.
+///
+/// Only a single scan (or a camera label) carrying more values of a kind than a unit holds
+/// gets past capacity here, and splitting one label across units would be worse than keeping
+/// it whole and saying so.
+fn push_identifiers(unit: &mut OpenUnit, input: ScanInput<'_>) {
+    let c = input.classification;
+    let mut over: Option<(IdKind, usize)> = None;
+    for ident in &c.identifiers {
+        if unit.holds(ident.kind, &ident.key).is_some() {
+            continue;
+        }
+        let count = unit.count(ident.kind) + 1;
+        if count > capacity(ident.kind) {
+            over = Some((ident.kind, count));
+        }
+        unit.identifiers.push(UnitIdentifier {
+            kind: ident.kind,
+            value: ident.value.clone(),
+            key: ident.key.clone(),
+            scan_id: input.scan_id,
+            slot: u8::try_from(count).unwrap_or(u8::MAX),
+        });
+    }
+    if let Some((kind, count)) = over {
+        unit.flags.push(Flag {
+            code: "over_capacity",
+            message: format!(
+                "scan {} carries {count} {} values but a unit holds {}",
+                input.scan_id,
+                kind.as_str(),
+                capacity(kind)
+            ),
+        });
     }
 }
 

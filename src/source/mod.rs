@@ -4,6 +4,9 @@
 //! **Invariant:** sources never interpret barcode content; they frame bytes into scans and
 //! report device loss. Everything after framing happens in the pure core.
 
+#[cfg(feature = "camera")]
+pub mod camera;
+pub mod frames;
 pub mod framing;
 #[cfg(feature = "serial")]
 pub mod serial;
@@ -26,7 +29,7 @@ pub struct RawScan {
 }
 
 /// What a source tells the event loop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SourceEvent {
     Scan(RawScan),
     /// The device went away; the source keeps trying to reopen it.
@@ -38,10 +41,25 @@ pub enum SourceEvent {
     Up {
         source: String,
     },
-    /// The source reached the end of its input and stopped (stdin closed).
+    /// The source reached the end of its input and stopped (stdin closed, last image read).
     End {
         source: String,
     },
+    /// One camera or image frame, already decoded on the source's own thread.
+    Frame(FrameResult),
+}
+
+/// What one frame held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameResult {
+    pub source: String,
+    /// The frame's time in Unix milliseconds (virtual for `replay`, so replays are repeatable).
+    pub at_ms: i64,
+    /// The file name for `images` and `replay`, or the frame number for a camera.
+    pub name: String,
+    pub symbols: Vec<crate::decode::Symbol>,
+    /// Set when the frame could not be read or decoded (corrupt file, decode over budget).
+    pub error: Option<String>,
 }
 
 /// A scan source. `run` blocks until the source ends or the receiver is gone.
