@@ -32,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Classify and validate identifiers given on the command line.
     Check(CheckArgs),
+    /// Decode every barcode in image files or folders.
+    Decode(DecodeArgs),
     /// Export units or scans as CSV, JSON or NDJSON.
     Export(ExportArgs),
     /// Find a unit by any identifier (an IMEI with or without its check digit, a serial, ...).
@@ -90,6 +92,19 @@ pub struct RunArgs {
     /// What ends a scan on serial sources: cr, lf, crlf, any or none.
     #[arg(long, value_name = "T")]
     pub terminator: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// One JSON object per image: {"file", "results": [{"format", "text"}], "ms"}.
+    #[arg(long)]
+    pub json: bool,
+    /// The formats to look for, comma-separated (default: the label formats).
+    #[arg(long, value_name = "LIST")]
+    pub formats: Option<String>,
+    /// Image files or folders (a folder's images are read in name order).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_daemon(&args),
         Command::Check(args) => check(&args),
+        Command::Decode(args) => decode(&args),
         Command::Export(args) => export(&args),
         Command::Find(args) => find(&args),
         Command::Tac { command } => tac(command),
@@ -351,6 +367,116 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
             "{}",
             line([&row[0], &row[1], &row[2], &row[3], &row[4]])
         )?;
+    }
+    Ok(())
+}
+
+/// `scanstation decode`: each image once, a line per image, errors per file without stopping.
+fn decode(args: &DecodeArgs) -> Result<ExitCode> {
+    use crate::decode::{DecodeConfig, Decoder, parse_formats};
+    let mut cfg = DecodeConfig::default();
+    if let Some(list) = &args.formats {
+        cfg.formats = parse_formats(list).map_err(|e| anyhow::anyhow!("--formats: {e}"))?;
+    }
+    let decoder = Decoder::new(cfg);
+    // Files keep the path exactly as given; a folder's images are listed as folder/name.
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let mut any_folder = false;
+    let mut failures = 0usize;
+    let mut out = std::io::stdout().lock();
+    for path in &args.paths {
+        if path.is_dir() {
+            any_folder = true;
+            match crate::source::frames::expand(std::slice::from_ref(path)) {
+                Ok(found) => files.extend(found.into_iter().map(|p| (p.display().to_string(), p))),
+                Err(e) => {
+                    failures += 1;
+                    report_error(&mut out, args.json, &path.display().to_string(), &e)?;
+                }
+            }
+        } else {
+            files.push((path.display().to_string(), path.clone()));
+        }
+    }
+    let total = files.len();
+    let progress = any_folder && total > 0;
+    if !args.json {
+        writeln!(out, "{:<50}  {:>8}  {:<10}  TEXT", "FILE", "MS", "FORMAT")?;
+    }
+    for (n, (shown, path)) in files.iter().enumerate() {
+        if progress {
+            let width = 30;
+            let done = (n + 1) * width / total;
+            eprint!(
+                "\r[{}{}] {}/{}",
+                "#".repeat(done),
+                " ".repeat(width - done),
+                n + 1,
+                total
+            );
+        }
+        let image = match crate::decode::load_luma(path) {
+            Ok(image) => image,
+            Err(e) => {
+                failures += 1;
+                report_error(&mut out, args.json, shown, &e.message)?;
+                continue;
+            }
+        };
+        let start = std::time::Instant::now();
+        let result = decoder.decode(&image);
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok(symbols) => {
+                if args.json {
+                    let results: Vec<serde_json::Value> = symbols
+                        .iter()
+                        .map(|s| serde_json::json!({"format": s.format.name(), "text": s.text}))
+                        .collect();
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"file": shown, "results": results, "ms": (ms * 1000.0).round() / 1000.0})
+                    )?;
+                } else if symbols.is_empty() {
+                    writeln!(
+                        out,
+                        "{shown:<50}  {ms:>8.1}  {:<10}  (no barcode found)",
+                        "-"
+                    )?;
+                } else {
+                    for s in &symbols {
+                        writeln!(
+                            out,
+                            "{shown:<50}  {ms:>8.1}  {:<10}  {}",
+                            s.format.name(),
+                            escape(&s.text)
+                        )?;
+                    }
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                report_error(&mut out, args.json, shown, &e.to_string())?;
+            }
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    out.flush()?;
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn report_error(out: &mut impl Write, json: bool, file: &str, error: &str) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::json!({"file": file, "error": error}))?;
+    } else {
+        writeln!(out, "{file:<50}  {:>8}  {:<10}  ERROR: {error}", "-", "-")?;
     }
     Ok(())
 }

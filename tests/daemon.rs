@@ -467,3 +467,19 @@ fn red_lines_run_the_configured_command_and_logs_can_be_json() {
     let text = std::fs::read_to_string(&marker).expect("the on_reject command ran");
     assert!(text.contains("REJECTED scan 3"), "{text}");
 }
+
+#[cfg(feature = "camera")]
+#[test]
+fn camera_source_without_a_camera_names_what_was_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_with_stdin(&["run", "--db", &db_in(&dir), "--source", "camera:0"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot open camera 0"), "{err}");
+    assert!(
+        err.contains("cameras found")
+            || err.contains("no cameras were found")
+            || err.contains("could not be listed"),
+        "{err}"
+    );
+}
