@@ -29,14 +29,56 @@ pub enum BenchCommand {
         #[arg(long, value_name = "PATH")]
         db: Option<std::path::PathBuf>,
     },
+    /// Decode every image of a manifest (corpus schema) and report recall, false positives on
+    /// negative images, and median/p95 decode time per frame (decode only, image already grey).
+    Decode {
+        /// The manifest.jsonl; image paths are relative to its folder.
+        #[arg(long, value_name = "PATH")]
+        manifest: std::path::PathBuf,
+        /// Comma-separated formats to decode (default: the label formats).
+        #[arg(long, value_name = "LIST")]
+        formats: Option<String>,
+        /// Decode only the first N images.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Write per-image results (file, found, expected, ms) as JSON lines.
+        #[arg(long, value_name = "FILE")]
+        json_out: Option<std::path::PathBuf>,
+        /// Pipeline overrides for experiments, `key=value,...`.
+        #[arg(long, hide = true)]
+        tune: Option<String>,
+    },
 }
 
 pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
     match command {
         BenchCommand::Ident { count } => bench_ident(count),
         BenchCommand::Latency { count, db } => bench_latency(count, db)?,
+        BenchCommand::Decode {
+            manifest,
+            formats,
+            limit,
+            json_out,
+            tune,
+        } => bench_decode(manifest, formats, limit, json_out, tune)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn bench_decode(
+    manifest: std::path::PathBuf,
+    formats: Option<String>,
+    limit: Option<usize>,
+    json_out: Option<std::path::PathBuf>,
+    tune: Option<String>,
+) -> Result<()> {
+    crate::decode::bench::run(&crate::decode::bench::BenchDecodeArgs {
+        manifest,
+        formats,
+        limit,
+        json_out,
+        tune,
+    })
 }
 
 /// A small deterministic generator so every run classifies the same strings.

@@ -32,6 +32,12 @@ pub enum Command {
     Run(RunArgs),
     /// Classify and validate identifiers given on the command line.
     Check(CheckArgs),
+    /// Render the desk card: every control barcode with a caption (PNG or SVG by extension).
+    Card {
+        /// The file to write: card.png or card.svg.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Decode every barcode in image files or folders.
     Decode(DecodeArgs),
     /// Export units or scans as CSV, JSON or NDJSON.
@@ -198,6 +204,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run_daemon(&args),
         Command::Check(args) => check(&args),
         Command::Decode(args) => decode(&args),
+        Command::Card { out } => card(&out),
         Command::Export(args) => export(&args),
         Command::Find(args) => find(&args),
         Command::Tac { command } => tac(command),
@@ -369,6 +376,27 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `scanstation card --out FILE`.
+fn card(out: &std::path::Path) -> Result<ExitCode> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("svg") => std::fs::write(out, crate::card::render_svg()?)
+            .with_context(|| format!("cannot write {}", out.display()))?,
+        Some("png") => crate::card::render_png()?
+            .save(out)
+            .with_context(|| format!("cannot write {}", out.display()))?,
+        _ => anyhow::bail!(
+            "--out {}: the card is written as .png or .svg",
+            out.display()
+        ),
+    }
+    println!("desk card written to {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `scanstation decode`: each image once, a line per image, errors per file without stopping.

@@ -8,6 +8,7 @@
 //! - [`bench`]: benchmarks that live in the repo, run with `scanstation bench ...`.
 
 pub mod bench;
+pub mod card;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -16,7 +17,9 @@ pub mod decode;
 pub mod export;
 pub mod feedback;
 pub mod ident;
+pub mod lists;
 pub mod pair;
 pub mod source;
 pub mod store;
 pub mod synth;
+pub mod workflow;

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod card;
 mod check_cli;
 mod corpus;
 mod crash;
@@ -11,6 +12,7 @@ mod decode;
 mod daemon_serial;
 mod ident_props;
 mod ident_vectors;
+mod lists;
 mod pairing;
 #[cfg(feature = "serial")]
 mod serial_source;

@@ -1,12 +1,35 @@
 //! `decode`: every barcode in a grey frame, with rxing.
 //!
 //! **Invariant:** pure apart from the time box: a frame in, symbols out; no files, no devices.
-//! INTERFACE FILE: the types and signatures below are used by the rest of the crate; the
-//! implementation behind `Decoder::decode` is being written.
+//!
+//! The pipeline (figures and reasons in `shared/docs/DECODE.md`):
+//! 1. [`locate`] finds 1D barcode regions at any angle with a block structure tensor.
+//! 2. [`strip`] straightens each region into an upright strip (cubic, 2x along the bar normal,
+//!    lightly sharpened), splits it into bands of bar energy and reads each band row by row with
+//!    rxing's 1D readers restricted to the configured 1D formats.
+//! 3. A whole-frame rxing pass (default mode, never TryHarder) reads the 2D formats and, on
+//!    small frames, upright 1D codes.
+//! 4. Results are filtered (length, confirmation of check-less formats) and deduplicated by
+//!    format, text and place.
+//!
+//! [`DecodeWorker`] runs the decoder on a thread under the frame budget.
 
+mod locate;
+mod rx;
+mod strip;
+mod worker;
+
+pub mod bench;
+
+use std::collections::HashSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use image::GrayImage;
+
+pub use locate::LocateParams;
+pub use strip::StripParams;
+pub use worker::DecodeWorker;
 
 /// The barcode formats the station knows, named as in the corpus manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,22 +199,70 @@ impl Default for DecodeConfig {
     }
 }
 
+/// Knobs of the pipeline beyond [`DecodeConfig`], for measurement; the defaults are the tuned
+/// values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// Locate and straighten 1D codes (any angle).
+    pub strips: bool,
+    /// Run rxing over the whole frame as well.
+    pub whole_frame: bool,
+    /// Include the 1D formats in the whole-frame pass on frames with at most this many pixels.
+    /// Large camera frames rely on the strips for 1D: the whole-frame row scan finds only upright
+    /// codes there and adds EAN-8 ghosts.
+    pub whole_frame_1d_max_pixels: u64,
+    /// The share of `budget_ms` after which the decoder stops starting new work and returns what
+    /// it has, leaving the rest of the budget as margin for [`DecodeWorker`].
+    pub soft_deadline_share: f32,
+    pub locate: LocateParams,
+    pub strip: StripParams,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            strips: true,
+            whole_frame: true,
+            whole_frame_1d_max_pixels: 1_000_000,
+            soft_deadline_share: 0.75,
+            locate: LocateParams::default(),
+            strip: StripParams::default(),
+        }
+    }
+}
+
 /// Decodes frames. Cheap to clone; holds no per-frame state.
 #[derive(Debug, Clone)]
 pub struct Decoder {
     cfg: DecodeConfig,
+    tuning: Tuning,
 }
 
 impl Decoder {
     pub fn new(cfg: DecodeConfig) -> Decoder {
-        Decoder { cfg }
+        Decoder {
+            cfg,
+            tuning: Tuning::default(),
+        }
+    }
+
+    /// A decoder with non-default pipeline settings (benchmarks and experiments).
+    pub fn with_tuning(cfg: DecodeConfig, tuning: Tuning) -> Decoder {
+        Decoder { cfg, tuning }
     }
 
     pub fn config(&self) -> &DecodeConfig {
         &self.cfg
     }
 
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
     /// Every symbol in the frame.
+    ///
+    /// Stops starting new passes once the soft deadline (a share of `budget_ms`) has passed and
+    /// returns what it has found so far.
     pub fn decode(&self, frame: &GrayImage) -> Result<Vec<Symbol>, DecodeError> {
         if frame.width() == 0 || frame.height() == 0 {
             return Err(DecodeError::EmptyFrame {
@@ -199,8 +270,96 @@ impl Decoder {
                 height: frame.height(),
             });
         }
-        Ok(Vec::new())
+        let start = Instant::now();
+        let soft = (self.cfg.budget_ms as f64 * f64::from(self.tuning.soft_deadline_share)).max(1.0);
+        let deadline = start.checked_add(Duration::from_micros((soft * 1000.0) as u64));
+        let expired = || deadline.is_some_and(|d| Instant::now() >= d);
+        let formats: Vec<Format> = self.cfg.formats.clone();
+        let mut found: Vec<Symbol> = Vec::new();
+
+        let mut readers = rx::RowReaders::new(&formats);
+        if self.tuning.strips && !readers.is_empty() {
+            let candidates = rx::guard(|| locate::locate(frame, &self.tuning.locate))
+                .unwrap_or_default();
+            for c in &candidates {
+                if expired() {
+                    break;
+                }
+                let mut part = Vec::new();
+                // A panic while straightening or reading one region loses that region only.
+                let ok = rx::guard(|| {
+                    strip::decode_candidate(
+                        frame,
+                        c,
+                        &mut readers,
+                        &self.tuning.strip,
+                        deadline,
+                        &mut part,
+                    )
+                });
+                if ok.is_some() {
+                    found.extend(part);
+                }
+            }
+        }
+
+        if self.tuning.whole_frame && !expired() {
+            let pixels = u64::from(frame.width()) * u64::from(frame.height());
+            let with_1d = pixels <= self.tuning.whole_frame_1d_max_pixels || !self.tuning.strips;
+            let set: HashSet<rxing::BarcodeFormat> = formats
+                .iter()
+                .copied()
+                .filter(|f| with_1d || !rx::is_linear(*f))
+                .map(rx::to_rxing)
+                .collect();
+            if !set.is_empty() {
+                let hints = rx::hints_for(&set);
+                for r in rx::whole_frame(frame.as_raw(), frame.width(), frame.height(), &hints) {
+                    let Some(sym) = rx::symbol_from(&r) else {
+                        continue;
+                    };
+                    if formats.contains(&sym.format) && strip::plausible(sym.format, &sym.text) {
+                        found.push(sym);
+                    }
+                }
+            }
+        }
+        Ok(dedup(found))
     }
+}
+
+/// The largest side of a symbol's bounding box.
+fn extent(s: &Symbol) -> f32 {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for (x, y) in s.corners {
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    (x1 - x0).max(y1 - y0).max(1.0)
+}
+
+/// Drops repeated reads of one symbol: the same format and text near the same place (a symbol
+/// read by two bands, two strips, or a strip and the whole-frame pass). The same text far away
+/// is a second label and is kept.
+fn dedup(symbols: Vec<Symbol>) -> Vec<Symbol> {
+    let mut out: Vec<Symbol> = Vec::with_capacity(symbols.len());
+    for s in symbols {
+        let (sx, sy) = s.center();
+        let duplicate = out.iter().any(|o| {
+            if o.format != s.format || o.text != s.text {
+                return false;
+            }
+            let (ox, oy) = o.center();
+            let d = ((sx - ox).powi(2) + (sy - oy).powi(2)).sqrt();
+            d < 0.75 * extent(o).max(extent(&s))
+        });
+        if !duplicate {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// An image file that could not be turned into a frame.

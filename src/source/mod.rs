@@ -8,9 +8,12 @@
 pub mod camera;
 pub mod frames;
 pub mod framing;
+pub mod keymap;
 #[cfg(feature = "serial")]
 pub mod serial;
 pub mod stdin;
+#[cfg(feature = "wedge")]
+pub mod wedge;
 
 use std::sync::mpsc::SyncSender;
 

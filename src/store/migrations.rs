@@ -69,4 +69,50 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (unit_id, kind, slot)
     );
     CREATE INDEX unit_identifiers_key ON unit_identifiers(key, kind);",
+    // 3: recall, blocklist, expected and shipped lists (src/lists). Entries are never updated in
+    // place except to set removed_version, so every version of a list can be reproduced.
+    // list_entries.list_id has no REFERENCES clause on purpose: with foreign keys on, deleting a
+    // list would make SQLite search the child table with a full index it does not have (the
+    // indexes below are partial), a scan of millions of rows; remove_list deletes children first.
+    // The per-list columns after updated_ms let matching skip kinds a list does not hold and bound
+    // range lookups: they only grow between full imports, so they never hide an entry.
+    "CREATE TABLE lists (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('recall', 'blocklist', 'expected', 'shipped')),
+        version INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        match_mask INTEGER NOT NULL DEFAULT 0,
+        imei_span INTEGER NOT NULL DEFAULT 0,
+        date_span INTEGER NOT NULL DEFAULT 0,
+        prefix_max INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE list_entries (
+        id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL,
+        match TEXT NOT NULL,
+        lo TEXT NOT NULL,
+        hi TEXT,
+        reason TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        added_version INTEGER NOT NULL,
+        removed_version INTEGER
+    );
+    CREATE INDEX list_entries_active ON list_entries(list_id, match, lo)
+        WHERE removed_version IS NULL;
+    CREATE INDEX list_entries_removed ON list_entries(list_id)
+        WHERE removed_version IS NOT NULL;
+    CREATE TABLE list_imports (
+        id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('replace', 'delta')),
+        imported_ms INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        removed INTEGER NOT NULL,
+        unmatched_removes INTEGER NOT NULL,
+        UNIQUE (list_id, version)
+    );",
 ];

@@ -6,6 +6,7 @@
 
 mod migrations;
 mod records;
+mod lists;
 
 pub use records::{FlagRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord};
 

@@ -1,0 +1,408 @@
+//! Finds the regions of a frame that look like 1D barcodes, at any angle.
+//!
+//! The method is the one measured in `DECODE.md`: a block structure tensor on a 2x downscale,
+//! blocks kept where the gradient is coherent (one direction), strong, and alternating (bars, not
+//! a single edge), then connected components turned into oriented rectangles whose angle is
+//! refined at full resolution.
+
+use image::GrayImage;
+
+/// A region that probably holds one or more parallel 1D barcodes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Candidate {
+    /// The centre of the region in frame pixels.
+    pub cx: f32,
+    pub cy: f32,
+    /// The direction across the bars (the bar normal), in radians.
+    pub angle: f32,
+    /// The extent across the bars, relative to the centre, in frame pixels.
+    pub u0: f32,
+    pub u1: f32,
+    /// The extent along the bars, relative to the centre, in frame pixels.
+    pub v0: f32,
+    pub v1: f32,
+    /// Bar energy, for ordering: the strongest regions are decoded first.
+    pub score: f32,
+}
+
+/// Locator thresholds; the defaults are the figures from `DECODE.md`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocateParams {
+    /// Minimum coherence of the block structure tensor (1 = one gradient direction only).
+    pub min_coherence: f32,
+    /// Minimum mean Sobel magnitude of a block.
+    pub min_energy: f32,
+    /// Maximum |mean gradient| / mean |gradient|: bars alternate, a single edge does not.
+    pub max_alternation: f32,
+    /// The most candidates returned, strongest first.
+    pub max_candidates: usize,
+}
+
+impl Default for LocateParams {
+    fn default() -> Self {
+        LocateParams {
+            min_coherence: 0.55,
+            min_energy: 20.0,
+            max_alternation: 0.45,
+            max_candidates: 12,
+        }
+    }
+}
+
+/// Block side in working pixels.
+const BLOCK: usize = 8;
+
+struct Blocks {
+    bw: usize,
+    bh: usize,
+    jxx: Vec<f32>,
+    jyy: Vec<f32>,
+    jxy: Vec<f32>,
+    mag: Vec<f32>,
+    sgx: Vec<f32>,
+    sgy: Vec<f32>,
+    count: Vec<u32>,
+}
+
+/// Downscales by 2 with a 2x2 box filter.
+fn half(frame: &GrayImage) -> (Vec<u8>, usize, usize) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (hw, hh) = (w / 2, h / 2);
+    let src = frame.as_raw();
+    let mut out = vec![0u8; hw * hh];
+    for y in 0..hh {
+        let r0 = &src[2 * y * w..2 * y * w + w];
+        let r1 = &src[(2 * y + 1) * w..(2 * y + 1) * w + w];
+        let o = &mut out[y * hw..(y + 1) * hw];
+        for (x, px) in o.iter_mut().enumerate() {
+            let s = r0[2 * x] as u32 + r0[2 * x + 1] as u32 + r1[2 * x] as u32 + r1[2 * x + 1] as u32;
+            *px = ((s + 2) / 4) as u8;
+        }
+    }
+    (out, hw, hh)
+}
+
+fn block_stats(img: &[u8], w: usize, h: usize) -> Blocks {
+    let bw = w.div_ceil(BLOCK);
+    let bh = h.div_ceil(BLOCK);
+    let n = bw * bh;
+    let mut b = Blocks {
+        bw,
+        bh,
+        jxx: vec![0.0; n],
+        jyy: vec![0.0; n],
+        jxy: vec![0.0; n],
+        mag: vec![0.0; n],
+        sgx: vec![0.0; n],
+        sgy: vec![0.0; n],
+        count: vec![0; n],
+    };
+    if w < 3 || h < 3 {
+        return b;
+    }
+    for y in 1..h - 1 {
+        let up = &img[(y - 1) * w..y * w];
+        let mid = &img[y * w..(y + 1) * w];
+        let dn = &img[(y + 1) * w..(y + 2) * w];
+        let brow = (y / BLOCK) * bw;
+        // Accumulate one block-row segment at a time in locals, which keeps the inner loop free
+        // of indexed stores.
+        let mut x = 1;
+        while x < w - 1 {
+            let bx = x / BLOCK;
+            let end = ((bx + 1) * BLOCK).min(w - 1);
+            let (mut axx, mut ayy, mut axy, mut am, mut agx, mut agy) =
+                (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
+            for xx in x..end {
+                let gx = (up[xx + 1] as i32 + 2 * mid[xx + 1] as i32 + dn[xx + 1] as i32)
+                    - (up[xx - 1] as i32 + 2 * mid[xx - 1] as i32 + dn[xx - 1] as i32);
+                let gy = (dn[xx - 1] as i32 + 2 * dn[xx] as i32 + dn[xx + 1] as i32)
+                    - (up[xx - 1] as i32 + 2 * up[xx] as i32 + up[xx + 1] as i32);
+                let (fx, fy) = (gx as f32, gy as f32);
+                axx += fx * fx;
+                ayy += fy * fy;
+                axy += fx * fy;
+                am += (fx * fx + fy * fy).sqrt();
+                agx += fx;
+                agy += fy;
+            }
+            let i = brow + bx;
+            b.jxx[i] += axx;
+            b.jyy[i] += ayy;
+            b.jxy[i] += axy;
+            b.mag[i] += am;
+            b.sgx[i] += agx;
+            b.sgy[i] += agy;
+            b.count[i] += (end - x) as u32;
+            x = end;
+        }
+    }
+    b
+}
+
+/// Candidate 1D barcode regions, strongest first.
+pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Vec<Candidate> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    // Small frames (most of the public corpus) are located at full resolution: halving them would
+    // leave too few blocks across a symbol.
+    let (work, ww, wh, scale) = if w.min(h) >= 480 {
+        let (img, hw, hh) = half(frame);
+        (img, hw, hh, 2.0f32)
+    } else {
+        (frame.as_raw().clone(), w, h, 1.0f32)
+    };
+    if ww < BLOCK * 2 || wh < BLOCK * 2 {
+        return Vec::new();
+    }
+    let b = block_stats(&work, ww, wh);
+    let n = b.bw * b.bh;
+    let mut mask = vec![false; n];
+    for i in 0..n {
+        let c = b.count[i] as f32;
+        if c < 8.0 {
+            continue;
+        }
+        let energy = b.mag[i] / c;
+        let t = b.jxx[i] + b.jyy[i];
+        if t <= 0.0 || energy < params.min_energy {
+            continue;
+        }
+        let d = b.jxx[i] - b.jyy[i];
+        let coherence = (d * d + 4.0 * b.jxy[i] * b.jxy[i]).sqrt() / t;
+        let alternation = (b.sgx[i] * b.sgx[i] + b.sgy[i] * b.sgy[i]).sqrt() / b.mag[i];
+        mask[i] = coherence > params.min_coherence && alternation < params.max_alternation;
+    }
+    let closed = close(&mask, b.bw, b.bh);
+    let mut label = vec![u32::MAX; n];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    let mut members = Vec::new();
+    for start in 0..n {
+        if !closed[start] || label[start] != u32::MAX {
+            continue;
+        }
+        let id = out.len() as u32 + 1;
+        members.clear();
+        stack.push(start);
+        label[start] = id;
+        while let Some(i) = stack.pop() {
+            members.push(i);
+            let (x, y) = ((i % b.bw) as isize, (i / b.bw) as isize);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= b.bw as isize || ny >= b.bh as isize {
+                        continue;
+                    }
+                    let j = ny as usize * b.bw + nx as usize;
+                    if closed[j] && label[j] == u32::MAX {
+                        label[j] = id;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        if let Some(c) = component_rect(&b, &mask, &members, scale) {
+            out.push(c);
+        } else {
+            // Keep the label numbering dense even for rejected components.
+            out.push(Candidate {
+                cx: 0.0,
+                cy: 0.0,
+                angle: 0.0,
+                u0: 0.0,
+                u1: 0.0,
+                v0: 0.0,
+                v1: 0.0,
+                score: -1.0,
+            });
+        }
+    }
+    let mut out: Vec<Candidate> = out.into_iter().filter(|c| c.score > 0.0).collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out.truncate(params.max_candidates);
+    for c in &mut out {
+        refine(frame, c);
+    }
+    out
+}
+
+/// Morphological closing with a 3x3 square: joins the blocks of one symbol across gaps such as
+/// wide bars or quiet columns inside a block.
+fn close(mask: &[bool], bw: usize, bh: usize) -> Vec<bool> {
+    let dil = morph(mask, bw, bh, true);
+    morph(&dil, bw, bh, false)
+}
+
+fn morph(mask: &[bool], bw: usize, bh: usize, dilate: bool) -> Vec<bool> {
+    let mut out = vec![false; mask.len()];
+    for y in 0..bh {
+        for x in 0..bw {
+            let mut any = false;
+            let mut all = true;
+            for dy in -1isize..=1 {
+                for dx in -1isize..=1 {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    let v = if nx < 0 || ny < 0 || nx >= bw as isize || ny >= bh as isize {
+                        // Outside the frame counts as set for erosion, so a symbol touching the
+                        // border is not eaten away.
+                        !dilate
+                    } else {
+                        mask[ny as usize * bw + nx as usize]
+                    };
+                    any |= v;
+                    all &= v;
+                }
+            }
+            out[y * bw + x] = if dilate { any } else { all };
+        }
+    }
+    out
+}
+
+/// The oriented rectangle of one component, or `None` when it is too small to be a barcode.
+fn component_rect(b: &Blocks, mask: &[bool], members: &[usize], scale: f32) -> Option<Candidate> {
+    let (mut sd, mut sxy, mut energy, mut strong) = (0f32, 0f32, 0f32, 0usize);
+    for &i in members {
+        if !mask[i] {
+            continue;
+        }
+        // Normalising each block's tensor by its trace weights blocks by coherence, not contrast,
+        // so one very dark block cannot swing the angle.
+        let t = (b.jxx[i] + b.jyy[i]).max(1.0);
+        let e = b.mag[i] / (b.count[i].max(1) as f32);
+        sd += (b.jxx[i] - b.jyy[i]) / t * e;
+        sxy += 2.0 * b.jxy[i] / t * e;
+        energy += e;
+        strong += 1;
+    }
+    if strong < 3 {
+        return None;
+    }
+    let angle = 0.5 * sxy.atan2(sd);
+    let mut c = extents(members, b.bw, angle, scale);
+    c.score = energy;
+    // Across the bars a symbol spans at least ~25 frame pixels; anything shorter cannot be read.
+    if c.u1 - c.u0 < 24.0 || c.v1 - c.v0 < 6.0 {
+        return None;
+    }
+    Some(c)
+}
+
+/// The rectangle around a component's blocks at a given angle, in frame pixels.
+fn extents(members: &[usize], bw: usize, angle: f32, scale: f32) -> Candidate {
+    let (cos, sin) = (angle.cos(), angle.sin());
+    let bs = BLOCK as f32 * scale;
+    let (mut sx, mut sy) = (0f32, 0f32);
+    for &i in members {
+        sx += ((i % bw) as f32 + 0.5) * bs;
+        sy += ((i / bw) as f32 + 0.5) * bs;
+    }
+    let cnt = members.len().max(1) as f32;
+    let (cx, cy) = (sx / cnt, sy / cnt);
+    let (mut u0, mut u1, mut v0, mut v1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for &i in members {
+        let x = ((i % bw) as f32 + 0.5) * bs - cx;
+        let y = ((i / bw) as f32 + 0.5) * bs - cy;
+        let u = x * cos + y * sin;
+        let v = -x * sin + y * cos;
+        u0 = u0.min(u);
+        u1 = u1.max(u);
+        v0 = v0.min(v);
+        v1 = v1.max(v);
+    }
+    // A block centre is half a block inside the block; a rotated block reaches a little further.
+    let pad = bs * 0.5 * (cos.abs() + sin.abs());
+    Candidate {
+        cx,
+        cy,
+        angle,
+        u0: u0 - pad,
+        u1: u1 + pad,
+        v0: v0 - pad,
+        v1: v1 + pad,
+        score: 0.0,
+    }
+}
+
+/// Refines a candidate's angle with a magnitude-weighted histogram of gradient angles at full
+/// resolution, which resolves thin bars that the downscale blurred away.
+fn refine(frame: &GrayImage, c: &mut Candidate) {
+    const BINS: usize = 360;
+    let (w, h) = (frame.width() as i64, frame.height() as i64);
+    let px = frame.as_raw();
+    let (cos, sin) = (c.angle.cos(), c.angle.sin());
+    let (du, dv) = (c.u1 - c.u0, c.v1 - c.v0);
+    // About 40 000 samples whatever the region's size.
+    let step = ((du * dv / 40_000.0).sqrt()).max(1.0);
+    let mut hist = [0f32; BINS];
+    let mut v = c.v0;
+    while v < c.v1 {
+        let mut u = c.u0;
+        while u < c.u1 {
+            let x = (c.cx + u * cos - v * sin).round() as i64;
+            let y = (c.cy + u * sin + v * cos).round() as i64;
+            u += step;
+            if x < 1 || y < 1 || x >= w - 1 || y >= h - 1 {
+                continue;
+            }
+            let at = |xx: i64, yy: i64| px[(yy * w + xx) as usize] as f32;
+            let gx = at(x + 1, y) - at(x - 1, y);
+            let gy = at(x, y + 1) - at(x, y - 1);
+            let m2 = gx * gx + gy * gy;
+            if m2 < 64.0 {
+                continue;
+            }
+            // The doubled angle folds opposite gradients (both edges of a bar) together.
+            let a2 = (2.0 * gx * gy).atan2(gx * gx - gy * gy);
+            let bin = (((a2 + std::f32::consts::PI) / std::f32::consts::TAU) * BINS as f32) as usize;
+            hist[bin.min(BINS - 1)] += m2.sqrt();
+        }
+        v += step;
+    }
+    // Smooth circularly so one noisy bin does not win.
+    let mut best = (0usize, 0f32);
+    for i in 0..BINS {
+        let mut s = 0.0;
+        for k in 0..7 {
+            s += hist[(i + BINS + k - 3) % BINS];
+        }
+        if s > best.1 {
+            best = (i, s);
+        }
+    }
+    if best.1 <= 0.0 {
+        return;
+    }
+    let a2 = (best.0 as f32 + 0.5) / BINS as f32 * std::f32::consts::TAU - std::f32::consts::PI;
+    let angle = 0.5 * a2;
+    // Re-express the rectangle at the refined angle: rotate the four corners into the new frame
+    // and take their bounds.
+    let (nc, ns) = (angle.cos(), angle.sin());
+    let (mut u0, mut u1, mut v0, mut v1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for (u, v) in [(c.u0, c.v0), (c.u1, c.v0), (c.u1, c.v1), (c.u0, c.v1)] {
+        let x = u * cos - v * sin;
+        let y = u * sin + v * cos;
+        let nu = x * nc + y * ns;
+        let nv = -x * ns + y * nc;
+        u0 = u0.min(nu);
+        u1 = u1.max(nu);
+        v0 = v0.min(nv);
+        v1 = v1.max(nv);
+    }
+    let diff = ((angle - c.angle).rem_euclid(std::f32::consts::PI)).min(
+        std::f32::consts::PI - (angle - c.angle).rem_euclid(std::f32::consts::PI),
+    );
+    if diff > 0.35 {
+        // A large change means the coarse angle was wrong (often by 90 degrees on thin bars); the
+        // bounding box of the old rectangle is then the best region we have.
+        c.angle = angle;
+        c.u0 = u0;
+        c.u1 = u1;
+        c.v0 = v0;
+        c.v1 = v1;
+    } else {
+        // A small correction keeps the extents: the bounding box would grow with the rotation.
+        c.angle = angle;
+    }
+}

@@ -1,0 +1,355 @@
+//! The rxing side of decoding: whole-frame passes, single-row 1D decoding, and turning rxing's
+//! results into [`Symbol`]s.
+//!
+//! Every call into rxing goes through [`guard`], so a panic inside rxing costs one pass of one
+//! frame instead of the station.
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rxing::common::{BitArray, HybridBinarizer};
+use rxing::multi::{GenericMultipleBarcodeReader, MultipleBarcodeReader};
+use rxing::oned::{
+    CodaBarReader, Code39Reader, Code93Reader, Code128Reader, ITFReader, MultiFormatUPCEANReader,
+    OneDReader,
+};
+use rxing::{
+    BarcodeFormat, BinaryBitmap, DecodeHints, Luma8Source, MultiUseMultiFormatReader, RXingResult,
+    RXingResultMetadataType, RXingResultMetadataValue,
+};
+
+use super::{Format, Symbol};
+
+/// Runs `f`, turning a panic into `None`.
+///
+/// rxing has no known panics on label frames, but it is a large decoder fed with camera noise, and
+/// one bad frame must not stop the station.
+pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
+pub(crate) fn to_rxing(format: Format) -> BarcodeFormat {
+    match format {
+        Format::Code128 => BarcodeFormat::CODE_128,
+        Format::DataMatrix => BarcodeFormat::DATA_MATRIX,
+        Format::QrCode => BarcodeFormat::QR_CODE,
+        Format::Ean13 => BarcodeFormat::EAN_13,
+        Format::Ean8 => BarcodeFormat::EAN_8,
+        Format::UpcA => BarcodeFormat::UPC_A,
+        Format::UpcE => BarcodeFormat::UPC_E,
+        Format::Code39 => BarcodeFormat::CODE_39,
+        Format::Pdf417 => BarcodeFormat::PDF_417,
+        Format::Itf => BarcodeFormat::ITF,
+        Format::Aztec => BarcodeFormat::AZTEC,
+        Format::Code93 => BarcodeFormat::CODE_93,
+        Format::Codabar => BarcodeFormat::CODABAR,
+    }
+}
+
+pub(crate) fn from_rxing(format: BarcodeFormat) -> Option<Format> {
+    Some(match format {
+        BarcodeFormat::CODE_128 => Format::Code128,
+        BarcodeFormat::DATA_MATRIX => Format::DataMatrix,
+        BarcodeFormat::QR_CODE => Format::QrCode,
+        BarcodeFormat::EAN_13 => Format::Ean13,
+        BarcodeFormat::EAN_8 => Format::Ean8,
+        BarcodeFormat::UPC_A => Format::UpcA,
+        BarcodeFormat::UPC_E => Format::UpcE,
+        BarcodeFormat::CODE_39 => Format::Code39,
+        BarcodeFormat::PDF_417 => Format::Pdf417,
+        BarcodeFormat::ITF => Format::Itf,
+        BarcodeFormat::AZTEC => Format::Aztec,
+        BarcodeFormat::CODE_93 => Format::Code93,
+        BarcodeFormat::CODABAR => Format::Codabar,
+        _ => return None,
+    })
+}
+
+/// Whether a format is read row by row (1D) rather than as a matrix or stack.
+pub(crate) fn is_linear(format: Format) -> bool {
+    !matches!(
+        format,
+        Format::DataMatrix | Format::QrCode | Format::Pdf417 | Format::Aztec
+    )
+}
+
+/// The AIM identifier a format has when the decoder reports none (no modifier options in use).
+fn default_aim(format: Format) -> &'static str {
+    match format {
+        Format::Code128 => "]C0",
+        Format::DataMatrix => "]d1",
+        Format::QrCode => "]Q1",
+        Format::Ean13 | Format::UpcA | Format::UpcE => "]E0",
+        Format::Ean8 => "]E4",
+        Format::Code39 => "]A0",
+        Format::Pdf417 => "]L2",
+        Format::Itf => "]I0",
+        Format::Aztec => "]z0",
+        Format::Code93 => "]G0",
+        Format::Codabar => "]F0",
+    }
+}
+
+/// The hints shared by every pass.
+///
+/// `AssumeGs1` only changes Code 128: without it rxing drops FNC1 entirely, so GS1-128 element
+/// strings would lose their GS separators. With it, rxing prefixes `]C1`, which
+/// [`symbol_from`] strips again because the identifier is reported separately.
+pub(crate) fn hints_for(formats: &HashSet<BarcodeFormat>) -> DecodeHints {
+    DecodeHints {
+        PossibleFormats: Some(formats.clone()),
+        TryHarder: Some(false),
+        AssumeGs1: Some(true),
+        ..DecodeHints::default()
+    }
+}
+
+/// One pass of rxing's multi-format reader over a whole grey frame.
+///
+/// `GenericMultipleBarcodeReader` decodes one symbol, then recurses into the areas left, above,
+/// right and below it, which is how a frame with several 2D codes yields all of them.
+pub(crate) fn whole_frame(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    hints: &DecodeHints,
+) -> Vec<RXingResult> {
+    guard(|| {
+        let Ok(source) = Luma8Source::new_with_slice(pixels, width, height) else {
+            return Vec::new();
+        };
+        let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+        let mut reader = GenericMultipleBarcodeReader::new(MultiUseMultiFormatReader::default());
+        reader
+            .decode_multiple_with_hints(&mut bitmap, hints)
+            .unwrap_or_default()
+    })
+    .unwrap_or_default()
+}
+
+/// The 1D readers for the configured formats, built once per frame and applied to single rows.
+pub(crate) struct RowReaders {
+    upc_ean: Option<MultiFormatUPCEANReader>,
+    code128: bool,
+    code39: bool,
+    code93: bool,
+    codabar: bool,
+    itf: bool,
+    hints: DecodeHints,
+}
+
+impl RowReaders {
+    pub(crate) fn new(formats: &[Format]) -> RowReaders {
+        let linear: HashSet<BarcodeFormat> = formats
+            .iter()
+            .copied()
+            .filter(|f| is_linear(*f))
+            .map(to_rxing)
+            .collect();
+        let hints = hints_for(&linear);
+        let has = |f: Format| formats.contains(&f);
+        let upc = has(Format::Ean13) || has(Format::Ean8) || has(Format::UpcA) || has(Format::UpcE);
+        RowReaders {
+            upc_ean: upc.then(|| MultiFormatUPCEANReader::new(&hints)),
+            code128: has(Format::Code128),
+            code39: has(Format::Code39),
+            code93: has(Format::Code93),
+            codabar: has(Format::Codabar),
+            itf: has(Format::Itf),
+            hints,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.upc_ean.is_none()
+            && !self.code128
+            && !self.code39
+            && !self.code93
+            && !self.codabar
+            && !self.itf
+    }
+
+    /// Every reader's result on one binarised row, read in the given direction only.
+    ///
+    /// The readers are tried in turn and the first that decodes wins, as in rxing's own
+    /// multi-format 1D reader; Code 128 goes first because most device labels carry it.
+    pub(crate) fn decode_row(&mut self, row_number: u32, row: &BitArray) -> Option<RXingResult> {
+        let hints = &self.hints;
+        let upc_ean = &mut self.upc_ean;
+        let (code128, code39, code93, codabar, itf) = (
+            self.code128,
+            self.code39,
+            self.code93,
+            self.codabar,
+            self.itf,
+        );
+        guard(|| {
+            if code128 {
+                if let Ok(r) = Code128Reader.decode_row(row_number, row, hints) {
+                    return Some(r);
+                }
+            }
+            if let Some(reader) = upc_ean.as_mut() {
+                if let Ok(r) = reader.decode_row(row_number, row, hints) {
+                    return Some(r);
+                }
+            }
+            if code39 {
+                if let Ok(r) = Code39Reader::new().decode_row(row_number, row, hints) {
+                    return Some(r);
+                }
+            }
+            if itf {
+                if let Ok(r) = ITFReader::default().decode_row(row_number, row, hints) {
+                    return Some(r);
+                }
+            }
+            if code93 {
+                if let Ok(r) = Code93Reader::default().decode_row(row_number, row, hints) {
+                    return Some(r);
+                }
+            }
+            if codabar {
+                if let Ok(r) = CodaBarReader::default().decode_row(row_number, row, hints) {
+                    return Some(r);
+                }
+            }
+            None
+        })
+        .flatten()
+    }
+}
+
+/// The fields of a [`Symbol`] that do not depend on where it was found.
+pub(crate) struct Content {
+    pub format: Format,
+    pub text: String,
+    pub raw: Vec<u8>,
+    pub aim: String,
+}
+
+/// Format, text, raw bytes and AIM identifier of an rxing result, or `None` for a format the
+/// station does not know.
+pub(crate) fn content_of(result: &RXingResult) -> Option<Content> {
+    let format = from_rxing(*result.getBarcodeFormat())?;
+    let meta = result.getRXingResultMetadata();
+    let reported = match meta.get(&RXingResultMetadataType::SYMBOLOGY_IDENTIFIER) {
+        Some(RXingResultMetadataValue::SymbologyIdentifier(s)) if s.starts_with(']') => {
+            Some(s.clone())
+        }
+        _ => None,
+    };
+    let mut text = result.getText().to_owned();
+    // The `AssumeGs1` hint makes rxing's Code 128 reader put the identifier into the text itself.
+    if format == Format::Code128 {
+        if let Some(rest) = text.strip_prefix("]C1") {
+            text = rest.to_owned();
+        }
+    }
+    let aim = reported.unwrap_or_else(|| default_aim(format).to_owned());
+    // Byte segments are the payload bytes of byte-mode 2D data; elsewhere the text is the data,
+    // in Latin-1 where it fits (as ZXing decodes 8-bit data) and UTF-8 otherwise.
+    let raw = match meta.get(&RXingResultMetadataType::BYTE_SEGMENTS) {
+        Some(RXingResultMetadataValue::ByteSegments(segs)) if !segs.is_empty() => segs.concat(),
+        _ => {
+            if text.chars().all(|c| (c as u32) < 256) {
+                text.chars().map(|c| c as u32 as u8).collect()
+            } else {
+                text.as_bytes().to_vec()
+            }
+        }
+    };
+    Some(Content {
+        format,
+        text,
+        raw,
+        aim,
+    })
+}
+
+/// Four corners for a whole-frame result from the points rxing reports.
+pub(crate) fn corners_of(result: &RXingResult) -> Option<[(f32, f32); 4]> {
+    let pts: Vec<(f32, f32)> = result
+        .getPoints()
+        .iter()
+        .map(|p| (p.x, p.y))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let format = from_rxing(*result.getBarcodeFormat())?;
+    match pts.len() {
+        0 => None,
+        1 => {
+            let (x, y) = pts[0];
+            Some([(x, y), (x, y), (x, y), (x, y)])
+        }
+        2 => {
+            // A 1D result is the two ends of the scanned row; give it a thin box across the bars.
+            let (a, b) = (pts[0], pts[1]);
+            let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+            let len = (dx * dx + dy * dy).sqrt().max(1.0);
+            let half = (len * 0.15).max(4.0);
+            let (nx, ny) = (-dy / len * half, dx / len * half);
+            Some(clockwise([
+                (a.0 + nx, a.1 + ny),
+                (b.0 + nx, b.1 + ny),
+                (b.0 - nx, b.1 - ny),
+                (a.0 - nx, a.1 - ny),
+            ]))
+        }
+        _ if format == Format::QrCode => {
+            // QR reports finder centres: bottom left, top left, top right (then alignment).
+            let (bl, tl, tr) = (pts[0], pts[1], pts[2]);
+            let br = (tr.0 + bl.0 - tl.0, tr.1 + bl.1 - tl.1);
+            Some([tl, tr, br, bl])
+        }
+        4 => Some(clockwise([pts[0], pts[1], pts[2], pts[3]])),
+        _ => {
+            let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+            for (x, y) in &pts {
+                x0 = x0.min(*x);
+                y0 = y0.min(*y);
+                x1 = x1.max(*x);
+                y1 = y1.max(*y);
+            }
+            Some([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        }
+    }
+}
+
+/// Orders four points clockwise (in image coordinates, y down) starting with the top-left one.
+pub(crate) fn clockwise(mut pts: [(f32, f32); 4]) -> [(f32, f32); 4] {
+    let cx = pts.iter().map(|p| p.0).sum::<f32>() / 4.0;
+    let cy = pts.iter().map(|p| p.1).sum::<f32>() / 4.0;
+    pts.sort_by(|a, b| {
+        let aa = (a.1 - cy).atan2(a.0 - cx);
+        let ab = (b.1 - cy).atan2(b.0 - cx);
+        aa.total_cmp(&ab)
+    });
+    // After sorting by angle from -pi, the first point is the one left of centre; start from the
+    // one nearest the top-left direction.
+    let start = (0..4)
+        .min_by(|&i, &j| {
+            let si = pts[i].0 + pts[i].1;
+            let sj = pts[j].0 + pts[j].1;
+            si.total_cmp(&sj)
+        })
+        .unwrap_or(0);
+    let mut out = pts;
+    for (k, slot) in out.iter_mut().enumerate() {
+        *slot = pts[(start + k) % 4];
+    }
+    out
+}
+
+/// Builds a symbol from a whole-frame result.
+pub(crate) fn symbol_from(result: &RXingResult) -> Option<Symbol> {
+    let c = content_of(result)?;
+    let corners = corners_of(result)?;
+    Some(Symbol {
+        format: c.format,
+        text: c.text,
+        raw: c.raw,
+        aim: c.aim,
+        corners,
+    })
+}

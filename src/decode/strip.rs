@@ -1,0 +1,441 @@
+//! Straightens a located region into an upright strip and reads its 1D barcodes row by row.
+//!
+//! Per `DECODE.md`: cubic interpolation (linear blurs the bars), 2x upscaling along the bar
+//! normal, a light unsharp mask along the row, no row averaging, and the strip split into bands
+//! of bar energy so that each stacked barcode is read on its own.
+
+use std::time::Instant;
+
+use image::GrayImage;
+use rxing::common::BitArray;
+
+use super::locate::Candidate;
+use super::rx::{RowReaders, content_of};
+use super::{Format, Symbol};
+
+/// Strip settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StripParams {
+    /// Samples per frame pixel along the bar normal.
+    pub upscale: f32,
+    /// Unsharp mask strength along the row (0 = off).
+    pub sharpen: f32,
+    /// The most rows read per band.
+    pub rows_per_band: usize,
+}
+
+impl Default for StripParams {
+    fn default() -> Self {
+        StripParams {
+            upscale: 2.0,
+            sharpen: 0.6,
+            rows_per_band: 15,
+        }
+    }
+}
+
+/// The geometry of one strip: frame point = centre + u * normal + v * along.
+#[derive(Debug, Clone, Copy)]
+struct Geom {
+    cx: f32,
+    cy: f32,
+    cos: f32,
+    sin: f32,
+    u0: f32,
+    u1: f32,
+    v0: f32,
+    v1: f32,
+}
+
+impl Geom {
+    fn at(&self, u: f32, v: f32) -> (f32, f32) {
+        (
+            self.cx + u * self.cos - v * self.sin,
+            self.cy + u * self.sin + v * self.cos,
+        )
+    }
+}
+
+/// Catmull-Rom weights for a fractional offset `t` in [0, 1).
+#[inline]
+fn cubic_weights(t: f32) -> [f32; 4] {
+    let t2 = t * t;
+    let t3 = t2 * t;
+    [
+        0.5 * (-t3 + 2.0 * t2 - t),
+        0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+        0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+        0.5 * (t3 - t2),
+    ]
+}
+
+/// Bicubic sample with edge clamping.
+#[inline]
+fn sample_cubic(px: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let fx = x.floor();
+    let fy = y.floor();
+    let (ix, iy) = (fx as isize, fy as isize);
+    let wx = cubic_weights(x - fx);
+    let wy = cubic_weights(y - fy);
+    let (maxx, maxy) = (w as isize - 1, h as isize - 1);
+    let interior = ix >= 1 && iy >= 1 && ix + 2 <= maxx && iy + 2 <= maxy;
+    let mut acc = 0.0;
+    for (j, wyj) in wy.iter().enumerate() {
+        let yy = if interior {
+            iy + j as isize - 1
+        } else {
+            (iy + j as isize - 1).clamp(0, maxy)
+        } as usize;
+        let row = &px[yy * w..yy * w + w];
+        let mut r = 0.0;
+        for (i, wxi) in wx.iter().enumerate() {
+            let xx = if interior {
+                ix + i as isize - 1
+            } else {
+                (ix + i as isize - 1).clamp(0, maxx)
+            } as usize;
+            r += row[xx] as f32 * wxi;
+        }
+        acc += r * wyj;
+    }
+    acc
+}
+
+/// Bilinear sample with edge clamping, for the coarse preview.
+#[inline]
+fn sample_linear(px: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let x = x.clamp(0.0, (w - 1) as f32);
+    let y = y.clamp(0.0, (h - 1) as f32);
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (tx, ty) = (x - x0 as f32, y - y0 as f32);
+    let a = px[y0 * w + x0] as f32 * (1.0 - tx) + px[y0 * w + x1] as f32 * tx;
+    let b = px[y1 * w + x0] as f32 * (1.0 - tx) + px[y1 * w + x1] as f32 * tx;
+    a * (1.0 - ty) + b * ty
+}
+
+/// A band of strip rows that holds one barcode, in strip coordinates (v offsets).
+#[derive(Debug, Clone, Copy)]
+struct Band {
+    v0: f32,
+    v1: f32,
+}
+
+/// Splits the strip into bands of bar energy: rows crossing bars have strong gradients along the
+/// row and weak ones between rows, while text and blank label do not.
+fn bands(frame: &GrayImage, g: &Geom) -> Vec<Band> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let px = frame.as_raw();
+    let len = (g.u1 - g.u0).max(1.0);
+    let rows = (g.v1 - g.v0).max(1.0);
+    // One preview sample per frame pixel along the row, at most 400: enough to see bar energy.
+    let nu = (len as usize).clamp(8, 400);
+    let nv = (rows as usize).clamp(2, 600);
+    let du = len / nu as f32;
+    let dv = rows / nv as f32;
+    let mut prev: Vec<f32> = Vec::with_capacity(nu);
+    let mut cur: Vec<f32> = Vec::with_capacity(nu);
+    let mut along = vec![0f32; nv];
+    let mut across = vec![0f32; nv];
+    for j in 0..nv {
+        cur.clear();
+        let v = g.v0 + (j as f32 + 0.5) * dv;
+        for i in 0..nu {
+            let (x, y) = g.at(g.u0 + (i as f32 + 0.5) * du, v);
+            cur.push(sample_linear(px, w, h, x, y));
+        }
+        along[j] = cur.windows(2).map(|p| (p[1] - p[0]).abs()).sum();
+        if j > 0 {
+            across[j] = cur.iter().zip(&prev).map(|(a, b)| (a - b).abs()).sum();
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    if nv > 1 {
+        across[0] = across[1];
+    }
+    let max_along = along.iter().copied().fold(0.0, f32::max);
+    if max_along <= 0.0 {
+        return Vec::new();
+    }
+    let is_bar: Vec<bool> = (0..nv)
+        .map(|j| along[j] > 0.3 * max_along && across[j] < 0.6 * along[j])
+        .collect();
+    let mut out = Vec::new();
+    let mut j = 0;
+    while j < nv {
+        if !is_bar[j] {
+            j += 1;
+            continue;
+        }
+        let start = j;
+        let mut end = j;
+        let mut gap = 0;
+        while j < nv {
+            if is_bar[j] {
+                end = j;
+                gap = 0;
+            } else {
+                gap += 1;
+                // Short interruptions (a scratch, a glare streak) do not end a barcode.
+                if gap > 2 {
+                    break;
+                }
+            }
+            j += 1;
+        }
+        let n = end + 1 - start;
+        if n as f32 * dv >= 3.0 {
+            out.push(Band {
+                v0: g.v0 + start as f32 * dv,
+                v1: g.v0 + (end + 1) as f32 * dv,
+            });
+        }
+    }
+    out
+}
+
+/// Samples one strip row at `v`, upscaled along the normal, then sharpened.
+fn sample_row(frame: &GrayImage, g: &Geom, v: f32, p: &StripParams, out: &mut Vec<f32>) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let px = frame.as_raw();
+    let n = (((g.u1 - g.u0) * p.upscale) as usize).max(2);
+    let du = 1.0 / p.upscale;
+    out.clear();
+    let (mut x, mut y) = g.at(g.u0, v);
+    let (sx, sy) = (g.cos * du, g.sin * du);
+    for _ in 0..n {
+        out.push(sample_cubic(px, w, h, x, y));
+        x += sx;
+        y += sy;
+    }
+    if p.sharpen > 0.0 && n >= 3 {
+        let mut prev = out[0];
+        for i in 1..n - 1 {
+            let c = out[i];
+            let blur = 0.25 * prev + 0.5 * c + 0.25 * out[i + 1];
+            out[i] = c + p.sharpen * (c - blur);
+            prev = c;
+        }
+    }
+}
+
+/// Binarises a row against the midpoint of its dark and light levels, the way rxing's own row
+/// binariser does, but on floats so the sharpened overshoot is kept.
+fn binarize_global(row: &[f32], bits: &mut BitArray) -> bool {
+    let mut sorted: Vec<f32> = row.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let lo = sorted[sorted.len() / 20];
+    let hi = sorted[sorted.len() - 1 - sorted.len() / 20];
+    if hi - lo < 12.0 {
+        return false;
+    }
+    let t = 0.5 * (lo + hi);
+    *bits = BitArray::with_size(row.len());
+    for (i, &s) in row.iter().enumerate() {
+        if s < t {
+            bits.set(i);
+        }
+    }
+    true
+}
+
+/// Binarises against a moving mean, for rows with glare or a shading gradient across the symbol.
+fn binarize_local(row: &[f32], window: usize, bits: &mut BitArray) -> bool {
+    let n = row.len();
+    if n < 4 {
+        return false;
+    }
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(0f64);
+    for &s in row {
+        let last = prefix.last().copied().unwrap_or(0.0);
+        prefix.push(last + s as f64);
+    }
+    let half = window / 2;
+    *bits = BitArray::with_size(n);
+    for i in 0..n {
+        let a = i.saturating_sub(half);
+        let b = (i + half + 1).min(n);
+        let mean = (prefix[b] - prefix[a]) / (b - a) as f64;
+        if (row[i] as f64) < mean - 1.0 {
+            bits.set(i);
+        }
+    }
+    true
+}
+
+/// Formats that need the same text on two rows before they are believed: they have no check
+/// character (Code 39), a weak one over few digits (EAN-8, UPC-E), or ghost easily inside other
+/// codes (ITF).
+fn needs_confirmation(format: Format) -> bool {
+    matches!(
+        format,
+        Format::Code39 | Format::Ean8 | Format::UpcE | Format::Itf | Format::Codabar
+    )
+}
+
+/// Rejects reads too short to be a device label symbol: the typical ghost is two or three
+/// Code 128 characters found in the middle of some other pattern.
+pub(crate) fn plausible(format: Format, text: &str) -> bool {
+    let n = text.chars().count();
+    match format {
+        Format::Code128 | Format::Code93 => n >= 3,
+        Format::Code39 | Format::Codabar => n >= 4,
+        Format::Itf => n >= 6,
+        _ => n >= 1,
+    }
+}
+
+/// One read in a band, with its end points in strip sample coordinates.
+struct Hit {
+    format: Format,
+    text: String,
+    raw: Vec<u8>,
+    aim: String,
+    x0: f32,
+    x1: f32,
+    count: u32,
+}
+
+/// Reads the 1D barcodes of one located region, appending symbols in frame coordinates.
+pub(crate) fn decode_candidate(
+    frame: &GrayImage,
+    c: &Candidate,
+    readers: &mut RowReaders,
+    p: &StripParams,
+    deadline: Option<Instant>,
+    out: &mut Vec<Symbol>,
+) {
+    let len = c.u1 - c.u0;
+    // The quiet zone: the locator's rectangle ends at the last bar block, and the readers need
+    // about ten modules of white beyond it.
+    let quiet = (0.12 * len).max(16.0);
+    let g = Geom {
+        cx: c.cx,
+        cy: c.cy,
+        cos: c.angle.cos(),
+        sin: c.angle.sin(),
+        u0: c.u0 - quiet,
+        u1: c.u1 + quiet,
+        v0: c.v0 - 2.0,
+        v1: c.v1 + 2.0,
+    };
+    let mut found = bands(frame, &g);
+    if found.is_empty() {
+        found.push(Band { v0: g.v0, v1: g.v1 });
+    }
+    let mut row = Vec::new();
+    let mut bits = BitArray::new();
+    for band in found {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        let height = band.v1 - band.v0;
+        let n = p.rows_per_band.max(1);
+        let step = (height / (n as f32 + 1.0)).max(1.0);
+        let mid = 0.5 * (band.v0 + band.v1);
+        let mut done = false;
+        for k in 0..n {
+            // Middle first, then alternately above and below, as rxing scans rows.
+            let off = k.div_ceil(2) as f32 * step * if k % 2 == 0 { 1.0 } else { -1.0 };
+            let v = mid + off;
+            if v < band.v0 || v > band.v1 {
+                continue;
+            }
+            sample_row(frame, &g, v, p, &mut row);
+            for mode in 0..2 {
+                let ok = if mode == 0 {
+                    binarize_global(&row, &mut bits)
+                } else {
+                    binarize_local(&row, (8.0 * p.upscale) as usize * 4, &mut bits)
+                };
+                if !ok {
+                    continue;
+                }
+                if let Some(hit) = read_both_ways(readers, k as u32, &mut bits) {
+                    let strong = !needs_confirmation(hit.format);
+                    let confirmed = match hits
+                        .iter_mut()
+                        .find(|h| h.format == hit.format && h.text == hit.text)
+                    {
+                        Some(h) => {
+                            h.count += 1;
+                            true
+                        }
+                        None => {
+                            hits.push(hit);
+                            strong
+                        }
+                    };
+                    if confirmed {
+                        done = true;
+                    }
+                    break;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        for h in hits {
+            if needs_confirmation(h.format) && h.count < 2 {
+                continue;
+            }
+            let ua = g.u0 + h.x0 / p.upscale;
+            let ub = g.u0 + h.x1 / p.upscale;
+            let corners = [
+                g.at(ua, band.v0),
+                g.at(ub, band.v0),
+                g.at(ub, band.v1),
+                g.at(ua, band.v1),
+            ];
+            out.push(Symbol {
+                format: h.format,
+                text: h.text,
+                raw: h.raw,
+                aim: h.aim,
+                corners: super::rx::clockwise(corners),
+            });
+        }
+    }
+}
+
+/// Reads a binarised row left to right, then right to left (a symbol upside down in the strip).
+fn read_both_ways(readers: &mut RowReaders, row_number: u32, bits: &mut BitArray) -> Option<Hit> {
+    let width = bits.get_size() as f32;
+    for flipped in [false, true] {
+        if flipped {
+            bits.reverse();
+        }
+        let Some(r) = readers.decode_row(row_number, bits) else {
+            continue;
+        };
+        let Some(content) = content_of(&r) else {
+            continue;
+        };
+        if !plausible(content.format, &content.text) {
+            continue;
+        }
+        let pts = r.getPoints();
+        let (mut x0, mut x1) = match pts {
+            [a, b, ..] => (a.x.min(b.x), a.x.max(b.x)),
+            _ => (0.0, width),
+        };
+        if flipped {
+            (x0, x1) = (width - 1.0 - x1, width - 1.0 - x0);
+            bits.reverse();
+        }
+        return Some(Hit {
+            format: content.format,
+            text: content.text,
+            raw: content.raw,
+            aim: content.aim,
+            x0,
+            x1,
+            count: 1,
+        });
+    }
+    bits.reverse();
+    None
+}

@@ -1,0 +1,424 @@
+//! `workflow`: what a closed unit means at this desk. The same unit is good news at intake, a
+//! problem at returns if it is not the one shipped, and a catch in a recall sweep.
+//!
+//! **Invariant:** pure. The daemon gathers the facts (pairing flags, conflicts with stored
+//! units, list hits) and this module turns them into one decision with one reason; the list
+//! version used is returned so the decision can be reproduced later.
+
+use crate::ident::control::Mode;
+use crate::lists::{ListHit, ListKind, MatchKind};
+
+/// The decisions the station records, as named in events and exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Proceed,
+    Duplicate,
+    Conflict,
+    Quarantine,
+    NotFound,
+    Mismatch,
+    RecallHit,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Proceed => "proceed",
+            Decision::Duplicate => "duplicate",
+            Decision::Conflict => "conflict",
+            Decision::Quarantine => "quarantine",
+            Decision::NotFound => "not-found",
+            Decision::Mismatch => "mismatch",
+            Decision::RecallHit => "recall-hit",
+        }
+    }
+
+    /// Green, amber or red for the operator.
+    pub fn tone(self) -> crate::feedback::Tone {
+        match self {
+            Decision::Proceed => crate::feedback::Tone::Green,
+            Decision::Duplicate => crate::feedback::Tone::Amber,
+            _ => crate::feedback::Tone::Red,
+        }
+    }
+}
+
+/// A decision with its reason and, where a list decided it, the list and its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub reason: String,
+    pub list: Option<String>,
+    pub list_version: Option<i64>,
+}
+
+impl Verdict {
+    fn new(decision: Decision, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            decision,
+            reason: reason.into(),
+            list: None,
+            list_version: None,
+        }
+    }
+
+    fn from_hit(decision: Decision, hit: &ListHit, what: &str) -> Verdict {
+        Verdict {
+            decision,
+            reason: format!(
+                "{what} {} v{}: {} ({} {})",
+                hit.list,
+                hit.version,
+                if hit.reason.is_empty() {
+                    "listed"
+                } else {
+                    &hit.reason
+                },
+                hit.match_kind.as_str(),
+                hit.value
+            ),
+            list: Some(hit.list.clone()),
+            list_version: Some(hit.version),
+        }
+    }
+}
+
+/// A flag as the decision sees it: its code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagFact {
+    pub code: String,
+    pub message: String,
+}
+
+/// Everything known about a closing unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Pairing flags plus conflict/duplicate flags against stored units.
+    pub flags: Vec<FlagFact>,
+    /// Active list entries this unit matches, of every kind.
+    pub hits: Vec<ListHit>,
+    /// The unit's identifiers as (kind, key), to check a return against its shipped record.
+    pub keys: Vec<(crate::ident::IdKind, String)>,
+}
+
+fn flag<'a>(facts: &'a Facts, code: &str) -> Option<&'a FlagFact> {
+    facts.flags.iter().find(|f| f.code == code)
+}
+
+/// Decides what a closed unit means in `mode`.
+pub fn decide(mode: Mode, facts: &Facts) -> Verdict {
+    let hits = |kind: ListKind| facts.hits.iter().filter(move |h| h.kind == kind);
+    // A blocked device is quarantined at the counter whatever the desk is doing.
+    if let Some(hit) = hits(ListKind::Blocklist).next() {
+        return Verdict::from_hit(Decision::Quarantine, hit, "blocklist");
+    }
+    if let Some(bad) = flag(facts, "invalid_scan") {
+        return Verdict::new(Decision::Quarantine, bad.message.clone());
+    }
+    match mode {
+        Mode::Intake => {
+            if let Some(conflict) = flag(facts, "conflict") {
+                Verdict::new(Decision::Conflict, conflict.message.clone())
+            } else if let Some(duplicate) = flag(facts, "duplicate") {
+                Verdict::new(Decision::Duplicate, duplicate.message.clone())
+            } else {
+                Verdict::new(Decision::Proceed, "new unit")
+            }
+        }
+        Mode::Returns => decide_return(facts),
+        Mode::Recall => match hits(ListKind::Recall).next() {
+            Some(hit) => Verdict::from_hit(Decision::RecallHit, hit, "recall"),
+            None => Verdict::new(Decision::Proceed, "not on any active recall list"),
+        },
+        Mode::Audit => match hits(ListKind::Expected).next() {
+            Some(hit) => Verdict {
+                decision: Decision::Proceed,
+                reason: format!("expected on {} v{}", hit.list, hit.version),
+                list: Some(hit.list.clone()),
+                list_version: Some(hit.version),
+            },
+            None => Verdict::new(
+                Decision::NotFound,
+                "not on any expected list: unexpected unit",
+            ),
+        },
+    }
+}
+
+/// A return must be a unit the station knows (from intake, or a shipped list), and every
+/// scanned identifier must belong to that same unit.
+fn decide_return(facts: &Facts) -> Verdict {
+    if let Some(conflict) = flag(facts, "conflict") {
+        return Verdict::new(
+            Decision::Mismatch,
+            format!("swapped device? {}", conflict.message),
+        );
+    }
+    if let Some(known) = flag(facts, "duplicate") {
+        return Verdict::new(
+            Decision::Proceed,
+            format!("matches the shipped record: {}", known.message),
+        );
+    }
+    let shipped: Vec<&ListHit> = facts
+        .hits
+        .iter()
+        .filter(|h| h.kind == ListKind::Shipped)
+        .collect();
+    if shipped.is_empty() {
+        return Verdict::new(
+            Decision::NotFound,
+            "no intake record and no shipped-list entry for this unit",
+        );
+    }
+    // A shipped list describes one unit per `reason` value (an order or shipment line), so the
+    // returned unit's identifiers must all hit the same one.
+    let group = &shipped[0].reason;
+    if let Some(other) = shipped.iter().find(|h| &h.reason != group) {
+        return Verdict {
+            decision: Decision::Mismatch,
+            reason: format!(
+                "swapped device? {} {} was shipped as {:?} but {} {} as {:?}",
+                shipped[0].match_kind.as_str(),
+                shipped[0].value,
+                group,
+                other.match_kind.as_str(),
+                other.value,
+                other.reason
+            ),
+            list: Some(other.list.clone()),
+            list_version: Some(other.version),
+        };
+    }
+    let exact = |k: MatchKind| matches!(k, MatchKind::Serial | MatchKind::Imei);
+    let unmatched: Vec<String> = facts
+        .keys
+        .iter()
+        .filter(|(kind, _)| {
+            matches!(
+                kind,
+                crate::ident::IdKind::Serial | crate::ident::IdKind::Imei
+            )
+        })
+        .filter(|(_, key)| {
+            !shipped
+                .iter()
+                .any(|h| exact(h.match_kind) && h.value.eq_ignore_ascii_case(key))
+        })
+        .map(|(kind, key)| format!("{} {key}", kind.as_str()))
+        .collect();
+    if !unmatched.is_empty() && shipped.iter().filter(|h| exact(h.match_kind)).count() > 0 {
+        return Verdict {
+            decision: Decision::Mismatch,
+            reason: format!(
+                "swapped device? {} not in the shipped record {:?} of {}",
+                unmatched.join(", "),
+                group,
+                shipped[0].list
+            ),
+            list: Some(shipped[0].list.clone()),
+            list_version: Some(shipped[0].version),
+        };
+    }
+    Verdict::from_hit(Decision::Proceed, shipped[0], "shipped")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ident::IdKind;
+
+    fn hit(list: &str, kind: ListKind, m: MatchKind, value: &str, reason: &str) -> ListHit {
+        ListHit {
+            list: list.to_owned(),
+            kind,
+            version: 3,
+            match_kind: m,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn flagged(code: &str, message: &str) -> FlagFact {
+        FlagFact {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn blocklist_quarantines_in_every_mode() {
+        let facts = Facts {
+            hits: vec![hit(
+                "stolen",
+                ListKind::Blocklist,
+                MatchKind::Imei,
+                "35417803685978",
+                "reported stolen",
+            )],
+            ..Facts::default()
+        };
+        for mode in Mode::ALL {
+            let v = decide(mode, &facts);
+            assert_eq!(v.decision, Decision::Quarantine, "{mode:?}");
+            assert_eq!(v.list.as_deref(), Some("stolen"));
+            assert_eq!(v.list_version, Some(3));
+            assert!(v.reason.contains("reported stolen"));
+        }
+    }
+
+    #[test]
+    fn intake_conflict_duplicate_proceed() {
+        let conflict = Facts {
+            flags: vec![flagged(
+                "conflict",
+                "IMEI 35417803685978 is already paired with serial X on unit 7",
+            )],
+            ..Facts::default()
+        };
+        let v = decide(Mode::Intake, &conflict);
+        assert_eq!(v.decision, Decision::Conflict);
+        assert!(v.reason.contains("unit 7"));
+        let dup = Facts {
+            flags: vec![flagged("duplicate", "already registered as unit 7")],
+            ..Facts::default()
+        };
+        assert_eq!(decide(Mode::Intake, &dup).decision, Decision::Duplicate);
+        assert_eq!(
+            decide(Mode::Intake, &Facts::default()).decision,
+            Decision::Proceed
+        );
+    }
+
+    #[test]
+    fn returns_need_a_known_unit_with_matching_identifiers() {
+        assert_eq!(
+            decide(Mode::Returns, &Facts::default()).decision,
+            Decision::NotFound
+        );
+        let known = Facts {
+            flags: vec![flagged("duplicate", "already registered as unit 7")],
+            ..Facts::default()
+        };
+        assert_eq!(decide(Mode::Returns, &known).decision, Decision::Proceed);
+        let swapped = Facts {
+            flags: vec![flagged(
+                "conflict",
+                "serial C02 is on unit 7 with IMEI 3541",
+            )],
+            ..Facts::default()
+        };
+        assert_eq!(decide(Mode::Returns, &swapped).decision, Decision::Mismatch);
+        let shipped_ok = Facts {
+            hits: vec![
+                hit(
+                    "shipped",
+                    ListKind::Shipped,
+                    MatchKind::Serial,
+                    "C02XG1ABJGH5",
+                    "order 1",
+                ),
+                hit(
+                    "shipped",
+                    ListKind::Shipped,
+                    MatchKind::Imei,
+                    "35417803685978",
+                    "order 1",
+                ),
+            ],
+            keys: vec![
+                (IdKind::Serial, "C02XG1ABJGH5".into()),
+                (IdKind::Imei, "35417803685978".into()),
+            ],
+            ..Facts::default()
+        };
+        assert_eq!(
+            decide(Mode::Returns, &shipped_ok).decision,
+            Decision::Proceed
+        );
+        let shipped_swapped = Facts {
+            hits: vec![
+                hit(
+                    "shipped",
+                    ListKind::Shipped,
+                    MatchKind::Serial,
+                    "C02XG1ABJGH5",
+                    "order 1",
+                ),
+                hit(
+                    "shipped",
+                    ListKind::Shipped,
+                    MatchKind::Imei,
+                    "49015420323751",
+                    "order 2",
+                ),
+            ],
+            ..shipped_ok.clone()
+        };
+        assert_eq!(
+            decide(Mode::Returns, &shipped_swapped).decision,
+            Decision::Mismatch
+        );
+        let unknown_imei = Facts {
+            hits: vec![hit(
+                "shipped",
+                ListKind::Shipped,
+                MatchKind::Serial,
+                "C02XG1ABJGH5",
+                "order 1",
+            )],
+            ..shipped_ok
+        };
+        assert_eq!(
+            decide(Mode::Returns, &unknown_imei).decision,
+            Decision::Mismatch
+        );
+    }
+
+    #[test]
+    fn recall_and_audit() {
+        let facts = Facts {
+            hits: vec![
+                hit(
+                    "battery-2026",
+                    ListKind::Recall,
+                    MatchKind::Tac,
+                    "35417803",
+                    "battery swelling",
+                ),
+                hit(
+                    "shelf-4",
+                    ListKind::Expected,
+                    MatchKind::Serial,
+                    "C02XG1ABJGH5",
+                    "",
+                ),
+            ],
+            ..Facts::default()
+        };
+        let v = decide(Mode::Recall, &facts);
+        assert_eq!(v.decision, Decision::RecallHit);
+        assert!(v.reason.contains("battery swelling"));
+        assert_eq!(
+            decide(Mode::Recall, &Facts::default()).decision,
+            Decision::Proceed
+        );
+        assert_eq!(decide(Mode::Audit, &facts).decision, Decision::Proceed);
+        assert_eq!(
+            decide(Mode::Audit, &Facts::default()).decision,
+            Decision::NotFound
+        );
+    }
+
+    #[test]
+    fn misprinted_labels_are_held() {
+        let facts = Facts {
+            flags: vec![flagged(
+                "invalid_scan",
+                "scan 4: invalid IMEI check digit: misprinted or counterfeit label",
+            )],
+            ..Facts::default()
+        };
+        assert_eq!(decide(Mode::Intake, &facts).decision, Decision::Quarantine);
+    }
+}
