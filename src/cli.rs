@@ -38,6 +38,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Keyboard-wedge tools: play a recorded key-event file, or record one from a scanner.
+    Wedge {
+        #[command(subcommand)]
+        command: WedgeCommand,
+    },
     /// Decode every barcode in image files or folders.
     Decode(DecodeArgs),
     /// Export units or scans as CSV, JSON or NDJSON.
@@ -152,6 +157,29 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum WedgeCommand {
+    /// Turn a recorded key-event file into the scans a wedge would give, and classify them.
+    Play {
+        /// The event file (`# scanstation wedge events v1`; see `wedge record`).
+        file: PathBuf,
+        /// A gap this long between keys ends a scan (0: only Enter/Tab end scans).
+        #[arg(long, default_value_t = 100)]
+        gap_ms: i64,
+        /// One JSON object per scan, as `check --json` prints.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a scanner's key events (grabbed exclusively) to stdout, for a bug report.
+    Record {
+        /// The input device, e.g. /dev/input/by-id/usb-...-event-kbd.
+        device: PathBuf,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TacCommand {
     /// Import an Osmocom TAC CSV export (tacdb.csv).
     Import {
@@ -205,6 +233,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check(&args),
         Command::Decode(args) => decode(&args),
         Command::Card { out } => card(&out),
+        Command::Wedge { command } => wedge(command),
         Command::Export(args) => export(&args),
         Command::Find(args) => find(&args),
         Command::Tac { command } => tac(command),
@@ -376,6 +405,62 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn wedge(command: WedgeCommand) -> Result<ExitCode> {
+    use crate::source::keymap;
+    match command {
+        WedgeCommand::Play { file, gap_ms, json } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let events = keymap::parse_events(&text)
+                .map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            let scans = keymap::play(&events, gap_ms, 4096);
+            let results: Vec<Classification> = scans
+                .iter()
+                .map(|s| ident::classify(&String::from_utf8_lossy(&s.bytes), None, &ident::NoTacs))
+                .collect();
+            let mut out = std::io::stdout().lock();
+            if json {
+                for c in &results {
+                    writeln!(out, "{}", c.to_json())?;
+                }
+            } else {
+                print_table(&mut out, &results)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        WedgeCommand::Record { device, seconds } => record_wedge(&device, seconds),
+    }
+}
+
+#[cfg(feature = "wedge")]
+fn record_wedge(device: &std::path::Path, seconds: u64) -> Result<ExitCode> {
+    use crate::source::keymap::{KeyEvent, format_events};
+    let mut dev = evdev::Device::open(device)
+        .with_context(|| format!("cannot open input device {}", device.display()))?;
+    dev.grab().context("cannot grab the device exclusively")?;
+    eprintln!("recording {} for {seconds} s: scan now", device.display());
+    let start = std::time::Instant::now();
+    let mut events = Vec::new();
+    while start.elapsed().as_secs() < seconds {
+        for e in dev.fetch_events()? {
+            if e.event_type() == evdev::EventType::KEY {
+                events.push(KeyEvent {
+                    at_ms: start.elapsed().as_millis() as i64,
+                    code: e.code(),
+                    value: e.value(),
+                });
+            }
+        }
+    }
+    print!("{}", format_events(&events));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "wedge"))]
+fn record_wedge(_device: &std::path::Path, _seconds: u64) -> Result<ExitCode> {
+    anyhow::bail!("this build has no keyboard-wedge support (build with the `wedge` feature)")
 }
 
 /// `scanstation card --out FILE`.

@@ -27,6 +27,8 @@ pub enum SourceSpec {
     Replay { dir: PathBuf, fps: Option<f64> },
     /// A camera by index or device path: `camera:0`, `camera:/dev/video2`.
     Camera(String),
+    /// A keyboard-wedge scanner read from its input device: `hid:/dev/input/by-id/...-event-kbd`.
+    Hid(PathBuf),
 }
 
 impl SourceSpec {
@@ -93,6 +95,14 @@ impl SourceSpec {
                 fps,
             });
         }
+        if let Some(path) = spec.strip_prefix("hid:") {
+            if path.is_empty() {
+                return Err(format!(
+                    "source {spec:?} names no input device (hid:/dev/input/by-id/...-event-kbd)"
+                ));
+            }
+            return Ok(SourceSpec::Hid(PathBuf::from(path)));
+        }
         if let Some(device) = spec.strip_prefix("camera:") {
             if device.is_empty() {
                 return Err(format!(
@@ -102,7 +112,7 @@ impl SourceSpec {
             return Ok(SourceSpec::Camera(device.to_owned()));
         }
         Err(format!(
-            "unknown source {spec:?}: expected stdin, serial:PATH[@BAUD], images:PATH, replay:DIR[@FPS] or camera:INDEX|PATH"
+            "unknown source {spec:?}: expected stdin, serial:PATH[@BAUD], hid:PATH, images:PATH, replay:DIR[@FPS] or camera:INDEX|PATH"
         ))
     }
 }
@@ -131,6 +141,7 @@ impl fmt::Display for SourceSpec {
                 fps: Some(fps),
             } => write!(f, "replay:{}@{fps}", dir.display()),
             SourceSpec::Camera(device) => write!(f, "camera:{device}"),
+            SourceSpec::Hid(path) => write!(f, "hid:{}", path.display()),
         }
     }
 }
@@ -170,6 +181,14 @@ pub struct RawConfig {
     pub labels: RawLabels,
     #[serde(default)]
     pub camera: RawCamera,
+    #[serde(default)]
+    pub wedge: RawWedge,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWedge {
+    pub gap_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -242,6 +261,7 @@ pub struct RawStation {
     pub sources: Option<Vec<Spanned<String>>>,
     pub json: Option<bool>,
     pub log_format: Option<LogFormat>,
+    pub mode: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +323,10 @@ pub struct Config {
     pub decode: DecodeSettings,
     pub labels: crate::pair::label::LabelConfig,
     pub camera: CameraSettings,
+    /// A gap this long between a wedge scanner's keys ends a scan even without a suffix.
+    pub wedge_gap_ms: i64,
+    /// The desk mode at start; control barcodes change it while running.
+    pub mode: crate::ident::control::Mode,
 }
 
 impl Default for Config {
@@ -319,6 +343,8 @@ impl Default for Config {
             decode: DecodeSettings::default(),
             labels: crate::pair::label::LabelConfig::default(),
             camera: CameraSettings::default(),
+            wedge_gap_ms: 100,
+            mode: crate::ident::control::Mode::Intake,
         }
     }
 }
@@ -513,6 +539,18 @@ impl Config {
                 )),
             }
         };
+        config.wedge_gap_ms = positive(raw.wedge.gap_ms, config.wedge_gap_ms)?;
+        if let Some(mode) = raw.station.mode {
+            config.mode = crate::ident::control::Mode::parse(mode.get_ref()).ok_or_else(|| {
+                at.error(
+                    mode.span(),
+                    format!(
+                        "mode must be intake, returns, recall or audit, not {:?}",
+                        mode.get_ref()
+                    ),
+                )
+            })?;
+        }
         config.camera.width = dim(raw.camera.width, config.camera.width, 8192)?;
         config.camera.height = dim(raw.camera.height, config.camera.height, 8192)?;
         config.camera.fps = dim(raw.camera.fps, config.camera.fps, 240)?;

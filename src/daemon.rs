@@ -123,6 +123,23 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
                     .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
                 sources.push(Box::new(FrameSource::new(Box::new(replay), decoder())));
             }
+            #[cfg(feature = "wedge")]
+            SourceSpec::Hid(path) => {
+                let wedge =
+                    crate::source::wedge::WedgeSource::open(crate::source::wedge::WedgeConfig {
+                        path: path.clone(),
+                        gap_ms: config.wedge_gap_ms,
+                        max_len: config.framing.max_len,
+                    })
+                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                sources.push(Box::new(wedge));
+            }
+            #[cfg(not(feature = "wedge"))]
+            SourceSpec::Hid(_) => {
+                return Err(DaemonError::Source(format!(
+                    "{spec}: this build has no keyboard-wedge support (build with the `wedge` feature)"
+                )));
+            }
             #[cfg(feature = "camera")]
             SourceSpec::Camera(device) => {
                 let camera = crate::source::camera::Camera::open(device, &config.camera)

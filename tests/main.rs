@@ -18,3 +18,4 @@ mod pairing;
 mod serial_source;
 mod synth;
 mod tac_import;
+mod wedge;

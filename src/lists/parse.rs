@@ -108,43 +108,20 @@ fn parse_header(fields: &[String]) -> Result<Layout, String> {
 
 /// Parses a list file, keeping whether it is a delta (see the module documentation).
 pub fn parse(reader: impl Read) -> ParsedList {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .from_reader(reader);
+    let mut records = Records::new(reader);
     let mut out = ParsedList::default();
     let mut layout: Option<Layout> = None;
-    let mut record = csv::ByteRecord::new();
-    // The line after the last record read, for errors that carry no position of their own.
-    let mut next_line = 1usize;
     loop {
-        let line = next_line;
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
+        let (line, fields) = match records.next_record() {
+            Ok(Some(record)) => record,
+            Ok(None) => break,
             Err(e) => {
-                let line = e
-                    .position()
-                    .and_then(|p| usize::try_from(p.line()).ok())
-                    .unwrap_or(line);
-                let fatal = !matches!(e.kind(), csv::ErrorKind::Utf8 { .. });
-                out.errors.push(LineError {
-                    line,
-                    message: format!("cannot read the line: {e}"),
-                });
-                if fatal {
-                    return out;
-                }
-                continue;
+                // An unreadable file or an unclosed quote leaves nothing readable after it.
+                out.errors.push(e);
+                return out;
             }
-        }
-        let line = record
-            .position()
-            .and_then(|p| usize::try_from(p.line()).ok())
-            .unwrap_or(line);
-        next_line = line + 1;
-        let fields = match decode_fields(&record) {
+        };
+        let fields = match decode_fields(fields) {
             Ok(fields) => fields,
             Err(message) => {
                 out.errors.push(LineError { line, message });
@@ -178,26 +155,135 @@ pub fn parse(reader: impl Read) -> ParsedList {
     }
     if layout.is_none() {
         out.errors.push(LineError {
-            line: next_line,
+            line: records.line + 1,
             message: format!("the file has no header row: {HEADER_HINT}"),
         });
     }
     out
 }
 
-/// The trimmed UTF-8 fields of a record. A leading byte-order mark is dropped, since
-/// spreadsheets write one before the header.
-fn decode_fields(record: &csv::ByteRecord) -> Result<Vec<String>, String> {
-    record
-        .iter()
+/// A line-oriented CSV record reader that knows the physical line each record starts on.
+///
+/// The `csv` crate is not used here because the positions it reports do not count the comment
+/// and blank lines it skips (nor CRLF endings consistently), and error messages must name the
+/// line a person sees in an editor. Quoting follows RFC 4180: a field that starts with `"` runs
+/// to the next lone `"` and may span lines, `""` inside it is one `"`; a `"` anywhere else is
+/// an ordinary character, so `6" screen` needs no quoting.
+struct Records<R> {
+    reader: std::io::BufReader<R>,
+    /// The number of physical lines read so far.
+    line: usize,
+    buf: Vec<u8>,
+}
+
+enum FieldState {
+    Start,
+    Unquoted,
+    Quoted,
+    AfterQuote,
+}
+
+impl<R: Read> Records<R> {
+    fn new(reader: R) -> Records<R> {
+        Records {
+            reader: std::io::BufReader::new(reader),
+            line: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Reads the next physical line into `buf` without its line ending; false at the end.
+    fn read_line(&mut self) -> Result<bool, LineError> {
+        use std::io::BufRead;
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| LineError {
+                line: self.line + 1,
+                message: format!("cannot read the file: {e}"),
+            })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            // Spreadsheets write a byte-order mark before the header.
+            self.buf.drain(..3);
+        }
+        Ok(true)
+    }
+
+    /// The next record that is not blank or a comment: its first line and its raw fields.
+    fn next_record(&mut self) -> Result<Option<(usize, Vec<Vec<u8>>)>, LineError> {
+        loop {
+            if !self.read_line()? {
+                return Ok(None);
+            }
+            if self.buf.first() == Some(&b'#') || self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let start = self.line;
+            let mut fields = Vec::new();
+            let mut field = Vec::new();
+            let mut state = FieldState::Start;
+            loop {
+                let mut bytes = self.buf.iter().copied().peekable();
+                while let Some(b) = bytes.next() {
+                    state = match (state, b) {
+                        (FieldState::Start, b' ' | b'\t') => FieldState::Start,
+                        (FieldState::Start, b'"') => FieldState::Quoted,
+                        (FieldState::Quoted, b'"') if bytes.peek() == Some(&b'"') => {
+                            bytes.next();
+                            field.push(b'"');
+                            FieldState::Quoted
+                        }
+                        (FieldState::Quoted, b'"') => FieldState::AfterQuote,
+                        (FieldState::Quoted, b) => {
+                            field.push(b);
+                            FieldState::Quoted
+                        }
+                        (_, b',') => {
+                            fields.push(std::mem::take(&mut field));
+                            FieldState::Start
+                        }
+                        (_, b) => {
+                            field.push(b);
+                            FieldState::Unquoted
+                        }
+                    };
+                }
+                if !matches!(state, FieldState::Quoted) {
+                    break;
+                }
+                // The quoted field goes on to the next line.
+                field.push(b'\n');
+                if !self.read_line()? {
+                    return Err(LineError {
+                        line: start,
+                        message: "a quoted field opened on this line is never closed".to_owned(),
+                    });
+                }
+            }
+            fields.push(field);
+            return Ok(Some((start, fields)));
+        }
+    }
+}
+
+/// The trimmed UTF-8 fields of a record.
+fn decode_fields(fields: Vec<Vec<u8>>) -> Result<Vec<String>, String> {
+    fields
+        .into_iter()
         .enumerate()
         .map(|(i, field)| {
-            let field = if i == 0 {
-                field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
-            } else {
-                field
-            };
-            std::str::from_utf8(field)
+            String::from_utf8(field)
                 .map(|s| s.trim().to_owned())
                 .map_err(|_| format!("column {} is not valid UTF-8", i + 1))
         })
@@ -421,7 +507,7 @@ mod tests {
             "imei,490154203237518,,stolen\n",
             "imei,49015420323751,,\n",
             "imei,4901542032375100,,\n",
-            "imei_range,35-209900-000000,352099009999999,\n",
+            "imei_range,35-209900-000000,35209900999999,\n",
             "tac,35209900,,\n",
             "gtin,036000291452,,\n",
             "part,mk2k3ll/a,,\n",
@@ -553,6 +639,29 @@ mod tests {
         assert_eq!(p.entries[0].lo, "A,B");
         assert_eq!(p.entries[0].reason, "say \"hi\"");
         assert_eq!(p.entries[1].line, 4);
+    }
+
+    #[test]
+    fn multi_line_fields_comments_and_stray_quotes_keep_line_numbers() {
+        let p = parse_str(concat!(
+            "match,value,reason\n",          // 1
+            "# a comment, \"with a quote\n", // 2: skipped, opens nothing
+            "serial,A,\"two\n",              // 3: a field over two lines
+            "lines\"\n",                     // 4
+            "serial,B,6\" screen\n",         // 5: a quote inside a field is literal
+            "\n",                            // 6
+            "bogus,C,\n",                    // 7
+            "serial,D,\"never closed\n",     // 8
+            "serial,E,\n",                   // 9
+        ));
+        let got: Vec<(usize, &str, &str)> = p
+            .entries
+            .iter()
+            .map(|e| (e.line, e.lo.as_str(), e.reason.as_str()))
+            .collect();
+        assert_eq!(got, vec![(3, "A", "two\nlines"), (5, "B", "6\" screen")]);
+        assert_eq!(lines(&p.errors), vec![7, 8]);
+        assert!(p.errors[1].message.contains("never closed"));
     }
 
     #[test]

@@ -417,7 +417,7 @@ pub fn play(events: &[KeyEvent], gap_ms: i64, max_len: usize) -> Vec<WedgeScan> 
 pub fn type_text(text: &[u8], start_ms: i64) -> Vec<KeyEvent> {
     let mut t = start_ms;
     let mut events = Vec::new();
-    let mut tap = |events: &mut Vec<KeyEvent>, code: u16, t: &mut i64| {
+    let tap = |events: &mut Vec<KeyEvent>, code: u16, t: &mut i64| {
         events.push(KeyEvent {
             at_ms: *t,
             code,

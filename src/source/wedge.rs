@@ -87,7 +87,6 @@ impl Source for WedgeSource {
             if let Err(err) = device.grab() {
                 tracing::warn!(source = %name, error = %err, "cannot grab the scanner exclusively; its keys may also reach other windows");
             }
-            down_sent = false;
             backoff = Duration::from_millis(100);
             if events
                 .send(SourceEvent::Up {

@@ -12,7 +12,7 @@
 //!   unless the `AssumeGs1` decode hint is set, in which case a leading FNC1 becomes `]C1` and later
 //!   ones become GS.
 
-use rxing::datamatrix::encoder::SymbolShapeHint;
+use rxing::datamatrix::encoder::{DefaultPlacement, SymbolInfoLookup, SymbolShapeHint, error_correction};
 use rxing::{BarcodeFormat, EncodeHintValue, EncodeHints, MultiFormatWriter, Writer};
 
 use super::SynthError;
@@ -99,19 +99,110 @@ pub fn upca(gtin12: &str) -> Result<Encoded, SynthError> {
     })
 }
 
+/// The Data Matrix pad codeword, and the "253-state" randomised pads that follow it (ISO/IEC 16022 5.2.3).
+const DM_PAD: u32 = 129;
+const DM_FNC1: u32 = 232;
+
+fn dm_randomised_pad(position: u32) -> u32 {
+    let pseudo_random = (149 * position) % 253 + 1;
+    let value = DM_PAD + pseudo_random;
+    if value <= 254 { value } else { value - 254 }
+}
+
+/// ASCII-mode codewords of a GS1 element string: FNC1 first, GS as FNC1, digit pairs packed.
+fn dm_gs1_ascii_codewords(raw: &str) -> Result<Vec<u32>, SynthError> {
+    let bytes = raw.as_bytes();
+    let mut out = vec![DM_FNC1];
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match (b, bytes.get(i + 1)) {
+            (b'0'..=b'9', Some(&n @ b'0'..=b'9')) => {
+                out.push(130 + u32::from(b - b'0') * 10 + u32::from(n - b'0'));
+                i += 2;
+            }
+            (0x1d, _) => {
+                out.push(DM_FNC1);
+                i += 1;
+            }
+            (0..=127, _) => {
+                out.push(u32::from(b) + 1);
+                i += 1;
+            }
+            _ => {
+                return Err(SynthError::Encode {
+                    format: "DATA_MATRIX".to_owned(),
+                    text: raw.escape_debug().to_string(),
+                    message: "GS1 data must be ASCII".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn rx(raw: &str, e: rxing::Exceptions) -> SynthError {
+    SynthError::Encode {
+        format: "DATA_MATRIX".to_owned(),
+        text: raw.escape_debug().to_string(),
+        message: e.to_string(),
+    }
+}
+
 /// A square GS1 Data Matrix of a raw GS1 element string whose variable-length fields are
 /// separated by GS; the symbol starts with FNC1 and carries each GS as FNC1.
+///
+/// rxing 0.9.3's own GS1 path (`DataMatrixCompact` + `Gs1Format`) panics on an `assert!` in its
+/// minimal encoder when a GS falls inside a C40 or Text run (`getC40Value`, an assertion carried
+/// over from zxing, where Java runs with assertions off and silently emits the wrong shift set).
+/// So the data codewords are built here in ASCII mode, which always has a correct FNC1, and only
+/// the Reed-Solomon blocks and module placement come from rxing.
 pub fn gs1_datamatrix(raw: &str) -> Result<Encoded, SynthError> {
-    let hints = EncodeHints::default()
-        .with(EncodeHintValue::DataMatrixCompact(true))
-        .with(EncodeHintValue::Gs1Format(true))
-        .with(EncodeHintValue::DataMatrixShape(SymbolShapeHint::FORCE_SQUARE));
-    let matrix = write(raw, BarcodeFormat::DATA_MATRIX, &hints)?;
-    let (width, height) = (matrix.width() as usize, matrix.height() as usize);
-    let mut cells = Vec::with_capacity(width * height);
-    for y in 0..matrix.height() {
-        for x in 0..matrix.width() {
-            cells.push(matrix.get(x, y));
+    let mut codewords = dm_gs1_ascii_codewords(raw)?;
+    let info = SymbolInfoLookup::new()
+        .lookup_with_shape(codewords.len() as u32, SymbolShapeHint::FORCE_SQUARE)
+        .map_err(|e| rx(raw, e))?
+        .ok_or_else(|| SynthError::Encode {
+            format: "DATA_MATRIX".to_owned(),
+            text: raw.escape_debug().to_string(),
+            message: "too long for a square symbol".to_owned(),
+        })?;
+    let capacity = info.getDataCapacity() as usize;
+    if codewords.len() < capacity {
+        codewords.push(DM_PAD);
+    }
+    while codewords.len() < capacity {
+        codewords.push(dm_randomised_pad(codewords.len() as u32 + 1));
+    }
+    // rxing passes codewords around as a string of chars whose values are the codewords.
+    let data: String = codewords.iter().filter_map(|&c| char::from_u32(c)).collect();
+    let with_ecc = error_correction::encodeECC200(&data, info).map_err(|e| rx(raw, e))?;
+    let data_w = info.getSymbolDataWidth().map_err(|e| rx(raw, e))? as usize;
+    let data_h = info.getSymbolDataHeight().map_err(|e| rx(raw, e))? as usize;
+    let width = info.getSymbolWidth().map_err(|e| rx(raw, e))? as usize;
+    let height = info.getSymbolHeight().map_err(|e| rx(raw, e))? as usize;
+    let mut placement = DefaultPlacement::new(with_ecc, data_w, data_h);
+    placement.place().map_err(|e| rx(raw, e))?;
+    // Each data region is framed by its own finder (solid left and bottom) and clock track
+    // (alternating top and right), so a region spans its data size plus two modules.
+    let regions_x = (width - data_w) / 2;
+    let regions_y = (height - data_h) / 2;
+    let region_w = data_w / regions_x.max(1);
+    let region_h = data_h / regions_y.max(1);
+    let mut cells = vec![false; width * height];
+    for y in 0..height {
+        for x in 0..width {
+            let (ry, ly) = (y / (region_h + 2), y % (region_h + 2));
+            let (rx_, lx) = (x / (region_w + 2), x % (region_w + 2));
+            let dark = if ly == region_h + 1 || lx == 0 {
+                true
+            } else if ly == 0 {
+                lx % 2 == 0
+            } else if lx == region_w + 1 {
+                ly % 2 == 1
+            } else {
+                placement.getBit(rx_ * region_w + lx - 1, ry * region_h + ly - 1)
+            };
+            cells[y * width + x] = dark;
         }
     }
     Ok(Encoded {
@@ -169,7 +260,7 @@ pub(crate) mod tests {
             code128("1PMQ3D2LL/A").unwrap(),
             code128("356938035643809").unwrap(),
             ean13("4006381333931").unwrap(),
-            upca("194252123453").unwrap(),
+            upca("194252123454").unwrap(),
         ] {
             let (d, w, h) = plain(&e, 2);
             let got = decode(d, w, h, &hints).unwrap();
@@ -195,16 +286,15 @@ pub(crate) mod tests {
     #[test]
     fn code128_fnc1_escape_is_encoded_as_fnc1() {
         // `\u{f1}` is rxing's FNC1 escape; with AssumeGs1 the reader reports ]C1 and GS.
-        let e = code128(&format!("\u{f1}0101942521234565{}\u{f1}10LOT7", "21SN1")).unwrap();
+        let e = code128("\u{f1}010194252123456521SN1\u{f1}10LOT7").unwrap();
         let (d, w, h) = plain(&e, 2);
         let gs1 = DecodeHints::default()
             .with(DecodeHintValue::TryHarder(true))
             .with(DecodeHintValue::AssumeGs1(true));
         let (_, text) = decode(d.clone(), w, h, &gs1).unwrap();
-        assert_eq!(text, format!("]C10101942521234565" ));
-        let _ = text;
+        assert_eq!(text, format!("]C1010194252123456521SN1{GS}10LOT7"));
         let plain_hints = DecodeHints::default().with(DecodeHintValue::TryHarder(true));
         let (_, text) = decode(d, w, h, &plain_hints).unwrap();
-        assert_eq!(text, "0101942521234565");
+        assert_eq!(text, "010194252123456521SN110LOT7");
     }
 }
