@@ -38,6 +38,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Recall, blocklist, expected and shipped lists.
+    List {
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+    /// Audits: compare an expected list with the units seen in audit mode.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Keyboard-wedge tools: play a recorded key-event file, or record one from a scanner.
     Wedge {
         #[command(subcommand)]
@@ -100,6 +110,9 @@ pub struct RunArgs {
     /// What makes a unit complete, e.g. `serial+imei+imei`.
     #[arg(long, value_name = "KINDS")]
     pub profile: Option<String>,
+    /// The desk mode at start: intake, returns, recall or audit.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
     /// What ends a scan on serial sources: cr, lf, crlf, any or none.
     #[arg(long, value_name = "T")]
     pub terminator: Option<String>,
@@ -154,6 +167,60 @@ pub struct CheckArgs {
     /// The strings to check. Control characters may be written `\x1d` or `<GS>`, `<RS>`, `<EOT>`.
     #[arg(required = true, value_name = "TEXT")]
     pub texts: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// Import a list file (CSV `match,value,value_to,reason[,op]`; see the README).
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// recall, blocklist, expected or shipped.
+        #[arg(long, value_name = "KIND")]
+        kind: String,
+        /// The list's name; importing again makes a new version of it.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Import the good lines and report the bad ones, instead of refusing the file.
+        #[arg(long)]
+        skip_bad_lines: bool,
+        file: PathBuf,
+    },
+    /// The lists, with kind, version and active entries.
+    Ls {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// A list's active entries.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        name: String,
+    },
+    /// Delete a list (decisions already made keep their reasons).
+    Rm {
+        #[command(flatten)]
+        db: DbArg,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Units found, missing and unexpected against each expected list.
+    Report {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only this expected list.
+        #[arg(long, value_name = "NAME")]
+        list: Option<String>,
+        /// Only units seen at or after this time.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +301,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Decode(args) => decode(&args),
         Command::Card { out } => card(&out),
         Command::Wedge { command } => wedge(command),
+        Command::List { command } => list(command),
+        Command::Audit { command } => audit(command),
         Command::Export(args) => export(&args),
         Command::Find(args) => find(&args),
         Command::Tac { command } => tac(command),
@@ -405,6 +474,145 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn list(command: ListCommand) -> Result<ExitCode> {
+    use crate::lists::{ListKind, import_file};
+    match command {
+        ListCommand::Import {
+            db,
+            kind,
+            name,
+            skip_bad_lines,
+            file,
+        } => {
+            let kind = ListKind::parse(&kind).with_context(|| {
+                format!("--kind {kind:?}: expected recall, blocklist, expected or shipped")
+            })?;
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let mut store = Store::open(&db.path()?)?;
+            let (report, skipped) = import_file(
+                &mut store,
+                kind,
+                &name,
+                &file,
+                skip_bad_lines,
+                crate::clock::now_ms(),
+            )?;
+            for bad in &skipped {
+                eprintln!("{}:{bad} (skipped)", file.display());
+            }
+            println!(
+                "list {} ({}) is now version {}: {} added, {} removed{}{}",
+                report.list,
+                kind.as_str(),
+                report.version,
+                report.added,
+                report.removed,
+                if report.unmatched_removes > 0 {
+                    format!(", {} removes matched nothing", report.unmatched_removes)
+                } else {
+                    String::new()
+                },
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} bad lines skipped", skipped.len())
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ListCommand::Ls { db } => {
+            let store = open_existing(&db)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<24}  {:<9}  {:>7}  {:>9}  UPDATED",
+                "NAME", "KIND", "VERSION", "ENTRIES"
+            )?;
+            for l in store.lists()? {
+                writeln!(
+                    out,
+                    "{:<24}  {:<9}  {:>7}  {:>9}  {}",
+                    l.name,
+                    l.kind.as_str(),
+                    l.version,
+                    l.active,
+                    crate::clock::rfc3339(l.updated_ms)
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ListCommand::Show { db, name } => {
+            let store = open_existing(&db)?;
+            let (summary, entries) = store
+                .list_entries(&name)?
+                .with_context(|| format!("no list named {name:?} (see `scanstation list ls`)"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "list {} ({}), version {}, {} active entries",
+                summary.name,
+                summary.kind.as_str(),
+                summary.version,
+                summary.active
+            )?;
+            for e in entries {
+                writeln!(
+                    out,
+                    "{:<16}  {:<34}  {}",
+                    e.kind.as_str(),
+                    e.display_value(),
+                    e.reason
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ListCommand::Rm { db, name } => {
+            let mut store = Store::open(&db.path()?)?;
+            if store.remove_list(&name)? {
+                println!("list {name} removed");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                anyhow::bail!("no list named {name:?} (see `scanstation list ls`)")
+            }
+        }
+    }
+}
+
+fn audit(command: AuditCommand) -> Result<ExitCode> {
+    let AuditCommand::Report {
+        db,
+        list,
+        since,
+        json,
+    } = command;
+    let since_ms = match &since {
+        Some(text) => crate::clock::parse_rfc3339(text).with_context(|| {
+            format!("--since {text:?}: expected 2026-11-25 or 2026-11-25T08:00:00Z")
+        })?,
+        None => i64::MIN,
+    };
+    let store = open_existing(&db)?;
+    let reports = crate::workflow::audit_reports(&store, list.as_deref(), since_ms)?;
+    anyhow::ensure!(
+        !reports.is_empty(),
+        "no expected lists{}: import one with `scanstation list import --kind expected`",
+        list.map(|l| format!(" named {l:?}")).unwrap_or_default()
+    );
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value: Vec<serde_json::Value> = reports
+            .iter()
+            .map(crate::workflow::AuditReport::to_json)
+            .collect();
+        writeln!(out, "{}", serde_json::Value::Array(value))?;
+    } else {
+        for r in &reports {
+            r.print(&mut out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn wedge(command: WedgeCommand) -> Result<ExitCode> {
@@ -727,6 +935,11 @@ fn effective_config(args: &RunArgs) -> Result<Config> {
     if let Some(profile) = &args.profile {
         config.pairing.profile =
             crate::pair::Profile::parse(profile).map_err(|e| anyhow::anyhow!("--profile: {e}"))?;
+    }
+    if let Some(mode) = &args.mode {
+        config.mode = crate::ident::control::Mode::parse(mode).with_context(|| {
+            format!("--mode {mode:?}: expected intake, returns, recall or audit")
+        })?;
     }
     if let Some(t) = &args.terminator {
         config.framing.terminator = crate::source::Terminator::parse(t).with_context(|| {

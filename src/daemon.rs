@@ -18,12 +18,14 @@ use crate::clock;
 use crate::config::{Config, SourceSpec};
 use crate::decode::{DecodeConfig, Decoder};
 use crate::feedback::Feedback;
+use crate::ident::control::Mode;
 use crate::ident::{self, Aim, Classification, IdKind, Kind, Rejection, tac::MemoryTacs};
 use crate::pair::label::{LabelCommit, LabelTracker, SeenSymbol};
 use crate::pair::{self, ClosedUnit, Effect, Existing, Outcome, Pairer, ScanInput};
 use crate::source::frames::{FrameSource, Images, Replay};
 use crate::source::{FrameResult, RawScan, Source, SourceEvent};
 use crate::store::{FlagRecord, ScanRecord, Store, StoreError, Tx, UnitIdRecord, UnitRecord};
+use crate::workflow;
 
 /// Errors that stop the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +206,9 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
             next_scan_id: next_scan,
             last_frame_ms: None,
             last_frame_source: String::new(),
+            mode: config.mode,
+            lists: Store::open_read_only(db)?,
+            extra_keys: std::collections::HashMap::new(),
         },
     };
     tracing::info!(db = %db.display(), "station ready");
@@ -227,6 +232,12 @@ struct Core {
     /// recorded with frame time (virtual for replays) rather than the wall clock.
     last_frame_ms: Option<i64>,
     last_frame_source: String,
+    /// The desk mode; control barcodes change it.
+    mode: Mode,
+    /// A read-only connection for list lookups inside a write transaction.
+    lists: Option<Store>,
+    /// GS1 lots and production dates seen on each open unit, for recall matching.
+    extra_keys: std::collections::HashMap<i64, crate::lists::UnitKeys>,
 }
 
 impl<W: Write> Station<W> {
@@ -290,7 +301,18 @@ impl<W: Write> Station<W> {
             return Ok(());
         }
         tx.commit()?;
-        self.print(acks)
+        let recall_unit = acks
+            .iter()
+            .any(|a| matches!(a, Ack::Unit(u) if u.mode.as_deref() == Some("recall")));
+        self.print(acks)?;
+        if recall_unit {
+            // Progress counts committed units, so it is read after the commit.
+            for (list, found, expected) in self.store.recall_progress()? {
+                self.feedback.progress(&list, found, expected)?;
+            }
+            self.feedback.flush()?;
+        }
+        Ok(())
     }
 
     fn print(&mut self, acks: Vec<Ack>) -> Result<(), DaemonError> {
@@ -313,7 +335,7 @@ impl Core {
             self.record_label(tx, &source, commit, acks)?;
         }
         let effects = self.pairer.shutdown(now);
-        apply(tx, effects, &[], acks)
+        self.apply(tx, effects, &[], acks)
     }
 
     fn process(
@@ -333,7 +355,14 @@ impl Core {
                         at_ms: raw.at_ms,
                         classification: &classification,
                     });
-                    apply(tx, effects, &[(scan_id, &raw, &classification)], acks)?;
+                    if let Some(crate::ident::Control::Mode(mode)) = classification.control {
+                        tracing::info!(
+                            mode = mode.as_str(),
+                            "desk mode changed by control barcode"
+                        );
+                        self.mode = mode;
+                    }
+                    self.apply(tx, effects, &[(scan_id, &raw, &classification)], acks)?;
                 }
                 SourceEvent::Frame(frame) => self.frame(tx, frame, acks)?,
                 SourceEvent::Down { source, error } => {
@@ -344,7 +373,7 @@ impl Core {
             }
         }
         let effects = self.pairer.tick(now_ms);
-        apply(tx, effects, &[], acks)
+        self.apply(tx, effects, &[], acks)
     }
 
     fn take_scan_id(&mut self) -> i64 {
@@ -416,7 +445,7 @@ impl Core {
         let effects = self.pairer.label(&inputs, commit.at_ms);
         let refs: Vec<(i64, &RawScan, &Classification)> =
             scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
-        apply(tx, effects, &refs, acks)
+        self.apply(tx, effects, &refs, acks)
     }
 }
 
@@ -450,144 +479,265 @@ fn outcome_str(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// Writes the effects of one pairing step and queues their acknowledgements.
-///
-/// The rows are written in the order the foreign keys need (a unit row before the scans that
-/// name it, a scan before the identifiers that cite it), while the acknowledgements keep the
-/// pairer's order, so the operator reads "unit 4 closed" before "scan 12 -> unit 5".
-fn apply(
-    tx: &Tx<'_>,
-    effects: Vec<Effect>,
-    scans: &[(i64, &RawScan, &Classification)],
-    acks: &mut Vec<Ack>,
-) -> Result<(), StoreError> {
-    let mut ordered: Vec<Option<Ack>> = Vec::with_capacity(effects.len());
-    for effect in &effects {
-        match effect {
-            Effect::Opened { unit, at_ms } => tx.open_unit(*unit, *at_ms)?,
-            Effect::Scan {
-                scan_id,
-                unit,
-                outcome,
-            } => {
-                let Some(&(_, raw, c)) = scans.iter().find(|(id, _, _)| id == scan_id) else {
+impl Core {
+    /// Writes the effects of one pairing step and queues their acknowledgements.
+    ///
+    /// The rows are written in the order the foreign keys need (a unit row before the scans that
+    /// name it, a scan before the identifiers that cite it), while the acknowledgements keep the
+    /// pairer's order, so the operator reads "unit 4 closed" before "scan 12 -> unit 5".
+    fn apply(
+        &mut self,
+        tx: &Tx<'_>,
+        effects: Vec<Effect>,
+        scans: &[(i64, &RawScan, &Classification)],
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        let mut ordered: Vec<Option<Ack>> = Vec::with_capacity(effects.len());
+        for effect in &effects {
+            match effect {
+                Effect::Opened { unit, at_ms } => tx.open_unit(*unit, *at_ms)?,
+                Effect::Scan {
+                    scan_id,
+                    unit,
+                    outcome,
+                } => {
+                    let Some(&(_, raw, c)) = scans.iter().find(|(id, _, _)| id == scan_id) else {
+                        continue;
+                    };
+                    let record = ScanRecord {
+                        id: *scan_id,
+                        at_ms: raw.at_ms,
+                        source: raw.source.clone(),
+                        raw: raw.bytes.clone(),
+                        symbology: c.details.symbology.clone(),
+                        kind: c.kind.as_str().to_owned(),
+                        value: c.value.clone(),
+                        valid: c.valid(),
+                        reason_code: c.reason_code().map(str::to_owned),
+                        reason: c.reason().map(str::to_owned),
+                        outcome: outcome_str(outcome).to_owned(),
+                        unit: *unit,
+                        mode: Some(self.mode.as_str().to_owned()),
+                        decision: None,
+                        decision_reason: None,
+                    };
+                    let mut record = record;
+                    if let Some(verdict) = self.scan_verdict(c) {
+                        record.decision = Some(verdict.decision.as_str().to_owned());
+                        record.decision_reason = Some(verdict.reason);
+                    }
+                    if let (Outcome::Added | Outcome::NoIdentifiers, Some(unit)) = (outcome, unit) {
+                        self.extra_keys
+                            .entry(*unit)
+                            .or_default()
+                            .add_classification(c);
+                    }
+                    tx.insert_scan(&record)?;
+                    if let (Outcome::Added, Some(unit)) = (outcome, unit) {
+                        tx.add_identifiers(*unit, *scan_id, &c.identifiers)?;
+                    }
+                    ordered.push(Some(Ack::Scan(record)));
                     continue;
-                };
-                let record = ScanRecord {
-                    id: *scan_id,
-                    at_ms: raw.at_ms,
-                    source: raw.source.clone(),
-                    raw: raw.bytes.clone(),
-                    symbology: c.details.symbology.clone(),
-                    kind: c.kind.as_str().to_owned(),
-                    value: c.value.clone(),
-                    valid: c.valid(),
-                    reason_code: c.reason_code().map(str::to_owned),
-                    reason: c.reason().map(str::to_owned),
-                    outcome: outcome_str(outcome).to_owned(),
-                    unit: *unit,
-                };
-                tx.insert_scan(&record)?;
-                if let (Outcome::Added, Some(unit)) = (outcome, unit) {
-                    tx.add_identifiers(*unit, *scan_id, &c.identifiers)?;
                 }
-                ordered.push(Some(Ack::Scan(record)));
-                continue;
+                _ => {}
             }
-            _ => {}
+            ordered.push(None);
         }
-        ordered.push(None);
-    }
-    for (effect, slot) in effects.into_iter().zip(ordered.iter_mut()) {
-        match effect {
-            Effect::Closed(closed) => {
-                let record = close_record(tx, &closed)?;
-                tx.close_unit(&record)?;
-                *slot = Some(Ack::Unit(record));
+        for (effect, slot) in effects.into_iter().zip(ordered.iter_mut()) {
+            match effect {
+                Effect::Closed(closed) => {
+                    let record = self.close_record(tx, &closed)?;
+                    tx.close_unit(&record)?;
+                    *slot = Some(Ack::Unit(record));
+                }
+                Effect::Cancelled { unit, at_ms } => {
+                    tx.cancel_unit(unit, at_ms)?;
+                    *slot = Some(Ack::Unit(UnitRecord {
+                        id: unit,
+                        opened_ms: at_ms,
+                        closed_ms: Some(at_ms),
+                        status: "cancelled".to_owned(),
+                        close_reason: Some("cancel".to_owned()),
+                        complete: false,
+                        flags: Vec::new(),
+                        identifiers: Vec::new(),
+                        mode: Some(self.mode.as_str().to_owned()),
+                        decision: None,
+                        decision_reason: Some("cancelled by SCANSTATION:CANCEL".to_owned()),
+                        decision_list: None,
+                        decision_list_version: None,
+                    }));
+                    self.extra_keys.remove(&unit);
+                }
+                Effect::Undone { unit, scan_id } => tx.remove_identifiers(unit, scan_id)?,
+                Effect::Opened { .. } | Effect::Scan { .. } => {}
             }
-            Effect::Cancelled { unit, at_ms } => {
-                tx.cancel_unit(unit, at_ms)?;
-                *slot = Some(Ack::Unit(UnitRecord {
-                    id: unit,
-                    opened_ms: at_ms,
-                    closed_ms: Some(at_ms),
-                    status: "cancelled".to_owned(),
-                    close_reason: Some("cancel".to_owned()),
-                    complete: false,
-                    flags: Vec::new(),
-                    identifiers: Vec::new(),
-                }));
+        }
+        let mut batch: Vec<Ack> = ordered.into_iter().flatten().collect();
+        // A scan that completes its unit is acknowledged before the unit it completed.
+        if let Some(pos) = batch.iter().position(|a| matches!(a, Ack::Scan(_))) {
+            let scan_unit = match &batch[pos] {
+                Ack::Scan(s) => s.unit,
+                Ack::Unit(_) => None,
+            };
+            if let Some(unit_pos) = batch[..pos]
+                .iter()
+                .position(|a| matches!(a, Ack::Unit(u) if Some(u.id) == scan_unit))
+            {
+                let scan = batch.remove(pos);
+                batch.insert(unit_pos, scan);
             }
-            Effect::Undone { unit, scan_id } => tx.remove_identifiers(unit, scan_id)?,
-            Effect::Opened { .. } | Effect::Scan { .. } => {}
         }
+        acks.extend(batch);
+        Ok(())
     }
-    let mut batch: Vec<Ack> = ordered.into_iter().flatten().collect();
-    // A scan that completes its unit is acknowledged before the unit it completed.
-    if let Some(pos) = batch.iter().position(|a| matches!(a, Ack::Scan(_))) {
-        let scan_unit = match &batch[pos] {
-            Ack::Scan(s) => s.unit,
-            Ack::Unit(_) => None,
-        };
-        if let Some(unit_pos) = batch[..pos]
-            .iter()
-            .position(|a| matches!(a, Ack::Unit(u) if Some(u.id) == scan_unit))
-        {
-            let scan = batch.remove(pos);
-            batch.insert(unit_pos, scan);
-        }
-    }
-    acks.extend(batch);
-    Ok(())
-}
 
-/// The final record of a closing unit, with conflict and duplicate flags from the store.
-fn close_record(tx: &Tx<'_>, closed: &ClosedUnit) -> Result<UnitRecord, StoreError> {
-    let keys: Vec<(String, String)> = closed
-        .identifiers
-        .iter()
-        .filter(|i| !matches!(i.kind, IdKind::Gtin | IdKind::Part))
-        .map(|i| (i.kind.as_str().to_owned(), i.key.clone()))
-        .collect();
-    let existing: Vec<Existing> = tx
-        .units_sharing(closed.id, &keys)?
-        .into_iter()
-        .map(|(unit, ids)| Existing {
-            unit,
-            identifiers: ids
-                .into_iter()
-                .filter_map(|(kind, key)| IdKind::parse(&kind).map(|k| (k, key)))
-                .collect(),
-        })
-        .collect();
-    let mut flags: Vec<FlagRecord> = closed
-        .flags
-        .iter()
-        .chain(pair::conflicts(closed, &existing).iter())
-        .map(|f| FlagRecord {
-            code: f.code.to_owned(),
-            message: f.message.clone(),
-        })
-        .collect();
-    flags.dedup();
-    Ok(UnitRecord {
-        id: closed.id,
-        opened_ms: closed.opened_at_ms,
-        closed_ms: Some(closed.closed_at_ms),
-        status: if flags.is_empty() { "ok" } else { "flagged" }.to_owned(),
-        close_reason: Some(closed.reason.as_str().to_owned()),
-        complete: closed.complete,
-        flags,
-        identifiers: closed
+    /// The final record of a closing unit, with conflict and duplicate flags from the store
+    /// and the desk's decision.
+    fn close_record(&mut self, tx: &Tx<'_>, closed: &ClosedUnit) -> Result<UnitRecord, StoreError> {
+        let keys: Vec<(String, String)> = closed
             .identifiers
             .iter()
-            .map(|i| UnitIdRecord {
-                kind: i.kind.as_str().to_owned(),
+            .filter(|i| !matches!(i.kind, IdKind::Gtin | IdKind::Part))
+            .map(|i| (i.kind.as_str().to_owned(), i.key.clone()))
+            .collect();
+        let existing: Vec<Existing> = tx
+            .units_sharing(closed.id, &keys)?
+            .into_iter()
+            .map(|(unit, ids)| Existing {
+                unit,
+                identifiers: ids
+                    .into_iter()
+                    .filter_map(|(kind, key)| IdKind::parse(&kind).map(|k| (k, key)))
+                    .collect(),
+            })
+            .collect();
+        let mut flags: Vec<FlagRecord> = closed
+            .flags
+            .iter()
+            .chain(pair::conflicts(closed, &existing).iter())
+            .map(|f| FlagRecord {
+                code: f.code.to_owned(),
+                message: f.message.clone(),
+            })
+            .collect();
+        flags.dedup();
+        // Decide what the unit means at this desk: list hits (blocklist, recall, expected,
+        // shipped) come from the read connection, which sees every committed list import.
+        let mut unit_keys = crate::lists::UnitKeys::default();
+        for i in &closed.identifiers {
+            unit_keys.add_identifier(&crate::ident::Identifier {
+                kind: i.kind,
                 value: i.value.clone(),
                 key: i.key.clone(),
-                slot: i64::from(i.slot),
-                scan_id: i.scan_id,
-            })
-            .collect(),
-    })
+            });
+        }
+        if let Some(extra) = self.extra_keys.remove(&closed.id) {
+            for lot in extra.lots {
+                if !unit_keys.lots.contains(&lot) {
+                    unit_keys.lots.push(lot);
+                }
+            }
+            for date in extra.prod_dates {
+                if !unit_keys.prod_dates.contains(&date) {
+                    unit_keys.prod_dates.push(date);
+                }
+            }
+        }
+        let hits = self.list_hits(&unit_keys, &crate::lists::ListKind::ALL);
+        let facts = workflow::Facts {
+            flags: flags
+                .iter()
+                .map(|f| workflow::FlagFact {
+                    code: f.code.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            hits,
+            keys: closed
+                .identifiers
+                .iter()
+                .map(|i| (i.kind, i.key.clone()))
+                .collect(),
+        };
+        let verdict = workflow::decide(self.mode, &facts);
+        // Outside intake, a unit seen before is the normal case (a return, a recount, a sweep), so
+        // it is not a fault to flag; the decision says which unit it matched.
+        if self.mode != Mode::Intake {
+            flags.retain(|f| f.code != "duplicate");
+        }
+        let ok = flags.is_empty() && verdict.decision == workflow::Decision::Proceed;
+        Ok(UnitRecord {
+            id: closed.id,
+            opened_ms: closed.opened_at_ms,
+            closed_ms: Some(closed.closed_at_ms),
+            status: if ok { "ok" } else { "flagged" }.to_owned(),
+            mode: Some(self.mode.as_str().to_owned()),
+            decision: Some(verdict.decision.as_str().to_owned()),
+            decision_reason: Some(verdict.reason),
+            decision_list: verdict.list,
+            decision_list_version: verdict.list_version,
+            close_reason: Some(closed.reason.as_str().to_owned()),
+            complete: closed.complete,
+            flags,
+            identifiers: closed
+                .identifiers
+                .iter()
+                .map(|i| UnitIdRecord {
+                    kind: i.kind.as_str().to_owned(),
+                    value: i.value.clone(),
+                    key: i.key.clone(),
+                    slot: i64::from(i.slot),
+                    scan_id: i.scan_id,
+                })
+                .collect(),
+        })
+    }
+
+    /// Active list entries matching `keys`, from the read connection; a lookup failure is
+    /// logged and treated as no match, because a scan must never be lost to a list problem.
+    fn list_hits(
+        &self,
+        keys: &crate::lists::UnitKeys,
+        kinds: &[crate::lists::ListKind],
+    ) -> Vec<crate::lists::ListHit> {
+        let Some(reader) = &self.lists else {
+            return Vec::new();
+        };
+        match reader.match_unit(keys, kinds) {
+            Ok(hits) => hits,
+            Err(err) => {
+                tracing::error!(error = %err, "list lookup failed; deciding without lists");
+                Vec::new()
+            }
+        }
+    }
+
+    /// A scan's own decision: a blocklisted identifier is caught the moment it is scanned, and
+    /// in a recall sweep a recalled one too. Scans that carry nothing to match have none.
+    fn scan_verdict(&self, c: &Classification) -> Option<workflow::Verdict> {
+        if !c.valid() || c.identifiers.is_empty() {
+            return None;
+        }
+        let mut keys = crate::lists::UnitKeys::from_identifiers(&c.identifiers);
+        keys.add_classification(c);
+        let mut kinds = vec![crate::lists::ListKind::Blocklist];
+        if self.mode == Mode::Recall {
+            kinds.push(crate::lists::ListKind::Recall);
+        }
+        let facts = workflow::Facts {
+            hits: self.list_hits(&keys, &kinds),
+            ..workflow::Facts::default()
+        };
+        let verdict = workflow::decide(self.mode, &facts);
+        Some(match verdict.decision {
+            workflow::Decision::Quarantine | workflow::Decision::RecallHit => verdict,
+            _ => workflow::Verdict {
+                decision: workflow::Decision::Proceed,
+                reason: "no list entry for this value".to_owned(),
+                list: None,
+                list_version: None,
+            },
+        })
+    }
 }

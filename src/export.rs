@@ -65,10 +65,17 @@ fn unit_row(u: &UnitRecord) -> Vec<String> {
         u.complete.to_string(),
         clock::rfc3339(u.opened_ms),
         u.closed_ms.map(clock::rfc3339).unwrap_or_default(),
+        u.mode.clone().unwrap_or_default(),
+        u.decision.clone().unwrap_or_default(),
+        u.decision_reason.clone().unwrap_or_default(),
+        u.decision_list.clone().unwrap_or_default(),
+        u.decision_list_version
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
     ]
 }
 
-const UNIT_HEADER: [&str; 16] = [
+const UNIT_HEADER: [&str; 21] = [
     "id",
     "status",
     "serial",
@@ -85,9 +92,14 @@ const UNIT_HEADER: [&str; 16] = [
     "complete",
     "opened_at",
     "closed_at",
+    "mode",
+    "decision",
+    "reason",
+    "list",
+    "list_version",
 ];
 
-const SCAN_HEADER: [&str; 12] = [
+const SCAN_HEADER: [&str; 15] = [
     "id",
     "at",
     "source",
@@ -100,6 +112,9 @@ const SCAN_HEADER: [&str; 12] = [
     "reason",
     "outcome",
     "unit",
+    "mode",
+    "decision",
+    "decision_reason",
 ];
 
 fn scan_row(s: &ScanRecord) -> Vec<String> {
@@ -117,6 +132,9 @@ fn scan_row(s: &ScanRecord) -> Vec<String> {
         s.reason.clone().unwrap_or_default(),
         s.outcome.clone(),
         s.unit.map(|u| u.to_string()).unwrap_or_default(),
+        s.mode.clone().unwrap_or_default(),
+        s.decision.clone().unwrap_or_default(),
+        s.decision_reason.clone().unwrap_or_default(),
     ]
 }
 

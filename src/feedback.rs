@@ -27,6 +27,9 @@ pub fn scan_json(s: &ScanRecord) -> Value {
         "reason_code": s.reason_code,
         "outcome": s.outcome,
         "unit": s.unit,
+        "mode": s.mode,
+        "decision": s.decision,
+        "decision_reason": s.decision_reason,
     })
 }
 
@@ -53,6 +56,11 @@ pub fn unit_json(u: &UnitRecord) -> Value {
         "complete": u.complete,
         "opened_at": clock::rfc3339(u.opened_ms),
         "closed_at": u.closed_ms.map(clock::rfc3339),
+        "mode": u.mode,
+        "decision": u.decision,
+        "reason": u.decision_reason,
+        "list": u.decision_list,
+        "list_version": u.decision_list_version,
     })
 }
 
@@ -160,10 +168,21 @@ impl<W: Write> Feedback<W> {
                 Tone::Amber,
                 format!("control scan {} {value}{unit} ({})", s.id, s.outcome),
             ),
-            _ => (
-                Tone::Green,
-                format!("ok      scan {} {} {value}{unit}", s.id, s.kind),
-            ),
+            _ => match (s.decision.as_deref(), &s.decision_reason) {
+                (Some(d @ ("quarantine" | "recall-hit")), Some(why)) => (
+                    Tone::Red,
+                    format!(
+                        "{} scan {} {} {value}{unit}: {why}",
+                        d.to_ascii_uppercase(),
+                        s.id,
+                        s.kind
+                    ),
+                ),
+                _ => (
+                    Tone::Green,
+                    format!("ok      scan {} {} {value}{unit}", s.id, s.kind),
+                ),
+            },
         };
         self.line(tone, &text)
     }
@@ -182,16 +201,40 @@ impl<W: Write> Feedback<W> {
             }
         }
         let reason = u.close_reason.as_deref().unwrap_or("");
-        let (tone, head) = match u.status.as_str() {
-            "ok" => (Tone::Green, "UNIT OK"),
-            "cancelled" => (Tone::Amber, "UNIT CANCELLED"),
-            _ => (Tone::Red, "UNIT FLAGGED"),
+        let (tone, head) = match (u.status.as_str(), u.decision.as_deref()) {
+            ("cancelled", _) => (Tone::Amber, "UNIT CANCELLED".to_owned()),
+            ("ok", _) => (Tone::Green, "UNIT OK".to_owned()),
+            (_, Some("duplicate")) => (Tone::Amber, "UNIT DUPLICATE".to_owned()),
+            (_, Some(d)) if d != "proceed" => {
+                (Tone::Red, format!("UNIT {}", d.to_ascii_uppercase()))
+            }
+            _ => (Tone::Red, "UNIT FLAGGED".to_owned()),
         };
         let mut text = format!("{head} {} ({reason}): {}", u.id, parts.join("; "));
+        if let (Some(decision), Some(why)) = (&u.decision, &u.decision_reason)
+            && u.status != "ok"
+        {
+            text.push_str(&format!(" | {decision}: {why}"));
+        }
         for flag in &u.flags {
             text.push_str(&format!(" | {}", flag.message));
         }
         self.line(tone, &text)
+    }
+
+    /// Recall-sweep progress: how much of each recall list has been found so far.
+    pub fn progress(&mut self, list: &str, found: i64, expected: i64) -> io::Result<()> {
+        if self.json {
+            return writeln!(
+                self.out,
+                "{}",
+                json!({"event": "progress", "list": list, "found": found, "expected": expected})
+            );
+        }
+        self.line(
+            Tone::Plain,
+            &format!("recall {list}: {found}/{expected} found"),
+        )
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

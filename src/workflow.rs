@@ -6,7 +6,9 @@
 //! version used is returned so the decision can be reproduced later.
 
 use crate::ident::control::Mode;
-use crate::lists::{ListHit, ListKind, MatchKind};
+use crate::ident::{IdKind, Identifier};
+use crate::lists::{Entry, ListHit, ListKind, MatchKind, UnitKeys};
+use crate::store::{Store, StoreError};
 
 /// The decisions the station records, as named in events and exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +223,141 @@ fn decide_return(facts: &Facts) -> Verdict {
         };
     }
     Verdict::from_hit(Decision::Proceed, shipped[0], "shipped")
+}
+
+/// One expected list compared with the units seen in audit mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    pub list: String,
+    pub version: i64,
+    /// Entries seen, with the unit that matched each.
+    pub found: Vec<(Entry, i64)>,
+    /// Entries no audited unit matched.
+    pub missing: Vec<Entry>,
+    /// Audited units that match no entry: (unit id, a short description).
+    pub unexpected: Vec<(i64, String)>,
+}
+
+/// Compares entries with audited units (pure).
+pub fn audit(
+    list: &str,
+    version: i64,
+    entries: &[Entry],
+    units: &[(i64, String, UnitKeys)],
+) -> AuditReport {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for entry in entries {
+        match units.iter().find(|(_, _, keys)| entry.matches(keys)) {
+            Some((id, _, _)) => found.push((entry.clone(), *id)),
+            None => missing.push(entry.clone()),
+        }
+    }
+    let unexpected = units
+        .iter()
+        .filter(|(_, _, keys)| !entries.iter().any(|e| e.matches(keys)))
+        .map(|(id, label, _)| (*id, label.clone()))
+        .collect();
+    AuditReport {
+        list: list.to_owned(),
+        version,
+        found,
+        missing,
+        unexpected,
+    }
+}
+
+/// Builds the audit report of every expected list (or one), over units audited since `since_ms`.
+pub fn audit_reports(
+    store: &Store,
+    only: Option<&str>,
+    since_ms: i64,
+) -> Result<Vec<AuditReport>, StoreError> {
+    let units: Vec<(i64, String, UnitKeys)> = store
+        .units_in_mode(Mode::Audit.as_str(), since_ms)?
+        .into_iter()
+        .map(|u| {
+            let ids: Vec<Identifier> = u
+                .identifiers
+                .iter()
+                .filter_map(|i| {
+                    IdKind::parse(&i.kind).map(|kind| Identifier {
+                        kind,
+                        value: i.value.clone(),
+                        key: i.key.clone(),
+                    })
+                })
+                .collect();
+            let label = u
+                .identifiers
+                .iter()
+                .map(|i| format!("{} {}", i.kind, i.value))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (u.id, label, UnitKeys::from_identifiers(&ids))
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for summary in store.lists()? {
+        if summary.kind != ListKind::Expected || only.is_some_and(|name| name != summary.name) {
+            continue;
+        }
+        if let Some((summary, entries)) = store.list_entries(&summary.name)? {
+            reports.push(audit(&summary.name, summary.version, &entries, &units));
+        }
+    }
+    Ok(reports)
+}
+
+impl AuditReport {
+    pub fn to_json(&self) -> serde_json::Value {
+        let entry = |e: &Entry| serde_json::json!({"match": e.kind.as_str(), "value": e.display_value(), "reason": e.reason});
+        serde_json::json!({
+            "list": self.list,
+            "version": self.version,
+            "found": self.found.iter().map(|(e, unit)| {
+                let mut v = entry(e);
+                v["unit"] = serde_json::json!(unit);
+                v
+            }).collect::<Vec<_>>(),
+            "missing": self.missing.iter().map(entry).collect::<Vec<_>>(),
+            "unexpected": self.unexpected.iter().map(|(id, label)| serde_json::json!({"unit": id, "identifiers": label})).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn print(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let total = self.found.len() + self.missing.len();
+        writeln!(
+            out,
+            "audit of {} v{}: {} of {total} found, {} missing, {} unexpected",
+            self.list,
+            self.version,
+            self.found.len(),
+            self.missing.len(),
+            self.unexpected.len()
+        )?;
+        for (e, unit) in &self.found {
+            writeln!(
+                out,
+                "  found       {} {} (unit {unit})",
+                e.kind.as_str(),
+                e.display_value()
+            )?;
+        }
+        for e in &self.missing {
+            writeln!(
+                out,
+                "  MISSING     {} {} {}",
+                e.kind.as_str(),
+                e.display_value(),
+                e.reason
+            )?;
+        }
+        for (id, label) in &self.unexpected {
+            writeln!(out, "  UNEXPECTED  unit {id}: {label}")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ mod check_cli;
 mod corpus;
 mod crash;
 mod daemon;
-mod decode;
 #[cfg(feature = "serial")]
 mod daemon_serial;
+mod decode;
 mod ident_props;
 mod ident_vectors;
 mod lists;

@@ -1,0 +1,427 @@
+//! The label-frame generator: determinism, valid identifiers, the manifest schema, corners, speed,
+//! and a round trip through rxing proving that the fixtures say what they carry.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+use rxing::common::HybridBinarizer;
+use rxing::multi::{GenericMultipleBarcodeReader, MultipleBarcodeReader};
+use rxing::{
+    BarcodeFormat, BinaryBitmap, DecodeHintValue, DecodeHints, Luma8LuminanceSource,
+    MultiFormatReader, Reader,
+};
+use scanstation::ident::{self, Kind, NoTacs};
+use scanstation::synth::{
+    Difficulty, FrameSpec, LabelKind, LabelSpec, MANIFEST_NAME, ManifestLine, Rng, SceneStep,
+    UnitData, generate_set, random_unit, render_frame, render_label, scene,
+};
+
+fn rx_format(format: &str) -> BarcodeFormat {
+    match format {
+        "Code128" => BarcodeFormat::CODE_128,
+        "DataMatrix" => BarcodeFormat::DATA_MATRIX,
+        "EAN13" => BarcodeFormat::EAN_13,
+        "UPCA" => BarcodeFormat::UPC_A,
+        other => panic!("unexpected format {other}"),
+    }
+}
+
+/// Every file of a folder, by name, with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn same_seed_same_bytes_and_manifest_schema() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let count = 5;
+    let sa = generate_set(a.path(), count, 2024).unwrap();
+    let sb = generate_set(b.path(), count, 2024).unwrap();
+    generate_set(c.path(), 2, 2025).unwrap();
+    assert_eq!(sa.frames, count);
+    assert_eq!(sa.easy + sa.medium + sa.hard, count);
+    let fa = files(a.path());
+    assert_eq!(fa.len(), count + 1, "frames plus the manifest");
+    assert_eq!(fa, files(b.path()), "same seed, same bytes");
+    let fc = files(c.path());
+    assert_ne!(fa[0].1, fc[0].1, "another seed, another frame");
+    assert_eq!(sb.symbols, sa.symbols);
+
+    let manifest = std::fs::read_to_string(a.path().join(MANIFEST_NAME)).unwrap();
+    let lines: Vec<&str> = manifest.lines().collect();
+    assert_eq!(lines.len(), count);
+    let mut symbols = 0;
+    for (i, line) in lines.iter().enumerate() {
+        // The corpus schema, checked on the raw JSON so that field names are pinned.
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in [
+            "file",
+            "width",
+            "height",
+            "tags",
+            "difficulty",
+            "expected",
+            "devices",
+            "source",
+        ] {
+            assert!(v.get(key).is_some(), "line {i} lacks {key}: {line}");
+        }
+        assert!(line.starts_with("{\"file\":"), "corpus key order");
+        let m: ManifestLine = serde_json::from_str(line).unwrap();
+        assert!(m.file.starts_with(&format!("frame-{i:05}.")));
+        let img = image::open(a.path().join(&m.file)).unwrap().to_luma8();
+        assert_eq!((img.width(), img.height()), (m.width, m.height));
+        assert!((640..=1920).contains(&m.width) && (480..=1080).contains(&m.height));
+        assert!(["easy", "medium", "hard"].contains(&m.difficulty.as_str()));
+        assert_eq!(m.tags.first().map(String::as_str), Some("synth"));
+        assert_eq!(m.source.generator, "scanstation synth");
+        assert_eq!((m.source.seed, m.source.index), (2024, i));
+        assert_eq!(
+            m.file.ends_with(".jpg"),
+            m.tags.contains(&"jpeg".to_owned())
+        );
+        let negative = m.tags.contains(&"negative".to_owned());
+        assert_eq!(negative, m.expected.is_empty(), "{line}");
+        assert_eq!(negative, m.devices.is_empty());
+        for e in &m.expected {
+            assert!(["Code128", "DataMatrix", "EAN13", "UPCA"].contains(&e.format.as_str()));
+            assert!(!e.text.is_empty());
+            assert!(e.label < m.devices.len());
+            assert_eq!(e.corners.len(), 4);
+            for p in &e.corners {
+                assert!(p[0] >= 0.0 && p[0] <= f64::from(m.width), "{line}");
+                assert!(p[1] >= 0.0 && p[1] <= f64::from(m.height), "{line}");
+            }
+        }
+        symbols += m.expected.len();
+    }
+    assert_eq!(symbols, sa.symbols);
+}
+
+/// Asserts that the classifier reads `text` as `kind` without rejecting it, with `value`.
+fn classified(text: &str, kind: Kind, value: &str) {
+    let c = ident::classify(text, None, &NoTacs);
+    assert_eq!(c.rejection, None, "{text:?} rejected");
+    assert_eq!(c.kind, kind, "{text:?}");
+    assert_eq!(c.value, value, "{text:?}");
+}
+
+#[test]
+fn generated_identifiers_pass_the_classifier() {
+    let mut rng = Rng::new(31);
+    let mut shapes = HashSet::new();
+    for _ in 0..400 {
+        let u: UnitData = random_unit(&mut rng);
+        shapes.insert((u.serial.len(), u.is_samsung()));
+        classified(&u.serial_barcode(), Kind::Serial, &u.serial);
+        classified(&u.serial, Kind::Serial, &u.serial);
+        if !u.is_samsung() {
+            classified(&format!("1P{}", u.part), Kind::Part, &u.part);
+        }
+        for imei in &u.imeis {
+            classified(imei, Kind::Imei, imei);
+        }
+        if let Some(eid) = &u.eid {
+            classified(eid, Kind::Eid, eid);
+        }
+        if let Some(iccid) = &u.iccid {
+            classified(iccid, Kind::Iccid, iccid);
+        }
+        classified(&u.gtin, Kind::Gtin, &u.gtin);
+        if let Some(upc) = u.gtin.strip_prefix('0') {
+            classified(upc, Kind::Gtin, upc);
+        }
+    }
+    // Apple 12 and 10, Samsung 11.
+    assert!(shapes.contains(&(12, false)) && shapes.contains(&(10, false)));
+    assert!(shapes.contains(&(11, true)));
+}
+
+#[test]
+fn every_symbol_text_classifies_cleanly() {
+    let mut rng = Rng::new(8);
+    for i in 0..12u64 {
+        let unit = random_unit(&mut rng);
+        for kind in LabelKind::ALL {
+            let label = render_label(kind, &unit, 1.0, i).unwrap();
+            for s in &label.symbols {
+                let c = ident::classify(&s.text, None, &NoTacs);
+                assert_eq!(c.rejection, None, "{kind:?} {:?}", s.text);
+                assert_ne!(c.kind, Kind::Unknown);
+                if s.format == "DataMatrix" {
+                    assert_eq!(c.kind, Kind::Gs1, "{:?}", s.text);
+                    assert!(c.identifiers.iter().any(|id| id.value == unit.serial));
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a grey crop with rxing, looking for one format only.
+fn decode_crop(
+    img: &image::GrayImage,
+    rect: [u32; 4],
+    format: BarcodeFormat,
+) -> Option<(BarcodeFormat, String)> {
+    let [x0, y0, x1, y1] = rect;
+    let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+    let (w, h) = crop.dimensions();
+    let source = Luma8LuminanceSource::new(crop.into_raw(), w, h).ok()?;
+    let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+    let hints = DecodeHints::default()
+        .with(DecodeHintValue::TryHarder(true))
+        .with(DecodeHintValue::PossibleFormats(HashSet::from([format])));
+    let r = MultiFormatReader::default()
+        .decode_with_hints(&mut bitmap, &hints)
+        .ok()?;
+    Some((*r.getBarcodeFormat(), r.getText().to_owned()))
+}
+
+/// All texts rxing's multi reader finds in a whole image.
+fn decode_all(img: &image::GrayImage) -> HashSet<String> {
+    let (w, h) = img.dimensions();
+    let Ok(source) = Luma8LuminanceSource::new(img.as_raw().clone(), w, h) else {
+        return HashSet::new();
+    };
+    let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+    // The label formats only, as the station configures them: TryHarder alone reads EAN-8
+    // "ghosts" in background clutter (DECODE.md).
+    let formats = ["Code128", "DataMatrix", "EAN13", "UPCA"].map(rx_format);
+    let hints = DecodeHints::default()
+        .with(DecodeHintValue::TryHarder(true))
+        .with(DecodeHintValue::PossibleFormats(HashSet::from(formats)));
+    GenericMultipleBarcodeReader::new(MultiFormatReader::default())
+        .decode_multiple_with_hints(&mut bitmap, &hints)
+        .map(|rs| rs.iter().map(|r| r.getText().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn upright_labels_round_trip_through_rxing() {
+    let module = 3.0;
+    let mut rng = Rng::new(4242);
+    let mut checked = 0;
+    for i in 0..4u64 {
+        let unit = random_unit(&mut rng);
+        for kind in LabelKind::ALL {
+            let label = render_label(kind, &unit, module, 100 + i).unwrap();
+            let (w, h) = label.image.dimensions();
+            let whole = decode_all(&label.image);
+            for s in &label.symbols {
+                // A crop around the outline proves the corners as well as the text: the quiet zone
+                // is ten modules wide, and rows are a few modules apart.
+                let xs = s.corners.iter().map(|p| p.0);
+                let ys = s.corners.iter().map(|p| p.1);
+                let pad_x = if s.format == "DataMatrix" { 2.0 } else { 8.0 } * module;
+                let pad_y = module;
+                let rect = [
+                    (xs.clone().fold(f32::INFINITY, f32::min) - pad_x).max(0.0) as u32,
+                    (ys.clone().fold(f32::INFINITY, f32::min) - pad_y).max(0.0) as u32,
+                    ((xs.fold(0.0, f32::max) + pad_x).ceil() as u32).min(w),
+                    ((ys.fold(0.0, f32::max) + pad_y).ceil() as u32).min(h),
+                ];
+                let got = decode_crop(&label.image, rect, rx_format(s.format));
+                assert_eq!(
+                    got,
+                    Some((rx_format(s.format), s.text.clone())),
+                    "{kind:?} {} {:?} (whole-label reads: {whole:?})",
+                    s.format,
+                    s.text
+                );
+                checked += 1;
+            }
+            assert!(
+                !whole.is_empty(),
+                "{kind:?}: rxing read nothing on the whole label"
+            );
+        }
+    }
+    assert!(checked >= 4 * (5 + 3 + 1));
+}
+
+fn spec(kind: LabelKind, width: u32, height: u32) -> FrameSpec {
+    FrameSpec {
+        width,
+        height,
+        labels: vec![LabelSpec {
+            kind,
+            unit: None,
+            layout_seed: 1,
+            module_px: 2.0,
+            rotation_deg: 17.0,
+            perspective: 0.02,
+            center: None,
+        }],
+        background_seed: 3,
+        clutter: 10,
+        blur_sigma: 0.8,
+        motion_blur: None,
+        glare: 0.3,
+        noise_sigma: 3.0,
+        contrast: 0.8,
+        jpeg_quality: Some(75),
+    }
+}
+
+#[test]
+fn frames_of_each_layout_render_quickly_at_several_sizes() {
+    let mut slowest = 0.0f64;
+    for kind in LabelKind::ALL {
+        for (w, h) in [(640, 480), (1280, 720), (1920, 1080)] {
+            let t = Instant::now();
+            let f = render_frame(&spec(kind, w, h), &mut Rng::new(u64::from(w))).unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            slowest = slowest.max(secs);
+            eprintln!("{} {w}x{h}: {:.0} ms", kind.tag(), secs * 1000.0);
+            assert_eq!(f.image.dimensions(), (w, h));
+            assert_eq!(f.units.len(), 1);
+            assert!(!f.symbols.is_empty());
+            for s in &f.symbols {
+                assert!(
+                    s.corners
+                        .iter()
+                        .all(|&(x, y)| x >= 0.0 && y >= 0.0 && x <= w as f32 && y <= h as f32)
+                );
+            }
+        }
+    }
+    // Generous for unoptimised test builds on a loaded 2-core machine; release is ~20x faster.
+    assert!(slowest < 30.0, "slowest frame took {slowest:.1} s");
+}
+
+#[test]
+fn two_labels_and_negatives() {
+    let mut s = spec(LabelKind::BackLabel, 1280, 720);
+    let mut second = s.labels[0].clone();
+    second.kind = LabelKind::SimTray;
+    second.rotation_deg = 200.0;
+    s.labels.push(second);
+    let f = render_frame(&s, &mut Rng::new(6)).unwrap();
+    assert_eq!(f.units.len(), 2);
+    assert!(f.symbols.iter().any(|x| x.label == 0) && f.symbols.iter().any(|x| x.label == 1));
+    assert!(f.tags().contains(&"two-labels".to_owned()));
+    // The halves do not overlap: label 0 is left of the middle, label 1 right of it.
+    assert!(f.labels[0].corners.iter().all(|p| p.0 <= 640.0));
+    assert!(f.labels[1].corners.iter().all(|p| p.0 >= 640.0));
+
+    s.labels.clear();
+    let f = render_frame(&s, &mut Rng::new(6)).unwrap();
+    assert!(f.symbols.is_empty() && f.units.is_empty());
+    assert!(f.tags().contains(&"negative".to_owned()));
+}
+
+#[test]
+fn easy_specs_are_graded_easy() {
+    let mut rng = Rng::new(12);
+    let mut easy = 0;
+    for _ in 0..6 {
+        let mut s = FrameSpec::random(Difficulty::Easy, 1, &mut rng);
+        s.width = 1280;
+        s.height = 720;
+        let f = render_frame(&s, &mut rng).unwrap();
+        assert!(
+            f.labels
+                .iter()
+                .all(|l| l.module_px >= 2.0 || l.module_px < s.labels[0].module_px)
+        );
+        easy += usize::from(f.difficulty() == Difficulty::Easy);
+    }
+    assert!(easy >= 4, "{easy} of 6 easy specs graded easy");
+}
+
+#[test]
+fn scenes_keep_units_and_order_and_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = [
+        SceneStep {
+            label: None,
+            frames: 1,
+        },
+        SceneStep {
+            label: Some(0),
+            frames: 3,
+        },
+        SceneStep {
+            label: None,
+            frames: 1,
+        },
+        SceneStep {
+            label: Some(1),
+            frames: 2,
+        },
+    ];
+    let sc = scene(dir.path(), 77, &script).unwrap();
+    assert_eq!(sc.units.len(), 2);
+    assert_ne!(sc.units[0], sc.units[1]);
+    let names: Vec<String> = sc
+        .frames
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let want: Vec<String> = (0..7).map(|i| format!("scene-{i:05}.png")).collect();
+    assert_eq!(names, want);
+    let again = scene(tempfile::tempdir().unwrap().path(), 77, &script).unwrap();
+    assert_eq!(again.units, sc.units, "units are fixed by the seed");
+
+    let images: Vec<image::GrayImage> = sc
+        .frames
+        .iter()
+        .map(|p| image::open(p).unwrap().to_luma8())
+        .collect();
+    // Consecutive frames of one label differ only by a small jitter.
+    assert_ne!(images[1], images[2]);
+    // rxing (TryHarder) reads identifiers of the shown unit and nothing on the empty desk.
+    let unit_texts = |u: &UnitData| {
+        let mut t: HashSet<String> = u.imeis.iter().cloned().collect();
+        t.insert(u.serial.clone());
+        t.insert(u.serial_barcode());
+        t.insert(format!("1P{}", u.part));
+        t.insert(u.gtin.clone());
+        t.extend(u.gtin.strip_prefix('0').map(str::to_owned));
+        t.extend(u.eid.clone());
+        t
+    };
+    for (i, img) in images.iter().enumerate() {
+        let found = decode_all(img);
+        let unit = match i {
+            1..=3 => Some(&sc.units[0]),
+            5 | 6 => Some(&sc.units[1]),
+            _ => None,
+        };
+        match unit {
+            Some(u) => {
+                let texts = unit_texts(u);
+                assert!(
+                    found.iter().any(|t| texts.contains(t)),
+                    "frame {i}: read {found:?}, unit {u:?}"
+                );
+                for t in &found {
+                    assert!(
+                        texts.contains(t) || t.starts_with("01"),
+                        "frame {i}: {t:?} is not from the unit"
+                    );
+                }
+            }
+            None => assert!(
+                found.is_empty(),
+                "frame {i}: read {found:?} on an empty desk"
+            ),
+        }
+    }
+}

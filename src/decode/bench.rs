@@ -71,7 +71,10 @@ struct ImageOut<'a> {
 /// Strips an AIM prefix, GS separators and GS1 HRI parentheses.
 pub fn normalise(text: &str) -> String {
     let b = text.as_bytes();
-    let body = if b.len() >= 3 && b[0] == b']' && b[1].is_ascii_alphabetic() && b[2].is_ascii_alphanumeric()
+    let body = if b.len() >= 3
+        && b[0] == b']'
+        && b[1].is_ascii_alphabetic()
+        && b[2].is_ascii_alphanumeric()
     {
         &text[3..]
     } else {

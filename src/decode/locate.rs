@@ -75,7 +75,8 @@ fn half(frame: &GrayImage) -> (Vec<u8>, usize, usize) {
         let r1 = &src[(2 * y + 1) * w..(2 * y + 1) * w + w];
         let o = &mut out[y * hw..(y + 1) * hw];
         for (x, px) in o.iter_mut().enumerate() {
-            let s = r0[2 * x] as u32 + r0[2 * x + 1] as u32 + r1[2 * x] as u32 + r1[2 * x + 1] as u32;
+            let s =
+                r0[2 * x] as u32 + r0[2 * x + 1] as u32 + r1[2 * x] as u32 + r1[2 * x + 1] as u32;
             *px = ((s + 2) / 4) as u8;
         }
     }
@@ -333,15 +334,15 @@ fn refine(frame: &GrayImage, c: &mut Candidate) {
     let px = frame.as_raw();
     let (cos, sin) = (c.angle.cos(), c.angle.sin());
     let (du, dv) = (c.u1 - c.u0, c.v1 - c.v0);
-    // About 40 000 samples whatever the region's size.
-    let step = ((du * dv / 40_000.0).sqrt()).max(1.0);
+    // About 12 000 samples whatever the region's size: enough for a clear peak.
+    let step = ((du * dv / 12_000.0).sqrt()).max(1.0);
     let mut hist = [0f32; BINS];
     let mut v = c.v0;
     while v < c.v1 {
         let mut u = c.u0;
         while u < c.u1 {
-            let x = (c.cx + u * cos - v * sin).round() as i64;
-            let y = (c.cy + u * sin + v * cos).round() as i64;
+            let x = (c.cx + u * cos - v * sin + 0.5) as i64;
+            let y = (c.cy + u * sin + v * cos + 0.5) as i64;
             u += step;
             if x < 1 || y < 1 || x >= w - 1 || y >= h - 1 {
                 continue;
@@ -354,8 +355,9 @@ fn refine(frame: &GrayImage, c: &mut Candidate) {
                 continue;
             }
             // The doubled angle folds opposite gradients (both edges of a bar) together.
-            let a2 = (2.0 * gx * gy).atan2(gx * gx - gy * gy);
-            let bin = (((a2 + std::f32::consts::PI) / std::f32::consts::TAU) * BINS as f32) as usize;
+            let a2 = fast_atan2(2.0 * gx * gy, gx * gx - gy * gy);
+            let bin =
+                (((a2 + std::f32::consts::PI) / std::f32::consts::TAU) * BINS as f32) as usize;
             hist[bin.min(BINS - 1)] += m2.sqrt();
         }
         v += step;
@@ -390,9 +392,8 @@ fn refine(frame: &GrayImage, c: &mut Candidate) {
         v0 = v0.min(nv);
         v1 = v1.max(nv);
     }
-    let diff = ((angle - c.angle).rem_euclid(std::f32::consts::PI)).min(
-        std::f32::consts::PI - (angle - c.angle).rem_euclid(std::f32::consts::PI),
-    );
+    let diff = ((angle - c.angle).rem_euclid(std::f32::consts::PI))
+        .min(std::f32::consts::PI - (angle - c.angle).rem_euclid(std::f32::consts::PI));
     if diff > 0.35 {
         // A large change means the coarse angle was wrong (often by 90 degrees on thin bars); the
         // bounding box of the old rectangle is then the best region we have.
@@ -405,4 +406,31 @@ fn refine(frame: &GrayImage, c: &mut Candidate) {
         // A small correction keeps the extents: the bounding box would grow with the rotation.
         c.angle = angle;
     }
+}
+
+/// atan2 to within about 0.3 degrees, several times faster than libm's; the histogram bins are
+/// half a degree of bar angle wide.
+fn fast_atan2(y: f32, x: f32) -> f32 {
+    use std::f32::consts::{FRAC_PI_2, PI};
+    let (ax, ay) = (x.abs(), y.abs());
+    if ax == 0.0 && ay == 0.0 {
+        return 0.0;
+    }
+    let (a, swap) = if ay > ax {
+        (ax / ay, true)
+    } else {
+        (ay / ax, false)
+    };
+    let s = a * a;
+    let mut r = ((-0.046_496_475 * s + 0.159_314_22) * s - 0.327_622_76) * s * a + a;
+    if swap {
+        r = FRAC_PI_2 - r;
+    }
+    if x < 0.0 {
+        r = PI - r;
+    }
+    if y < 0.0 {
+        r = -r;
+    }
+    r
 }

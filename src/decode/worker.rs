@@ -108,7 +108,10 @@ impl DecodeWorker {
                 t
             }
         };
-        match thread.replies.recv_timeout(Duration::from_millis(budget_ms)) {
+        match thread
+            .replies
+            .recv_timeout(Duration::from_millis(budget_ms))
+        {
             Ok(reply) => {
                 self.thread = Some(thread);
                 reply

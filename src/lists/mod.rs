@@ -482,3 +482,131 @@ pub fn import_file(
     let report = store.import_list(kind, name, &parsed.entries, mode, now_ms)?;
     Ok((report, parsed.errors))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(kind: IdKind, key: &str) -> Identifier {
+        Identifier {
+            kind,
+            value: key.to_owned(),
+            key: key.to_owned(),
+        }
+    }
+
+    #[test]
+    fn unit_keys_from_identifiers_and_gs1() {
+        let mut keys = UnitKeys::from_identifiers(&[
+            id(IdKind::Serial, "c02xg1abjgh5"),
+            id(IdKind::Imei, "3541780368597899"),
+            id(IdKind::Imei, "35417803685979"),
+            id(IdKind::Gtin, "036000291452"),
+            id(IdKind::Part, "mk2k3ll/a"),
+            id(IdKind::Iccid, "8944500102198304826"),
+        ]);
+        let element = |ai: &str, value: &str| gs1::Element {
+            ai: ai.to_owned(),
+            title: "",
+            value: value.to_owned(),
+        };
+        keys.add_gs1_elements(&[
+            element("10", "Lot7"),
+            element("11", "240200"),
+            element("11", "241301"),
+            element("21", "IGNORED"),
+        ]);
+        assert_eq!(
+            keys,
+            UnitKeys {
+                serials: vec!["C02XG1ABJGH5".into()],
+                imei14s: vec!["35417803685978".into(), "35417803685979".into()],
+                gtin14s: vec!["00036000291452".into()],
+                parts: vec!["MK2K3LL/A".into()],
+                lots: vec!["Lot7".into()],
+                prod_dates: vec!["20240229".into()],
+            }
+        );
+        assert_eq!(keys.tacs(), vec!["35417803".to_owned()]);
+        assert!(!keys.is_empty());
+        assert!(UnitKeys::default().is_empty());
+    }
+
+    #[test]
+    fn entries_match_by_kind() {
+        let entry = |kind, lo: &str, hi: Option<&str>| Entry {
+            line: 1,
+            kind,
+            lo: lo.to_owned(),
+            hi: hi.map(str::to_owned),
+            reason: String::new(),
+            remove: false,
+        };
+        let keys = UnitKeys {
+            serials: vec!["A150".into()],
+            imei14s: vec!["35000000000100".into(), "not an imei".into()],
+            prod_dates: vec!["20240315".into()],
+            ..UnitKeys::default()
+        };
+        let cases = [
+            (entry(MatchKind::Serial, "A150", None), true),
+            (entry(MatchKind::Serial, "A15", None), false),
+            (entry(MatchKind::SerialPrefix, "A15", None), true),
+            (entry(MatchKind::SerialPrefix, "A1500", None), false),
+            (entry(MatchKind::SerialRange, "A100", Some("A199")), true),
+            (entry(MatchKind::SerialRange, "A151", Some("A199")), false),
+            (entry(MatchKind::Imei, "35000000000100", None), true),
+            (
+                entry(
+                    MatchKind::ImeiRange,
+                    "35000000000100",
+                    Some("35000000000100"),
+                ),
+                true,
+            ),
+            (
+                entry(
+                    MatchKind::ImeiRange,
+                    "35000000000101",
+                    Some("35000000000200"),
+                ),
+                false,
+            ),
+            (entry(MatchKind::Tac, "35000000", None), true),
+            (entry(MatchKind::Tac, "35000001", None), false),
+            (
+                entry(MatchKind::ProdDateRange, "20240301", Some("20240331")),
+                true,
+            ),
+            (
+                entry(MatchKind::ProdDateRange, "20240401", Some("20240430")),
+                false,
+            ),
+            (entry(MatchKind::Gtin, "00036000291452", None), false),
+            (entry(MatchKind::SerialRange, "A100", None), false),
+        ];
+        for (entry, want) in cases {
+            assert_eq!(entry.matches(&keys), want, "{entry:?}");
+        }
+    }
+
+    #[test]
+    fn bad_lines_message_names_file_and_lines_and_caps_the_list() {
+        let errors: Vec<LineError> = (1..=150)
+            .map(|line| LineError {
+                line,
+                message: "bad".to_owned(),
+            })
+            .collect();
+        let err = ListError::BadLines {
+            path: PathBuf::from("recall.csv"),
+            errors,
+        };
+        let text = err.to_string();
+        assert!(text.starts_with("recall.csv: 150 bad lines, nothing imported"));
+        assert!(text.contains("\nrecall.csv:1: bad\n"));
+        assert!(text.contains("\nrecall.csv:100: bad\n"));
+        assert!(!text.contains("recall.csv:101:"));
+        assert!(text.ends_with("\n... and 50 more"));
+    }
+}

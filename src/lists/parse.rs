@@ -176,6 +176,9 @@ struct Records<R> {
     buf: Vec<u8>,
 }
 
+/// A record's first line and its raw fields.
+type RawRecord = (usize, Vec<Vec<u8>>);
+
 enum FieldState {
     Start,
     Unquoted,
@@ -221,7 +224,7 @@ impl<R: Read> Records<R> {
     }
 
     /// The next record that is not blank or a comment: its first line and its raw fields.
-    fn next_record(&mut self) -> Result<Option<(usize, Vec<Vec<u8>>)>, LineError> {
+    fn next_record(&mut self) -> Result<Option<RawRecord>, LineError> {
         loop {
             if !self.read_line()? {
                 return Ok(None);
@@ -426,7 +429,7 @@ fn gtin14(d: &str) -> Result<String, String> {
 }
 
 fn days_in_month(year: u32, month: u32) -> Option<u32> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
         4 | 6 | 9 | 11 => Some(30),

@@ -62,6 +62,9 @@ impl FromSql for MatchKind {
     }
 }
 
+/// An entry found by a lookup: match kind, lo, hi and reason.
+type Found = (MatchKind, String, Option<String>, String);
+
 /// A list row with what matching needs to bound its lookups.
 struct ListRow {
     id: i64,
@@ -203,6 +206,14 @@ impl Store {
         mode: ImportMode,
         now_ms: i64,
     ) -> Result<ImportReport, StoreError> {
+        // A full list is inserted in index order, so the index grows at its right edge instead
+        // of splitting pages all over; a delta keeps file order, where an add and a later
+        // remove of the same entry must apply in sequence. Sorting happens before the write
+        // lock is taken, since the daemon's writes wait for it.
+        let mut order: Vec<&Entry> = entries.iter().collect();
+        if mode == ImportMode::Replace {
+            order.sort_by(|a, b| (a.kind.as_str(), &a.lo).cmp(&(b.kind.as_str(), &b.lo)));
+        }
         let path = self.path.clone();
         let err = |source| StoreError::Query {
             path: path.clone(),
@@ -290,13 +301,6 @@ impl Store {
                        AND removed_version IS NULL",
                 )
                 .map_err(err)?;
-            // A full list is inserted in index order, so the index grows at its right edge instead
-            // of splitting pages all over; a delta keeps file order, where an add and a later
-            // remove of the same entry must apply in sequence.
-            let mut order: Vec<&Entry> = entries.iter().collect();
-            if mode == ImportMode::Replace {
-                order.sort_by(|a, b| (a.kind.as_str(), &a.lo).cmp(&(b.kind.as_str(), &b.lo)));
-            }
             for e in order {
                 if e.remove {
                     let n = remove
@@ -480,7 +484,7 @@ impl Store {
         let imeis: Vec<&String> = keys.imei14s.iter().filter(|k| is_digits(k, 14)).collect();
         let dates: Vec<&String> = keys.prod_dates.iter().filter(|d| is_digits(d, 8)).collect();
         for list in lists.iter().filter(|l| kinds.contains(&l.kind)) {
-            let mut found: Vec<(MatchKind, String, Option<String>, String)> = Vec::new();
+            let mut found: Vec<Found> = Vec::new();
             let has = |k: MatchKind| list.match_mask & k.bit() != 0;
             let exact = |k: MatchKind, values: &[String], found: &mut Vec<_>| {
                 if has(k) {
@@ -561,7 +565,7 @@ impl Store {
         list_id: i64,
         kind: MatchKind,
         value: &str,
-        found: &mut Vec<(MatchKind, String, Option<String>, String)>,
+        found: &mut Vec<Found>,
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -586,7 +590,7 @@ impl Store {
         &self,
         list_id: i64,
         serial: &str,
-        found: &mut Vec<(MatchKind, String, Option<String>, String)>,
+        found: &mut Vec<Found>,
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -612,7 +616,7 @@ impl Store {
         kind: MatchKind,
         key: &str,
         span: i64,
-        found: &mut Vec<(MatchKind, String, Option<String>, String)>,
+        found: &mut Vec<Found>,
     ) -> Result<(), StoreError> {
         let Some(floor) = span_floor(key, span) else {
             return Ok(());
@@ -668,7 +672,7 @@ fn collect_ranges(
     params: &[&dyn ToSql],
     kind: MatchKind,
     key: &str,
-    found: &mut Vec<(MatchKind, String, Option<String>, String)>,
+    found: &mut Vec<Found>,
 ) -> Result<(), StoreError> {
     let rows = stmt
         .query_map(params, |r| {

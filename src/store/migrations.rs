@@ -115,4 +115,16 @@ pub const MIGRATIONS: &[&str] = &[
         unmatched_removes INTEGER NOT NULL,
         UNIQUE (list_id, version)
     );",
+    // 4: desk modes and decisions. Every unit and scan records the mode it was made in and the
+    // decision with its reason; a decision made by a list also records the list and its version,
+    // so it can be reproduced after the list changes.
+    "ALTER TABLE units ADD COLUMN mode TEXT;
+    ALTER TABLE units ADD COLUMN decision TEXT;
+    ALTER TABLE units ADD COLUMN decision_reason TEXT;
+    ALTER TABLE units ADD COLUMN decision_list TEXT;
+    ALTER TABLE units ADD COLUMN decision_list_version INTEGER;
+    ALTER TABLE scans ADD COLUMN mode TEXT;
+    ALTER TABLE scans ADD COLUMN decision TEXT;
+    ALTER TABLE scans ADD COLUMN decision_reason TEXT;
+    CREATE INDEX units_mode ON units(mode, opened_ms);",
 ];

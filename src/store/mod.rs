@@ -4,9 +4,9 @@
 //! migrations are numbered, append-only and tracked in `PRAGMA user_version`; the database runs
 //! in WAL mode with `synchronous=FULL`, so a committed transaction survives a power cut.
 
+mod lists;
 mod migrations;
 mod records;
-mod lists;
 
 pub use records::{FlagRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord};
 

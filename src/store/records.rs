@@ -21,6 +21,11 @@ pub struct ScanRecord {
     /// What pairing did with it: added, repeat, rejected, flagged, control, ...
     pub outcome: String,
     pub unit: Option<i64>,
+    /// The desk mode when it was scanned.
+    pub mode: Option<String>,
+    /// The scan's own decision (a blocklisted or recalled identifier is caught at once).
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
 }
 
 /// One typed identifier of a unit.
@@ -52,6 +57,11 @@ pub struct UnitRecord {
     pub complete: bool,
     pub flags: Vec<FlagRecord>,
     pub identifiers: Vec<UnitIdRecord>,
+    pub mode: Option<String>,
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decision_list: Option<String>,
+    pub decision_list_version: Option<i64>,
 }
 
 impl UnitRecord {
@@ -78,11 +88,13 @@ fn scan_from_row(row: &Row<'_>) -> rusqlite::Result<ScanRecord> {
         reason: row.get(9)?,
         outcome: row.get(10)?,
         unit: row.get(11)?,
+        mode: row.get(12)?,
+        decision: row.get(13)?,
+        decision_reason: row.get(14)?,
     })
 }
 
-const SCAN_COLUMNS: &str =
-    "id, at_ms, source, raw, symbology, kind, value, valid, reason_code, reason, outcome, unit_id";
+const SCAN_COLUMNS: &str = "id, at_ms, source, raw, symbology, kind, value, valid, reason_code, reason, outcome, unit_id, mode, decision, decision_reason";
 
 /// A unit id with all its (kind, key) identifiers.
 pub type SharingUnit = (i64, Vec<(String, String)>);
@@ -104,7 +116,7 @@ impl Tx<'_> {
     pub fn insert_scan(&self, scan: &ScanRecord) -> Result<(), StoreError> {
         self.tx
             .execute(
-                &format!("INSERT INTO scans ({SCAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                &format!("INSERT INTO scans ({SCAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
                 params![
                     scan.id,
                     scan.at_ms,
@@ -117,7 +129,10 @@ impl Tx<'_> {
                     scan.reason_code,
                     scan.reason,
                     scan.outcome,
-                    scan.unit
+                    scan.unit,
+                    scan.mode,
+                    scan.decision,
+                    scan.decision_reason
                 ],
             )
             .map(|_| ())
@@ -171,8 +186,22 @@ impl Tx<'_> {
         let flags = serde_json::to_string(&unit.flags).unwrap_or_else(|_| "[]".to_owned());
         self.tx
             .execute(
-                "UPDATE units SET closed_ms = ?2, status = ?3, close_reason = ?4, complete = ?5, flags = ?6 WHERE id = ?1",
-                params![unit.id, unit.closed_ms, unit.status, unit.close_reason, unit.complete, flags],
+                "UPDATE units SET closed_ms = ?2, status = ?3, close_reason = ?4, complete = ?5, flags = ?6,
+                    mode = ?7, decision = ?8, decision_reason = ?9, decision_list = ?10, decision_list_version = ?11
+                 WHERE id = ?1",
+                params![
+                    unit.id,
+                    unit.closed_ms,
+                    unit.status,
+                    unit.close_reason,
+                    unit.complete,
+                    flags,
+                    unit.mode,
+                    unit.decision,
+                    unit.decision_reason,
+                    unit.decision_list,
+                    unit.decision_list_version
+                ],
             )
             .map_err(|e| self.err(e))?;
         self.tx
@@ -192,7 +221,7 @@ impl Tx<'_> {
     pub fn cancel_unit(&self, unit: i64, at_ms: i64) -> Result<(), StoreError> {
         self.tx
             .execute(
-                "UPDATE units SET closed_ms = ?2, status = 'cancelled', close_reason = 'cancel' WHERE id = ?1",
+                "UPDATE units SET closed_ms = ?2, status = 'cancelled', close_reason = 'cancel', decision_reason = 'cancelled by SCANSTATION:CANCEL' WHERE id = ?1",
                 params![unit, at_ms],
             )
             .map_err(|e| self.err(e))?;
@@ -375,7 +404,9 @@ impl Store {
         let unit = self
             .conn
             .query_row(
-                "SELECT id, opened_ms, closed_ms, status, close_reason, complete, flags FROM units WHERE id = ?1",
+                "SELECT id, opened_ms, closed_ms, status, close_reason, complete, flags,
+                        mode, decision, decision_reason, decision_list, decision_list_version
+                 FROM units WHERE id = ?1",
                 [id],
                 |r| {
                     let flags: String = r.get(6)?;
@@ -388,6 +419,11 @@ impl Store {
                         complete: r.get(5)?,
                         flags: serde_json::from_str(&flags).unwrap_or_default(),
                         identifiers: Vec::new(),
+                        mode: r.get(7)?,
+                        decision: r.get(8)?,
+                        decision_reason: r.get(9)?,
+                        decision_list: r.get(10)?,
+                        decision_list_version: r.get(11)?,
                     })
                 },
             )
@@ -424,6 +460,27 @@ impl Store {
                 .prepare("SELECT id FROM units WHERE opened_ms >= ?1 ORDER BY id")
                 .map_err(|e| self.query_err(e))?;
             stmt.query_map([since_ms], |r| r.get(0))
+                .map_err(|e| self.query_err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.query_err(e))?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(unit) = self.unit(id)? {
+                out.push(unit);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Closed, not-cancelled units recorded in `mode` at or after `since_ms`.
+    pub fn units_in_mode(&self, mode: &str, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM units WHERE mode = ?1 AND opened_ms >= ?2 AND status IN ('ok', 'flagged') ORDER BY id")
+                .map_err(|e| self.query_err(e))?;
+            stmt.query_map(params![mode, since_ms], |r| r.get(0))
                 .map_err(|e| self.query_err(e))?
                 .collect::<Result<_, _>>()
                 .map_err(|e| self.query_err(e))?

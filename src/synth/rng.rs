@@ -65,6 +65,14 @@ impl Rng {
         (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
     }
 
+    /// An approximately standard normal sample from one draw: the sum of four 16-bit uniforms
+    /// (Irwin-Hall), scaled to unit variance. Cheap enough for per-pixel sensor noise.
+    pub fn fast_normal(&mut self) -> f32 {
+        let r = self.next_u64();
+        let sum = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48);
+        (sum as f32 / 65536.0 - 2.0) * 3.0f32.sqrt()
+    }
+
     /// One element of a non-empty slice, or `None` for an empty one.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         items.get(self.below(items.len()))

@@ -12,8 +12,10 @@
 //!   unless the `AssumeGs1` decode hint is set, in which case a leading FNC1 becomes `]C1` and later
 //!   ones become GS.
 
-use rxing::datamatrix::encoder::{DefaultPlacement, SymbolInfoLookup, SymbolShapeHint, error_correction};
-use rxing::{BarcodeFormat, EncodeHintValue, EncodeHints, MultiFormatWriter, Writer};
+use rxing::datamatrix::encoder::{
+    DefaultPlacement, SymbolInfoLookup, SymbolShapeHint, error_correction,
+};
+use rxing::{BarcodeFormat, EncodeHints, MultiFormatWriter, Writer};
 
 use super::SynthError;
 
@@ -53,7 +55,11 @@ impl Encoded {
     }
 }
 
-fn write(contents: &str, format: BarcodeFormat, hints: &EncodeHints) -> Result<rxing::common::BitMatrix, SynthError> {
+fn write(
+    contents: &str,
+    format: BarcodeFormat,
+    hints: &EncodeHints,
+) -> Result<rxing::common::BitMatrix, SynthError> {
     MultiFormatWriter
         .encode_with_hints(contents, &format, 0, 0, hints)
         .map_err(|e| SynthError::Encode {
@@ -69,7 +75,10 @@ fn linear(contents: &str, format: BarcodeFormat) -> Result<Vec<bool>, SynthError
     // The writer adds a quiet zone of light modules; the label layout places its own.
     let first = row.iter().position(|&b| b).unwrap_or(0);
     let last = row.iter().rposition(|&b| b).map_or(0, |p| p + 1);
-    Ok(row.get(first..last).map(<[bool]>::to_vec).unwrap_or_default())
+    Ok(row
+        .get(first..last)
+        .map(<[bool]>::to_vec)
+        .unwrap_or_default())
 }
 
 /// A Code 128 symbol of printable ASCII `text`.
@@ -174,7 +183,10 @@ pub fn gs1_datamatrix(raw: &str) -> Result<Encoded, SynthError> {
         codewords.push(dm_randomised_pad(codewords.len() as u32 + 1));
     }
     // rxing passes codewords around as a string of chars whose values are the codewords.
-    let data: String = codewords.iter().filter_map(|&c| char::from_u32(c)).collect();
+    let data: String = codewords
+        .iter()
+        .filter_map(|&c| char::from_u32(c))
+        .collect();
     let with_ecc = error_correction::encodeECC200(&data, info).map_err(|e| rx(raw, e))?;
     let data_w = info.getSymbolDataWidth().map_err(|e| rx(raw, e))? as usize;
     let data_h = info.getSymbolDataHeight().map_err(|e| rx(raw, e))? as usize;
@@ -220,23 +232,40 @@ pub fn gs1_datamatrix(raw: &str) -> Result<Encoded, SynthError> {
 pub(crate) mod tests {
     use super::*;
     use rxing::common::HybridBinarizer;
-    use rxing::{BinaryBitmap, DecodeHintValue, DecodeHints, Luma8LuminanceSource, MultiFormatReader, Reader};
+    use rxing::{
+        BinaryBitmap, DecodeHintValue, DecodeHints, Luma8LuminanceSource, MultiFormatReader, Reader,
+    };
 
     /// Draws modules at `scale` pixels each with a quiet zone, as plain as an image can be.
     fn plain(e: &Encoded, scale: usize) -> (Vec<u8>, u32, u32) {
         let quiet = 12;
         let (w, h, get): (usize, usize, Box<dyn Fn(usize, usize) -> bool>) = match &e.modules {
-            Modules::Linear(m) => (m.len(), 30, Box::new(move |x, _| m.get(x).copied().unwrap_or(false))),
-            Modules::Matrix { width, height, cells } => {
+            Modules::Linear(m) => (
+                m.len(),
+                30,
+                Box::new(move |x, _| m.get(x).copied().unwrap_or(false)),
+            ),
+            Modules::Matrix {
+                width,
+                height,
+                cells,
+            } => {
                 let wd = *width;
-                (*width, *height, Box::new(move |x, y| cells.get(y * wd + x).copied().unwrap_or(false)))
+                (
+                    *width,
+                    *height,
+                    Box::new(move |x, y| cells.get(y * wd + x).copied().unwrap_or(false)),
+                )
             }
         };
         let (pw, ph) = ((w + 2 * quiet) * scale, (h + 2 * quiet) * scale);
         let mut data = vec![255u8; pw * ph];
         for y in 0..ph {
             for x in 0..pw {
-                let (mx, my) = ((x / scale).wrapping_sub(quiet), (y / scale).wrapping_sub(quiet));
+                let (mx, my) = (
+                    (x / scale).wrapping_sub(quiet),
+                    (y / scale).wrapping_sub(quiet),
+                );
                 if mx < w && my < h && get(mx, my) {
                     data[y * pw + x] = 0;
                 }
@@ -245,11 +274,21 @@ pub(crate) mod tests {
         (data, pw as u32, ph as u32)
     }
 
-    pub(crate) fn decode(data: Vec<u8>, w: u32, h: u32, hints: &DecodeHints) -> Option<(String, String)> {
+    pub(crate) fn decode(
+        data: Vec<u8>,
+        w: u32,
+        h: u32,
+        hints: &DecodeHints,
+    ) -> Option<(String, String)> {
         let source = Luma8LuminanceSource::new(data, w, h).ok()?;
         let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
-        let result = MultiFormatReader::default().decode_with_hints(&mut bitmap, hints).ok()?;
-        Some((format!("{:?}", result.getBarcodeFormat()), result.getText().to_owned()))
+        let result = MultiFormatReader::default()
+            .decode_with_hints(&mut bitmap, hints)
+            .ok()?;
+        Some((
+            format!("{:?}", result.getBarcodeFormat()),
+            result.getText().to_owned(),
+        ))
     }
 
     #[test]

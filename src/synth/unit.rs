@@ -123,7 +123,10 @@ fn with_luhn(payload: String) -> String {
 }
 
 fn gtin13(prefix: &str, rng: &mut Rng) -> String {
-    let payload = format!("{prefix}{}", rng.digits(12usize.saturating_sub(prefix.len())));
+    let payload = format!(
+        "{prefix}{}",
+        rng.digits(12usize.saturating_sub(prefix.len()))
+    );
     let cd = gtin_check_digit(payload.as_bytes()).unwrap_or(0);
     format!("{payload}{cd}")
 }
@@ -168,7 +171,9 @@ pub fn random_unit(rng: &mut Rng) -> UnitData {
     let mut imeis = vec![imei(&tac, &snr)];
     if rng.chance(0.6) {
         // The second IMEI of a dual-SIM unit shares the TAC and usually has a nearby serial.
-        let next = snr.parse::<u32>().map_or(0, |n| (n + 1 + rng.below(8) as u32) % 1_000_000);
+        let next = snr
+            .parse::<u32>()
+            .map_or(0, |n| (n + 1 + rng.below(8) as u32) % 1_000_000);
         imeis.push(imei(&tac, &format!("{next:06}")));
     }
     let eid = rng.chance(if samsung { 0.4 } else { 0.75 }).then(|| {
