@@ -13,6 +13,7 @@ mod decode;
 mod ident_props;
 mod ident_vectors;
 mod lists;
+mod modes;
 mod pairing;
 #[cfg(feature = "serial")]
 mod serial_source;
