@@ -376,7 +376,12 @@ fn scenes_keep_units_and_order_and_stay_readable() {
         .collect();
     let want: Vec<String> = (0..7).map(|i| format!("scene-{i:05}.png")).collect();
     assert_eq!(names, want);
-    let again = scene(tempfile::tempdir().unwrap().path(), 77, &script).unwrap();
+    // Units depend on the seed and the label indices only, not on the rest of the script.
+    let short = [SceneStep {
+        label: Some(1),
+        frames: 1,
+    }];
+    let again = scene(tempfile::tempdir().unwrap().path(), 77, &short).unwrap();
     assert_eq!(again.units, sc.units, "units are fixed by the seed");
 
     let images: Vec<image::GrayImage> = sc
@@ -424,4 +429,30 @@ fn scenes_keep_units_and_order_and_stay_readable() {
             ),
         }
     }
+}
+
+/// Timing of `generate_set`; run with
+/// `cargo test --release --test integration synth::generate_set_timing -- --ignored --nocapture`
+/// (`SYNTH_BENCH_COUNT` frames, 100 by default).
+#[test]
+#[ignore]
+fn generate_set_timing() {
+    let count = std::env::var("SYNTH_BENCH_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let summary = generate_set(dir.path(), count, 1).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let bytes: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    eprintln!(
+        "generate_set: {count} frames in {secs:.1} s ({:.0} ms/frame on {} threads), {:.1} MB; {summary:?}",
+        secs * 1000.0 / count as f64,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        bytes as f64 / 1e6
+    );
 }

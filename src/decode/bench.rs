@@ -111,7 +111,7 @@ fn matches(e: &Expected, s: &Symbol) -> bool {
     }
 }
 
-/// Applies `key=value` overrides to the tuning: `strips`, `whole`, `wf1d` (pixels), `coh`,
+/// Applies `key=value` overrides to the tuning: `strips`, `whole`, `wfmax` (pixels), `msmall`, `maxm`, `mcoh`, `th`, `coh`,
 /// `energy`, `alt`, `maxc`, `up`, `sharp`, `rows`, `soft`.
 pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
     for kv in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -124,7 +124,10 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
         match k {
             "strips" => t.strips = f != 0.0,
             "whole" => t.whole_frame = f != 0.0,
-            "wf1d" => t.whole_frame_1d_max_pixels = f as u64,
+            "wfmax" => t.whole_frame_max_pixels = f as u64,
+            "msmall" => t.matrix_on_small = f != 0.0,
+            "maxm" => t.locate.max_matrix_candidates = f as usize,
+            "mcoh" => t.locate.max_matrix_coherence = f as f32,
             "coh" => t.locate.min_coherence = f as f32,
             "energy" => t.locate.min_energy = f as f32,
             "alt" => t.locate.max_alternation = f as f32,
@@ -133,6 +136,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "sharp" => t.strip.sharpen = f as f32,
             "rows" => t.strip.rows_per_band = f as usize,
             "soft" => t.soft_deadline_share = f as f32,
+            "th" => t.whole_frame_try_harder = f != 0.0,
             _ => bail!("unknown tuning key {k:?}"),
         }
     }

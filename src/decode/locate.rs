@@ -36,6 +36,10 @@ pub struct LocateParams {
     pub max_alternation: f32,
     /// The most candidates returned, strongest first.
     pub max_candidates: usize,
+    /// Blocks below this coherence (with enough energy) may belong to a matrix code.
+    pub max_matrix_coherence: f32,
+    /// The most matrix-code candidates returned, strongest first.
+    pub max_matrix_candidates: usize,
 }
 
 impl Default for LocateParams {
@@ -45,8 +49,27 @@ impl Default for LocateParams {
             min_energy: 20.0,
             max_alternation: 0.45,
             max_candidates: 12,
+            max_matrix_coherence: 0.5,
+            max_matrix_candidates: 6,
         }
     }
+}
+
+/// A region that may hold a matrix code (Data Matrix, QR), axis-aligned in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct MatrixCandidate {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+    pub score: f32,
+}
+
+/// What the locator found in one frame.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Located {
+    pub bars: Vec<Candidate>,
+    pub matrices: Vec<MatrixCandidate>,
 }
 
 /// Block side in working pixels.
@@ -141,8 +164,43 @@ fn block_stats(img: &[u8], w: usize, h: usize) -> Blocks {
     b
 }
 
-/// Candidate 1D barcode regions, strongest first.
-pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Vec<Candidate> {
+/// Connected components (8-neighbour) of a block mask.
+fn components(mask: &[bool], bw: usize, bh: usize) -> Vec<Vec<usize>> {
+    let n = mask.len();
+    let mut seen = vec![false; n];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..n {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let mut members = Vec::new();
+        stack.push(start);
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            members.push(i);
+            let (x, y) = ((i % bw) as isize, (i / bw) as isize);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= bw as isize || ny >= bh as isize {
+                        continue;
+                    }
+                    let j = ny as usize * bw + nx as usize;
+                    if mask[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push(members);
+    }
+    out
+}
+
+/// Candidate 1D barcode regions and matrix-code regions, strongest first.
+pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Located {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     // Small frames (most of the public corpus) are located at full resolution: halving them would
     // leave too few blocks across a symbol.
@@ -153,11 +211,12 @@ pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Vec<Candidate>
         (frame.as_raw().clone(), w, h, 1.0f32)
     };
     if ww < BLOCK * 2 || wh < BLOCK * 2 {
-        return Vec::new();
+        return Located::default();
     }
     let b = block_stats(&work, ww, wh);
     let n = b.bw * b.bh;
-    let mut mask = vec![false; n];
+    let mut bars = vec![false; n];
+    let mut matrix = vec![false; n];
     for i in 0..n {
         let c = b.count[i] as f32;
         if c < 8.0 {
@@ -171,61 +230,69 @@ pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Vec<Candidate>
         let d = b.jxx[i] - b.jyy[i];
         let coherence = (d * d + 4.0 * b.jxy[i] * b.jxy[i]).sqrt() / t;
         let alternation = (b.sgx[i] * b.sgx[i] + b.sgy[i] * b.sgy[i]).sqrt() / b.mag[i];
-        mask[i] = coherence > params.min_coherence && alternation < params.max_alternation;
+        bars[i] = coherence > params.min_coherence && alternation < params.max_alternation;
+        // Matrix codes have edges in two directions and, like bars, no net gradient.
+        matrix[i] = coherence < params.max_matrix_coherence
+            && alternation < params.max_alternation
+            && energy >= 2.0 * params.min_energy;
     }
-    let closed = close(&mask, b.bw, b.bh);
-    let mut label = vec![u32::MAX; n];
     let mut out = Vec::new();
-    let mut stack = Vec::new();
-    let mut members = Vec::new();
-    for start in 0..n {
-        if !closed[start] || label[start] != u32::MAX {
-            continue;
-        }
-        let id = out.len() as u32 + 1;
-        members.clear();
-        stack.push(start);
-        label[start] = id;
-        while let Some(i) = stack.pop() {
-            members.push(i);
-            let (x, y) = ((i % b.bw) as isize, (i / b.bw) as isize);
-            for dy in -1..=1 {
-                for dx in -1..=1 {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if nx < 0 || ny < 0 || nx >= b.bw as isize || ny >= b.bh as isize {
-                        continue;
-                    }
-                    let j = ny as usize * b.bw + nx as usize;
-                    if closed[j] && label[j] == u32::MAX {
-                        label[j] = id;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        if let Some(c) = component_rect(&b, &mask, &members, scale) {
+    for members in components(&close(&bars, b.bw, b.bh), b.bw, b.bh) {
+        if let Some(c) = component_rect(&b, &bars, &members, scale) {
             out.push(c);
-        } else {
-            // Keep the label numbering dense even for rejected components.
-            out.push(Candidate {
-                cx: 0.0,
-                cy: 0.0,
-                angle: 0.0,
-                u0: 0.0,
-                u1: 0.0,
-                v0: 0.0,
-                v1: 0.0,
-                score: -1.0,
-            });
         }
     }
-    let mut out: Vec<Candidate> = out.into_iter().filter(|c| c.score > 0.0).collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out.truncate(params.max_candidates);
     for c in &mut out {
         refine(frame, c);
     }
-    out
+    let mut squares = Vec::new();
+    if params.max_matrix_candidates > 0 {
+        for members in components(&close(&matrix, b.bw, b.bh), b.bw, b.bh) {
+            if let Some(m) = matrix_rect(&b, &matrix, &members, scale) {
+                squares.push(m);
+            }
+        }
+        squares.sort_by(|a, b| b.score.total_cmp(&a.score));
+        squares.truncate(params.max_matrix_candidates);
+    }
+    Located {
+        bars: out,
+        matrices: squares,
+    }
+}
+
+/// The bounding box of a component that is compact enough to be a matrix code.
+fn matrix_rect(b: &Blocks, mask: &[bool], members: &[usize], scale: f32) -> Option<MatrixCandidate> {
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+    let (mut strong, mut energy) = (0usize, 0f32);
+    for &i in members {
+        let (x, y) = (i % b.bw, i / b.bw);
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+        if mask[i] {
+            strong += 1;
+            energy += b.mag[i] / (b.count[i].max(1) as f32);
+        }
+    }
+    let (bw, bh) = (x1 + 1 - x0, y1 + 1 - y0);
+    // A matrix code is square (rectangular Data Matrix up to about 1:3) and fills most of its
+    // box; a text line is long and thin, a paragraph is large and sparse.
+    let aspect = bw.max(bh) as f32 / bw.min(bh) as f32;
+    if strong < 3 || aspect > 3.0 || (strong as f32) < 0.35 * (bw * bh) as f32 || bw.max(bh) > 40 {
+        return None;
+    }
+    let bs = BLOCK as f32 * scale;
+    Some(MatrixCandidate {
+        x0: x0 as f32 * bs,
+        y0: y0 as f32 * bs,
+        x1: (x1 + 1) as f32 * bs,
+        y1: (y1 + 1) as f32 * bs,
+        score: energy,
+    })
 }
 
 /// Morphological closing with a 3x3 square: joins the blocks of one symbol across gaps such as

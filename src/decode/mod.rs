@@ -15,6 +15,7 @@
 //! [`DecodeWorker`] runs the decoder on a thread under the frame budget.
 
 mod locate;
+mod matrix;
 mod rx;
 mod strip;
 mod worker;
@@ -209,13 +210,18 @@ pub struct Tuning {
     pub strips: bool,
     /// Run rxing over the whole frame as well.
     pub whole_frame: bool,
-    /// Include the 1D formats in the whole-frame pass on frames with at most this many pixels.
-    /// Large camera frames rely on the strips for 1D: the whole-frame row scan finds only upright
-    /// codes there and adds EAN-8 ghosts.
-    pub whole_frame_1d_max_pixels: u64,
+    /// Run the whole-frame pass (all configured formats) only on frames with at most this many
+    /// pixels. On larger frames it costs more than the frame budget (about 28 ms at 1080p for
+    /// the 2D formats alone), so 2D codes are read from the locator's proposals instead.
+    pub whole_frame_max_pixels: u64,
+    /// Decode matrix-code proposals on frames small enough for the whole-frame pass too, where
+    /// TryHarder on a crop finds Data Matrix codes the default whole-frame pass misses.
+    pub matrix_on_small: bool,
     /// The share of `budget_ms` after which the decoder stops starting new work and returns what
     /// it has, leaving the rest of the budget as margin for [`DecodeWorker`].
     pub soft_deadline_share: f32,
+    /// Ask rxing to try harder in the whole-frame pass (experiment only: slow, and rxing issue 69).
+    pub whole_frame_try_harder: bool,
     pub locate: LocateParams,
     pub strip: StripParams,
 }
@@ -225,8 +231,10 @@ impl Default for Tuning {
         Tuning {
             strips: true,
             whole_frame: true,
-            whole_frame_1d_max_pixels: 1_000_000,
+            whole_frame_max_pixels: 600_000,
+            matrix_on_small: true,
             soft_deadline_share: 0.75,
+            whole_frame_try_harder: false,
             locate: LocateParams::default(),
             strip: StripParams::default(),
         }
@@ -281,57 +289,110 @@ impl Decoder {
         let mut found: Vec<Symbol> = Vec::new();
 
         let mut readers = rx::RowReaders::new(&formats);
-        if self.tuning.strips && !readers.is_empty() {
-            let candidates =
-                rx::guard(|| locate::locate(frame, &self.tuning.locate)).unwrap_or_default();
-            if std::env::var_os("XX_LOCATE_ONLY").is_some() {
-                return Ok(Vec::new());
-            }
-            for c in &candidates {
+        let pixels = u64::from(frame.width()) * u64::from(frame.height());
+        let small = self.tuning.whole_frame && pixels <= self.tuning.whole_frame_max_pixels;
+        let want_matrix = formats
+            .iter()
+            .any(|f| matches!(f, Format::DataMatrix | Format::QrCode | Format::Aztec));
+        let want_pdf = formats.contains(&Format::Pdf417);
+        let strips = self.tuning.strips && !readers.is_empty();
+        let matrices = want_matrix && (!small || self.tuning.matrix_on_small);
+
+        // Small frames: one whole-frame pass over every configured format first, so that the
+        // proposals below can skip what it already read.
+        if small {
+            self.whole_frame(frame, &formats, &mut found);
+        }
+
+        let located = if strips || matrices || (want_pdf && !small) {
+            rx::guard(|| locate::locate(frame, &self.tuning.locate)).unwrap_or_default()
+        } else {
+            locate::Located::default()
+        };
+
+        if strips || (want_pdf && !small) {
+            for c in &located.bars {
                 if expired() {
                     break;
                 }
+                if small && covered(&found, |s| rx::is_linear(s.format), c) {
+                    continue;
+                }
                 let mut part = Vec::new();
                 // A panic while straightening or reading one region loses that region only.
-                let ok = rx::guard(|| {
-                    strip::decode_candidate(
-                        frame,
-                        c,
-                        &mut readers,
-                        &self.tuning.strip,
-                        deadline,
-                        &mut part,
-                    )
+                rx::guard(|| {
+                    if strips {
+                        strip::decode_candidate(
+                            frame,
+                            c,
+                            &mut readers,
+                            &self.tuning.strip,
+                            deadline,
+                            &mut part,
+                        );
+                    }
+                    if part.is_empty() && want_pdf && !small {
+                        matrix::decode_pdf417(frame, c, &mut part);
+                    }
                 });
-                if ok.is_some() {
-                    found.extend(part);
-                }
+                found.extend(part);
             }
         }
 
-        if self.tuning.whole_frame && !expired() {
-            let pixels = u64::from(frame.width()) * u64::from(frame.height());
-            let with_1d = pixels <= self.tuning.whole_frame_1d_max_pixels || !self.tuning.strips;
-            let set: HashSet<rxing::BarcodeFormat> = formats
-                .iter()
-                .copied()
-                .filter(|f| with_1d || !rx::is_linear(*f))
-                .map(rx::to_rxing)
-                .collect();
-            if !set.is_empty() {
-                let hints = rx::hints_for(&set);
-                for r in rx::whole_frame(frame.as_raw(), frame.width(), frame.height(), &hints) {
-                    let Some(sym) = rx::symbol_from(&r) else {
-                        continue;
-                    };
-                    if formats.contains(&sym.format) && strip::plausible(sym.format, &sym.text) {
-                        found.push(sym);
-                    }
+        if matrices {
+            for m in &located.matrices {
+                if expired() {
+                    break;
                 }
+                let (mx, my) = (0.5 * (m.x0 + m.x1), 0.5 * (m.y0 + m.y1));
+                let known = found.iter().any(|s| {
+                    let (sx, sy) = s.center();
+                    !rx::is_linear(s.format)
+                        && (sx - mx).abs() < 0.5 * (m.x1 - m.x0) + 8.0
+                        && (sy - my).abs() < 0.5 * (m.y1 - m.y0) + 8.0
+                });
+                if known {
+                    continue;
+                }
+                let mut part = Vec::new();
+                rx::guard(|| matrix::decode_matrix(frame, m, &formats, &mut part));
+                found.extend(part);
             }
         }
         Ok(dedup(found))
     }
+}
+
+impl Decoder {
+    /// rxing over the whole frame with every configured format, in default mode.
+    fn whole_frame(&self, frame: &GrayImage, formats: &[Format], found: &mut Vec<Symbol>) {
+        let set: HashSet<rxing::BarcodeFormat> = formats.iter().copied().map(rx::to_rxing).collect();
+        if set.is_empty() {
+            return;
+        }
+        let mut hints = rx::hints_for(&set);
+        hints.TryHarder = Some(self.tuning.whole_frame_try_harder);
+        for r in rx::whole_frame(frame.as_raw(), frame.width(), frame.height(), &hints) {
+            let Some(sym) = rx::symbol_from(&r) else {
+                continue;
+            };
+            if formats.contains(&sym.format) && strip::plausible(sym.format, &sym.text) {
+                found.push(sym);
+            }
+        }
+    }
+}
+
+/// Whether a symbol matching `pred` already lies inside a bar candidate's rectangle.
+fn covered(found: &[Symbol], pred: impl Fn(&Symbol) -> bool, c: &locate::Candidate) -> bool {
+    let (cos, sin) = (c.angle.cos(), c.angle.sin());
+    found.iter().filter(|s| pred(s)).any(|s| {
+        let (x, y) = s.center();
+        let (dx, dy) = (x - c.cx, y - c.cy);
+        let u = dx * cos + dy * sin;
+        let v = -dx * sin + dy * cos;
+        u >= c.u0 && u <= c.u1 && v >= c.v0 && v <= c.v1
+    })
 }
 
 /// The largest side of a symbol's bounding box.
@@ -431,4 +492,29 @@ mod tests {
         assert!(parse_formats("code128,bogus").is_err());
         assert!(parse_formats("").is_err());
     }
+}
+
+/// The locator's proposals for a frame: bar regions as corner quads and matrix-code regions as
+/// boxes, plus each bar region straightened at 1x. For looking at what the pipeline sees; not
+/// part of the decoding path.
+#[doc(hidden)]
+pub fn debug_locate(frame: &GrayImage) -> (Vec<[(f32, f32); 4]>, Vec<[f32; 4]>, Vec<GrayImage>) {
+    let located = locate::locate(frame, &LocateParams::default());
+    let mut quads = Vec::new();
+    let mut strips = Vec::new();
+    for c in &located.bars {
+        let (cos, sin) = (c.angle.cos(), c.angle.sin());
+        let at = |u: f32, v: f32| (c.cx + u * cos - v * sin, c.cy + u * sin + v * cos);
+        quads.push([at(c.u0, c.v0), at(c.u1, c.v0), at(c.u1, c.v1), at(c.u0, c.v1)]);
+        let (w, h) = ((c.u1 - c.u0).max(1.0) as u32, (c.v1 - c.v0).max(1.0) as u32);
+        if u64::from(w) * u64::from(h) <= 4_000_000 {
+            strips.push(strip::warp(frame, c.cx, c.cy, cos, sin, c.u0, c.v0, w, h));
+        }
+    }
+    let boxes = located
+        .matrices
+        .iter()
+        .map(|m| [m.x0, m.y0, m.x1, m.y1])
+        .collect();
+    (quads, boxes, strips)
 }

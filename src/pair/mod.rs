@@ -597,10 +597,16 @@ fn push_identifiers(unit: &mut OpenUnit, input: ScanInput<'_>) {
         unit.flags.push(Flag {
             code: "over_capacity",
             message: format!(
-                "scan {} carries {count} {} values but a unit holds {}",
+                "scan {} brings the unit to {count} {} values but a unit holds {}: {}",
                 input.scan_id,
                 kind.as_str(),
-                capacity(kind)
+                capacity(kind),
+                unit.identifiers
+                    .iter()
+                    .filter(|i| i.kind == kind)
+                    .map(|i| i.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -825,7 +831,7 @@ mod tests {
             unit.flags.first(),
             Some(&Flag {
                 code: "over_capacity",
-                message: "scan 1 carries 2 serial values but a unit holds 1".to_owned()
+                message: "scan 1 brings the unit to 2 serial values but a unit holds 1: C02XG1ABJGH5, R58M315CL4T".to_owned()
             })
         );
     }

@@ -684,18 +684,22 @@ fn background(w: usize, h: usize, clutter: usize, rng: &mut Rng) -> Canvas {
     const GRID: usize = 6;
     let blotch: Vec<f32> = (0..GRID * GRID).map(|_| rng.normal() * 10.0).collect();
     let mut c = Canvas::new(w, h, 0.0);
-    for y in 0..h {
+    // Grid cell and fraction of every column, computed once rather than per pixel.
+    let cell = |f: f32| {
+        let g = f * (GRID - 1) as f32;
+        let i = (g as usize).min(GRID - 2);
+        (i, g - i as f32)
+    };
+    let columns: Vec<(usize, f32)> = (0..w).map(|x| cell(x as f32 / w as f32)).collect();
+    let b = |i: usize, j: usize| blotch.get(j * GRID + i).copied().unwrap_or(0.0);
+    for (y, row) in c.px.chunks_exact_mut(w).enumerate() {
         let fy = y as f32 / h as f32;
-        let gyf = fy * (GRID - 1) as f32;
-        let (j, ty) = ((gyf.floor() as usize).min(GRID - 2), gyf - gyf.floor());
-        for x in 0..w {
-            let fx = x as f32 / w as f32;
-            let gxf = fx * (GRID - 1) as f32;
-            let (i, tx) = ((gxf.floor() as usize).min(GRID - 2), gxf - gxf.floor());
-            let b = |i: usize, j: usize| blotch.get(j * GRID + i).copied().unwrap_or(0.0);
+        let (j, ty) = cell(fy);
+        let row_base = base + gy * (fy - 0.5);
+        for (x, (p, &(i, tx))) in row.iter_mut().zip(&columns).enumerate() {
             let n = (b(i, j) * (1.0 - tx) + b(i + 1, j) * tx) * (1.0 - ty)
                 + (b(i, j + 1) * (1.0 - tx) + b(i + 1, j + 1) * tx) * ty;
-            c.px[y * w + x] = base + gx * (fx - 0.5) + gy * (fy - 0.5) + n;
+            *p = row_base + gx * (x as f32 / w as f32 - 0.5) + n;
         }
     }
     let (wf, hf) = (w as f32, h as f32);

@@ -1,0 +1,78 @@
+//! The camera path end to end: generated label frames played by the `replay` source through the
+//! real binary into SQLite. One label shown for many frames, an empty scene, then another label
+//! must give exactly two complete units.
+
+use std::process::Stdio;
+
+use scanstation::store::Store;
+use scanstation::synth::{SceneStep, scene};
+
+use crate::util::{bin, stderr, stdout};
+
+#[test]
+fn replayed_scene_gives_one_unit_per_label() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = dir.path().join("frames");
+    let script = [
+        SceneStep {
+            label: Some(0),
+            frames: 30,
+        },
+        SceneStep {
+            label: None,
+            frames: 12,
+        },
+        SceneStep {
+            label: Some(1),
+            frames: 30,
+        },
+    ];
+    let scene = scene(&frames, 42, &script).expect("generate the scene");
+    assert_eq!(scene.frames.len(), 72);
+    let db = dir.path().join("camera.db");
+    // Debug builds decode slowly; a generous budget keeps this test about grouping, not speed.
+    let config = dir.path().join("station.toml");
+    std::fs::write(&config, "[decode]\nbudget_ms = 20000\n").expect("config");
+    let out = bin()
+        .args(["run", "--json", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .arg("--source")
+        .arg(format!("replay:{}@30", frames.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let units: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "unit").collect();
+    assert_eq!(units.len(), 2, "exactly one unit per label: {units:#?}");
+    for (unit, truth) in units.iter().zip(&scene.units) {
+        assert_eq!(unit["serial"], truth.serial.as_str(), "{unit}");
+        let mut imeis: Vec<String> = unit["imeis"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        imeis.sort();
+        let mut want = truth.imeis.clone();
+        want.sort();
+        assert_eq!(imeis, want, "{unit}");
+        assert_eq!(unit["close_reason"], "label");
+        assert_eq!(unit["status"], "ok", "{unit}");
+    }
+    let store = Store::open_read_only(&db).expect("open").expect("exists");
+    assert_eq!(store.count("units").expect("count"), 2);
+    let scans = store.scans_since(i64::MIN).expect("scans");
+    assert!(scans.iter().all(|s| s.source.starts_with("replay:")));
+    assert!(
+        scans.iter().any(|s| s.symbology.as_deref() == Some("]C0")),
+        "AIM identifiers kept"
+    );
+}
