@@ -45,6 +45,8 @@ struct Geom {
     u1: f32,
     v0: f32,
     v1: f32,
+    /// How far rows lean: the row labelled `v` passes through `v + skew * (u - umid)`.
+    skew: f32,
 }
 
 impl Geom {
@@ -53,6 +55,12 @@ impl Geom {
             self.cx + u * self.cos - v * self.sin,
             self.cy + u * self.sin + v * self.cos,
         )
+    }
+
+    /// The frame point at `u` on the (skewed) row labelled `v`.
+    fn on_row(&self, u: f32, v: f32) -> (f32, f32) {
+        let umid = 0.5 * (self.u0 + self.u1);
+        self.at(u, v + self.skew * (u - umid))
     }
 }
 
@@ -125,7 +133,14 @@ struct Band {
 
 /// Splits the strip into bands of bar energy: rows crossing bars have strong gradients along the
 /// row and weak ones between rows, while text and blank label do not.
-fn bands(frame: &GrayImage, g: &Geom) -> Vec<Band> {
+///
+/// Also measures the skew of the rows: under perspective the bars of a label lean, so the
+/// strip's bars (vertical after straightening along the bar normal) stand in a band whose top
+/// and bottom slope. Rows must follow that slope to stay inside one symbol, so the skew is found
+/// by matching the bar-energy profiles of the strip's left and right thirds, and every later row
+/// is sampled along it. Returns the bands (v measured at the strip's middle) and the skew
+/// (dv/du).
+fn bands(frame: &GrayImage, g: &Geom) -> (Vec<Band>, f32) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let px = frame.as_raw();
     let len = (g.u1 - g.u0).max(1.0);
@@ -136,29 +151,96 @@ fn bands(frame: &GrayImage, g: &Geom) -> Vec<Band> {
     let nv = (rows as usize).clamp(2, 160);
     let du = len / nu as f32;
     let dv = rows / nv as f32;
-    let mut prev: Vec<f32> = Vec::with_capacity(nu);
-    let mut cur: Vec<f32> = Vec::with_capacity(nu);
-    let mut along = vec![0f32; nv];
-    let mut across = vec![0f32; nv];
+    let mut prev = vec![0f32; nu * nv];
     for j in 0..nv {
-        cur.clear();
         let v = g.v0 + (j as f32 + 0.5) * dv;
         for i in 0..nu {
             let (x, y) = g.at(g.u0 + (i as f32 + 0.5) * du, v);
-            cur.push(sample_linear(px, w, h, x, y));
+            prev[j * nu + i] = sample_linear(px, w, h, x, y);
         }
-        along[j] = cur.windows(2).map(|p| (p[1] - p[0]).abs()).sum();
-        if j > 0 {
-            across[j] = cur.iter().zip(&prev).map(|(a, b)| (a - b).abs()).sum();
-        }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    if nv > 1 {
-        across[0] = across[1];
+    let grad = |j: usize, i: usize| (prev[j * nu + i + 1] - prev[j * nu + i]).abs();
+
+    // Skew: shifts between the bar-energy profiles of neighbouring column segments. Short
+    // steps keep each shift well under the spacing of stacked symbols, which a single
+    // left-to-right comparison would confuse with a lean.
+    const SEGMENTS: usize = 5;
+    let seg = nu / SEGMENTS;
+    let mut skew = 0.0f32;
+    if seg >= 4 && nv >= 8 {
+        let profiles: Vec<Vec<f32>> = (0..SEGMENTS)
+            .map(|k| {
+                let (from, to) = (k * seg, ((k + 1) * seg).min(nu - 1));
+                let p: Vec<f32> = (0..nv)
+                    .map(|j| (from..to).map(|i| grad(j, i)).sum::<f32>())
+                    .collect();
+                let mean = p.iter().sum::<f32>() / nv as f32;
+                p.into_iter().map(|x| x - mean).collect()
+            })
+            .collect();
+        let step = seg as f32 * du;
+        // Up to about 15 degrees of lean.
+        let max_shift = ((0.27 * step / dv).ceil() as isize).min(nv as isize / 3);
+        let mut slopes = Vec::with_capacity(SEGMENTS - 1);
+        for k in 0..SEGMENTS - 1 {
+            let (a, b) = (&profiles[k], &profiles[k + 1]);
+            let score = |s: isize| -> f32 {
+                let mut acc = 0.0;
+                for (j, x) in a.iter().enumerate() {
+                    let m = j as isize + s;
+                    if m >= 0 && (m as usize) < nv {
+                        acc += x * b[m as usize];
+                    }
+                }
+                acc
+            };
+            let scores: Vec<f32> = (-max_shift..=max_shift).map(score).collect();
+            let (best, top) = scores
+                .iter()
+                .enumerate()
+                .fold((0usize, f32::MIN), |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc });
+            if top <= 0.0 {
+                continue;
+            }
+            let mut shift = best as f32 - max_shift as f32;
+            // Parabolic refinement to a fraction of a preview row.
+            if best > 0 && best + 1 < scores.len() {
+                let (l, c, r) = (scores[best - 1], scores[best], scores[best + 1]);
+                let den = l - 2.0 * c + r;
+                if den < 0.0 {
+                    shift += (0.5 * (l - r) / den).clamp(-0.5, 0.5);
+                }
+            }
+            slopes.push(shift * dv / step);
+        }
+        if !slopes.is_empty() {
+            slopes.sort_by(f32::total_cmp);
+            skew = slopes[slopes.len() / 2];
+        }
+    }
+
+    // Bar energy along sheared rows.
+    let mid = (nu as f32 - 1.0) / 2.0;
+    let offset = |i: usize| -> isize { (skew * (i as f32 - mid) * du / dv).round() as isize };
+    let mut along = vec![0f32; nv];
+    let mut across = vec![0f32; nv];
+    for j in 0..nv {
+        let (mut a, mut c) = (0f32, 0f32);
+        for i in 0..nu - 1 {
+            let k = j as isize + offset(i);
+            if k < 1 || k >= nv as isize {
+                continue;
+            }
+            let k = k as usize;
+            a += grad(k, i);
+            c += (prev[k * nu + i] - prev[(k - 1) * nu + i]).abs();
+        }
+        along[j] = a;
+        across[j] = c;
     }
     let max_along = along.iter().copied().fold(0.0, f32::max);
     if max_along <= 0.0 {
-        return Vec::new();
+        return (Vec::new(), skew);
     }
     let is_bar: Vec<bool> = (0..nv)
         .map(|j| along[j] > 0.3 * max_along && across[j] < 0.6 * along[j])
@@ -194,7 +276,7 @@ fn bands(frame: &GrayImage, g: &Geom) -> Vec<Band> {
             });
         }
     }
-    out
+    (out, skew)
 }
 
 /// Samples one strip row at `v`, upscaled along the normal, then sharpened.
@@ -204,8 +286,10 @@ fn sample_row(frame: &GrayImage, g: &Geom, v: f32, p: &StripParams, out: &mut Ve
     let n = (((g.u1 - g.u0) * p.upscale) as usize).max(2);
     let du = 1.0 / p.upscale;
     out.clear();
-    let (mut x, mut y) = g.at(g.u0, v);
-    let (sx, sy) = (g.cos * du, g.sin * du);
+    let (mut x, mut y) = g.on_row(g.u0, v);
+    // One step along the row moves du across the bars and skew * du along them.
+    let sx = (g.cos - g.skew * g.sin) * du;
+    let sy = (g.sin + g.skew * g.cos) * du;
     for _ in 0..n {
         out.push(sample_cubic(px, w, h, x, y));
         x += sx;
@@ -340,8 +424,10 @@ pub(crate) fn decode_candidate(
         u1: c.u1 + quiet,
         v0: c.v0 - 2.0,
         v1: c.v1 + 2.0,
+        skew: 0.0,
     };
-    let mut found = bands(frame, &g);
+    let (mut found, skew) = bands(frame, &g);
+    let g = Geom { skew, ..g };
     if found.is_empty() {
         found.push(Band { v0: g.v0, v1: g.v1 });
     }
@@ -406,10 +492,10 @@ pub(crate) fn decode_candidate(
             let ua = g.u0 + h.x0 / p.upscale;
             let ub = g.u0 + h.x1 / p.upscale;
             let corners = [
-                g.at(ua, band.v0),
-                g.at(ub, band.v0),
-                g.at(ub, band.v1),
-                g.at(ua, band.v1),
+                g.on_row(ua, band.v0),
+                g.on_row(ub, band.v0),
+                g.on_row(ub, band.v1),
+                g.on_row(ua, band.v1),
             ];
             out.push(Symbol {
                 format: h.format,

@@ -160,9 +160,10 @@ impl Bounds {
 
 /// The entries in (nearly) index order: by match kind, then by the first 16 bytes of `lo`.
 ///
-/// Sorting compact fixed-size keys is an order of magnitude faster than comparing the strings
-/// (which sit behind a pointer each), and entries that share 16 leading bytes land on the same
-/// index pages anyway, so the rough order gives the same locality as the exact one.
+/// Sorting compact fixed-size keys is several times faster than comparing the strings, which
+/// sit behind a pointer each (0.19 s against 1.1 s for a million entries), and entries that
+/// share 16 leading bytes land on the same index pages anyway, so the rough order gives the
+/// same locality as the exact one.
 fn insertion_order(entries: &[Entry]) -> Vec<&Entry> {
     let mut keyed: Vec<(u8, u128, usize)> = entries
         .iter()
@@ -234,12 +235,10 @@ impl Store {
         // of splitting pages all over; a delta keeps file order, where an add and a later
         // remove of the same entry must apply in sequence. Sorting happens before the write
         // lock is taken, since the daemon's writes wait for it.
-        let t_s = std::time::Instant::now();
         let order: Vec<&Entry> = match mode {
-            ImportMode::Replace if std::env::var_os("NOSORT").is_none() => insertion_order(entries),
+            ImportMode::Replace => insertion_order(entries),
             _ => entries.iter().collect(),
         };
-        eprintln!("TIMING sort {:?}", t_s.elapsed());
         let path = self.path.clone();
         let err = |source| StoreError::Query {
             path: path.clone(),
@@ -311,7 +310,6 @@ impl Store {
                 .map_err(err)?;
             active = 0;
         }
-        let t_ins = std::time::Instant::now();
         let mut added = 0usize;
         let mut unmatched_removes = 0usize;
         {
@@ -385,10 +383,7 @@ impl Store {
             ],
         )
         .map_err(err)?;
-        eprintln!("TIMING inserts {:?}", t_ins.elapsed());
-        let t_c = std::time::Instant::now();
         tx.commit().map_err(err)?;
-        eprintln!("TIMING commit {:?}", t_c.elapsed());
         Ok(ImportReport {
             list: name.to_owned(),
             version,

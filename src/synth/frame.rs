@@ -207,11 +207,31 @@ impl GeneratedFrame {
     }
 }
 
+/// The main problems a hard frame can have.
+#[derive(Debug, Clone, Copy)]
+enum Problem {
+    TinyModules,
+    Blur,
+    Motion,
+    Jpeg,
+    Contrast,
+    Noise,
+    Glare,
+}
+
+impl Problem {
+    const COUNT: usize = 7;
+}
+
 const FRAME_SIZES: &[(u32, u32)] = &[(640, 480), (800, 600), (1280, 720), (1920, 1080)];
 
 impl FrameSpec {
     /// A random spec of the given difficulty. The grade of the rendered frame
     /// ([`GeneratedFrame::difficulty`]) usually, but not always, matches it.
+    ///
+    /// Hard frames have one or two main problems on top of medium conditions, as real hard
+    /// frames do; every degradation at full strength at once would defeat any decoder and so
+    /// measure nothing.
     pub fn random(difficulty: Difficulty, labels: usize, rng: &mut Rng) -> FrameSpec {
         let size_roll = rng.unit();
         let (width, height) = match size_roll {
@@ -220,6 +240,15 @@ impl FrameSpec {
             r if r < 0.6 => FRAME_SIZES[2],
             _ => FRAME_SIZES[3],
         };
+        let mut problem = [false; Problem::COUNT];
+        if difficulty == Difficulty::Hard {
+            for _ in 0..if rng.chance(0.7) { 1 } else { 2 } {
+                if let Some(p) = problem.get_mut(rng.below(Problem::COUNT)) {
+                    *p = true;
+                }
+            }
+        }
+        let has = |p: Problem| problem.get(p as usize).copied().unwrap_or(false);
         let mut specs = Vec::with_capacity(labels);
         for _ in 0..labels {
             let kind = match rng.unit() {
@@ -230,7 +259,8 @@ impl FrameSpec {
             let (lo, hi) = match difficulty {
                 Difficulty::Easy => (2.0, 3.2),
                 Difficulty::Medium => (1.4, 2.4),
-                Difficulty::Hard => (1.0, 1.5),
+                Difficulty::Hard if has(Problem::TinyModules) => (1.0, 1.35),
+                Difficulty::Hard => (1.35, 2.2),
             };
             let mut module_px = rng.range(lo, hi);
             if difficulty == Difficulty::Easy && rng.chance(0.1) {
@@ -238,10 +268,7 @@ impl FrameSpec {
             }
             if kind == LabelKind::SimTray {
                 // SIM trays are tiny: the camera is close, but their etched modules stay small.
-                module_px = module_px.min(rng.range(1.2, 2.6));
-                if difficulty == Difficulty::Easy {
-                    module_px = module_px.max(2.0);
-                }
+                module_px = module_px.min(rng.range(1.2, 2.6)).max(lo);
             }
             let rotation_deg = if difficulty == Difficulty::Easy && rng.chance(0.4) {
                 let quarter = [0.0, 0.0, 0.0, 90.0, 180.0, 270.0];
@@ -264,55 +291,62 @@ impl FrameSpec {
                 center: None,
             });
         }
-        let (blur_sigma, noise_sigma, contrast) = match difficulty {
+        let (mut blur_sigma, noise_sigma, contrast) = match difficulty {
             Difficulty::Easy => (
                 rng.range(0.3, 0.65),
                 rng.range(0.8, 3.0),
                 rng.range(0.8, 1.0),
             ),
             Difficulty::Medium => (
-                rng.range(0.5, 1.05),
+                rng.range(0.45, 0.95),
                 rng.range(2.0, 6.0),
                 rng.range(0.55, 1.0),
             ),
             Difficulty::Hard => (
-                rng.range(0.7, 1.6),
-                rng.range(3.0, 10.0),
-                rng.range(0.35, 0.9),
+                if has(Problem::Blur) {
+                    rng.range(1.12, 1.45)
+                } else {
+                    rng.range(0.45, 0.8)
+                },
+                if has(Problem::Noise) {
+                    rng.range(7.5, 12.0)
+                } else {
+                    rng.range(2.0, 5.0)
+                },
+                if has(Problem::Contrast) {
+                    rng.range(0.3, 0.44)
+                } else {
+                    rng.range(0.6, 1.0)
+                },
             ),
         };
+        if has(Problem::TinyModules) {
+            // A camera that resolves 1-px modules at all is in focus.
+            blur_sigma = blur_sigma.min(0.75);
+        }
         let motion_blur = match difficulty {
             Difficulty::Easy => None,
             Difficulty::Medium => rng.chance(0.2).then(|| MotionBlur {
                 length: rng.range(1.5, 3.0),
                 angle_deg: rng.range(0.0, 180.0),
             }),
-            Difficulty::Hard => rng.chance(0.35).then(|| MotionBlur {
-                length: rng.range(2.0, 6.0),
+            Difficulty::Hard => has(Problem::Motion).then(|| MotionBlur {
+                length: rng.range(3.2, 4.8),
                 angle_deg: rng.range(0.0, 180.0),
             }),
         };
         let glare = match difficulty {
             Difficulty::Easy => 0.0,
-            Difficulty::Medium => {
-                if rng.chance(0.3) {
-                    rng.range(0.2, 0.6)
-                } else {
-                    0.0
-                }
-            }
-            Difficulty::Hard => {
-                if rng.chance(0.4) {
-                    rng.range(0.4, 1.0)
-                } else {
-                    0.0
-                }
-            }
+            Difficulty::Medium if rng.chance(0.3) => rng.range(0.2, 0.6),
+            Difficulty::Hard if has(Problem::Glare) => rng.range(0.85, 1.0),
+            Difficulty::Hard if rng.chance(0.2) => rng.range(0.2, 0.5),
+            _ => 0.0,
         };
         let jpeg_quality = match difficulty {
             Difficulty::Easy => rng.chance(0.2).then(|| 80 + rng.below(11) as u8),
             Difficulty::Medium => rng.chance(0.4).then(|| 55 + rng.below(36) as u8),
-            Difficulty::Hard => rng.chance(0.5).then(|| 40 + rng.below(31) as u8),
+            Difficulty::Hard if has(Problem::Jpeg) => Some(40 + rng.below(15) as u8),
+            Difficulty::Hard => rng.chance(0.3).then(|| 60 + rng.below(31) as u8),
         };
         FrameSpec {
             width,
@@ -493,7 +527,7 @@ fn pose(
         .fold(f32::NEG_INFINITY, f32::max);
     let (bw, bh) = (max_x - min_x, max_y - min_y);
     let module = ls.module_px.min(avail_w / bw).min(avail_h / bh);
-    if !(module >= MIN_FIT_MODULE) {
+    if module.is_nan() || module < MIN_FIT_MODULE {
         return Err(SynthError::Spec(format!(
             "a {} label needs {:.0}x{:.0} units at this angle; at {MIN_FIT_MODULE} px per module it does not fit {avail_w:.0}x{avail_h:.0}",
             ls.kind.tag(),
@@ -901,7 +935,7 @@ mod tests {
     fn corners_follow_the_label_and_stay_inside() {
         for (i, kind) in LabelKind::ALL.into_iter().enumerate() {
             let spec = one_label(kind, 2.0, 33.0 + i as f32 * 100.0);
-            let f = render_frame(&spec, &mut Rng::new(1)).unwrap();
+            let f = render_frame(&spec, &mut Rng::new(1)).expect("render_frame");
             assert_eq!(f.image.dimensions(), (1280, 720));
             assert_eq!(f.labels.len(), 1);
             assert!(!f.symbols.is_empty());
@@ -917,7 +951,7 @@ mod tests {
                 let angle = dy.atan2(dx).to_degrees();
                 let diff = (angle - f.labels[0].rotation_deg).rem_euclid(360.0);
                 assert!(
-                    diff < 8.0 || diff > 352.0,
+                    !(8.0..=352.0).contains(&diff),
                     "{angle} vs {}",
                     f.labels[0].rotation_deg
                 );
@@ -930,7 +964,7 @@ mod tests {
         let mut spec = one_label(LabelKind::PhoneBox, 4.0, 45.0);
         spec.width = 640;
         spec.height = 480;
-        let f = render_frame(&spec, &mut Rng::new(2)).unwrap();
+        let f = render_frame(&spec, &mut Rng::new(2)).expect("render_frame");
         assert!(f.labels[0].module_px < 2.0, "{:?}", f.labels[0]);
         assert_ne!(f.difficulty(), Difficulty::Easy);
     }
@@ -939,9 +973,11 @@ mod tests {
     fn jpeg_round_trip_keeps_bytes() {
         let mut spec = one_label(LabelKind::SimTray, 2.0, 0.0);
         spec.jpeg_quality = Some(60);
-        let f = render_frame(&spec, &mut Rng::new(3)).unwrap();
-        let bytes = f.jpeg.as_ref().unwrap();
-        let again = image::load_from_memory(bytes).unwrap().to_luma8();
+        let f = render_frame(&spec, &mut Rng::new(3)).expect("render_frame");
+        let bytes = f.jpeg.as_ref().expect("jpeg bytes");
+        let again = image::load_from_memory(bytes)
+            .expect("load_from_memory")
+            .to_luma8();
         assert_eq!(again, f.image);
         assert!(f.tags().contains(&"jpeg".to_owned()));
     }

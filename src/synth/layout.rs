@@ -161,12 +161,7 @@ impl Layout {
         });
         w.max(h)
     }
-}
 
-/// How far below the normal bars of an EAN-13/UPC-A the digits end, in its modules.
-const RETAIL_DIGITS_BELOW: f32 = 7.5;
-
-impl Layout {
     /// Places an EAN-13/UPC-A with longer guard bars and its digits printed as on packaging:
     /// the first digit in the left quiet zone, two groups between the guards, and for UPC-A the
     /// check digit in the right quiet zone. Returns the symbol width in units.
@@ -199,6 +194,9 @@ impl Layout {
         w
     }
 }
+
+/// How far below the normal bars of an EAN-13/UPC-A the digits end, in its modules.
+const RETAIL_DIGITS_BELOW: f32 = 7.5;
 
 /// The module ranges of EAN-13/UPC-A guard bars (start, centre, end), which print longer.
 fn guard_modules(format: &str, len: usize) -> Vec<(usize, usize)> {
@@ -486,7 +484,7 @@ mod tests {
         for _ in 0..40 {
             let unit = random_unit(&mut rng);
             for kind in LabelKind::ALL {
-                let l = layout(kind, &unit, &mut rng).unwrap();
+                let l = layout(kind, &unit, &mut rng).expect("layout");
                 assert!(!l.symbols.is_empty());
                 for s in &l.symbols {
                     for &(x, y) in &s.quad {

@@ -44,7 +44,8 @@ impl Canvas {
             for (j, wyj) in wy.iter().enumerate() {
                 let start = ((iy - 1 + j as isize) * w + ix - 1) as usize;
                 if let Some(row) = self.px.get(start..start + 4) {
-                    sum += wyj * (wx[0] * row[0] + wx[1] * row[1] + wx[2] * row[2] + wx[3] * row[3]);
+                    sum +=
+                        wyj * (wx[0] * row[0] + wx[1] * row[1] + wx[2] * row[2] + wx[3] * row[3]);
                 }
             }
             return sum;
@@ -243,12 +244,19 @@ pub fn gaussian_blur(c: &mut Canvas, sigma: f32) {
     let mut tmp = vec![0.0f32; w * h];
     let mut padded = vec![0.0f32; w + 2 * r];
     for (src, dst) in c.px.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
-        let (first, last) = (src.first().copied().unwrap_or(0.0), src.last().copied().unwrap_or(0.0));
+        let (first, last) = (
+            src.first().copied().unwrap_or(0.0),
+            src.last().copied().unwrap_or(0.0),
+        );
         padded[..r].fill(first);
         padded[r..r + w].copy_from_slice(src);
         padded[r + w..].fill(last);
         for (x, d) in dst.iter_mut().enumerate() {
-            *d = k.iter().zip(&padded[x..x + k.len()]).map(|(a, b)| a * b).sum();
+            *d = k
+                .iter()
+                .zip(&padded[x..x + k.len()])
+                .map(|(a, b)| a * b)
+                .sum();
         }
     }
     // Vertical pass: whole rows at a time, which keeps memory access sequential.
@@ -333,12 +341,12 @@ mod tests {
     fn homography_round_trips() {
         let src = [(0.0, 0.0), (100.0, 0.0), (100.0, 50.0), (0.0, 50.0)];
         let dst = [(10.0, 20.0), (120.0, 30.0), (115.0, 90.0), (5.0, 70.0)];
-        let h = Homography::from_points(&src, &dst).unwrap();
+        let h = Homography::from_points(&src, &dst).expect("from_points");
         for (s, d) in src.iter().zip(&dst) {
             let p = h.apply(s.0, s.1);
             assert!((p.0 - d.0).abs() < 1e-6 && (p.1 - d.1).abs() < 1e-6);
         }
-        let inv = h.inverse().unwrap();
+        let inv = h.inverse().expect("inverse");
         let p = inv.apply(dst[2].0, dst[2].1);
         assert!((p.0 - 100.0).abs() < 1e-6 && (p.1 - 50.0).abs() < 1e-6);
         assert!(Homography::from_points(&src, &[(0.0, 0.0); 4]).is_none());

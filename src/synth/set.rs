@@ -327,33 +327,14 @@ mod tests {
 
     #[test]
     fn frames_regenerate_alone() {
-        let a = set_frame(77, 3).unwrap();
-        let b = set_frame(77, 3).unwrap();
+        let a = set_frame(77, 3).expect("set_frame");
+        let b = set_frame(77, 3).expect("set_frame");
         assert_eq!(a.image, b.image);
         assert_eq!(a.symbols, b.symbols);
         let line = ManifestLine::new("x.png", &a, 77, 3);
         assert_eq!(line.source.generator, GENERATOR);
-        let text = serde_json::to_string(&line).unwrap();
+        let text = serde_json::to_string(&line).expect("to_string");
         assert!(text.starts_with("{\"file\":\"x.png\",\"width\":"), "{text}");
-    }
-}
-#[cfg(test)]
-mod dump {
-    #[test]
-    #[ignore]
-    fn dump_samples() {
-        let out = std::path::Path::new("/tmp/synth-dump");
-        std::fs::create_dir_all(out).unwrap();
-        let mut rng = super::Rng::new(1);
-        let unit = super::random_unit(&mut rng);
-        for kind in super::LabelKind::ALL {
-            let r = crate::synth::render_label(kind, &unit, 3.0, 7).unwrap();
-            r.image
-                .save(out.join(format!("upright-{}.png", kind.tag())))
-                .unwrap();
-        }
-        let s = super::generate_set(&out.join("set"), 12, 5).unwrap();
-        eprintln!("{s:?}");
     }
 }
 #[cfg(test)]

@@ -239,25 +239,16 @@ pub(crate) mod tests {
     /// Draws modules at `scale` pixels each with a quiet zone, as plain as an image can be.
     fn plain(e: &Encoded, scale: usize) -> (Vec<u8>, u32, u32) {
         let quiet = 12;
-        let (w, h, get): (usize, usize, Box<dyn Fn(usize, usize) -> bool>) = match &e.modules {
-            Modules::Linear(m) => (
-                m.len(),
-                30,
-                Box::new(move |x, _| m.get(x).copied().unwrap_or(false)),
-            ),
+        // A 1D code becomes a matrix of 30 identical rows.
+        let (w, h, cells) = match &e.modules {
+            Modules::Linear(m) => (m.len(), 30, m.repeat(30)),
             Modules::Matrix {
                 width,
                 height,
                 cells,
-            } => {
-                let wd = *width;
-                (
-                    *width,
-                    *height,
-                    Box::new(move |x, y| cells.get(y * wd + x).copied().unwrap_or(false)),
-                )
-            }
+            } => (*width, *height, cells.clone()),
         };
+        let get = |x: usize, y: usize| cells.get(y * w + x).copied().unwrap_or(false);
         let (pw, ph) = ((w + 2 * quiet) * scale, (h + 2 * quiet) * scale);
         let mut data = vec![255u8; pw * ph];
         for y in 0..ph {
@@ -295,14 +286,14 @@ pub(crate) mod tests {
     fn linear_codes_round_trip() {
         let hints = DecodeHints::default().with(DecodeHintValue::TryHarder(true));
         for e in [
-            code128("SC02XG1ABJGH5").unwrap(),
-            code128("1PMQ3D2LL/A").unwrap(),
-            code128("356938035643809").unwrap(),
-            ean13("4006381333931").unwrap(),
-            upca("194252123454").unwrap(),
+            code128("SC02XG1ABJGH5").expect("code128"),
+            code128("1PMQ3D2LL/A").expect("code128"),
+            code128("356938035643809").expect("code128"),
+            ean13("4006381333931").expect("ean13"),
+            upca("194252123454").expect("upca"),
         ] {
             let (d, w, h) = plain(&e, 2);
-            let got = decode(d, w, h, &hints).unwrap();
+            let got = decode(d, w, h, &hints).expect("decode");
             assert_eq!(got.1, e.text, "{e:?}");
         }
     }
@@ -311,9 +302,9 @@ pub(crate) mod tests {
     fn gs1_datamatrix_returns_gs_for_inner_fnc1_only() {
         let hints = DecodeHints::default().with(DecodeHintValue::TryHarder(true));
         let raw = format!("01{}21C02XG1ABJGH5{GS}240MQ3D2LL/A", "01942521234565");
-        let e = gs1_datamatrix(&raw).unwrap();
+        let e = gs1_datamatrix(&raw).expect("gs1_datamatrix");
         let (d, w, h) = plain(&e, 3);
-        let (format, text) = decode(d, w, h, &hints).unwrap();
+        let (format, text) = decode(d, w, h, &hints).expect("decode");
         assert_eq!(format, "DATA_MATRIX");
         assert_eq!(text, raw);
         let Modules::Matrix { width, height, .. } = e.modules else {
@@ -325,15 +316,15 @@ pub(crate) mod tests {
     #[test]
     fn code128_fnc1_escape_is_encoded_as_fnc1() {
         // `\u{f1}` is rxing's FNC1 escape; with AssumeGs1 the reader reports ]C1 and GS.
-        let e = code128("\u{f1}010194252123456521SN1\u{f1}10LOT7").unwrap();
+        let e = code128("\u{f1}010194252123456521SN1\u{f1}10LOT7").expect("code128");
         let (d, w, h) = plain(&e, 2);
         let gs1 = DecodeHints::default()
             .with(DecodeHintValue::TryHarder(true))
             .with(DecodeHintValue::AssumeGs1(true));
-        let (_, text) = decode(d.clone(), w, h, &gs1).unwrap();
+        let (_, text) = decode(d.clone(), w, h, &gs1).expect("decode");
         assert_eq!(text, format!("]C1010194252123456521SN1{GS}10LOT7"));
         let plain_hints = DecodeHints::default().with(DecodeHintValue::TryHarder(true));
-        let (_, text) = decode(d, w, h, &plain_hints).unwrap();
+        let (_, text) = decode(d, w, h, &plain_hints).expect("decode");
         assert_eq!(text, "010194252123456521SN110LOT7");
     }
 }
