@@ -29,6 +29,27 @@ pub enum BenchCommand {
         #[arg(long, value_name = "PATH")]
         db: Option<std::path::PathBuf>,
     },
+    /// Import a generated list of N entries and time `match_unit` against it (10k lookups).
+    Lists {
+        /// How many list entries to generate and import.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        /// The database (default: a fresh file in the temp directory, removed afterwards).
+        #[arg(long, value_name = "PATH")]
+        db: Option<std::path::PathBuf>,
+    },
+    /// Generate a set of label frames with ground truth (manifest.jsonl in the corpus schema).
+    GenLabels {
+        /// The folder to write into.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// How many frames.
+        #[arg(long, default_value_t = 300)]
+        count: usize,
+        /// The generator's seed; the same seed gives the same frames.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Decode every image of a manifest (corpus schema) and report recall, false positives on
     /// negative images, and median/p95 decode time per frame (decode only, image already grey).
     Decode {
@@ -54,6 +75,29 @@ pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
     match command {
         BenchCommand::Ident { count } => bench_ident(count),
         BenchCommand::Latency { count, db } => bench_latency(count, db)?,
+        BenchCommand::Lists { entries, db } => {
+            let (db, temporary) = match db {
+                Some(db) => (db, false),
+                None => (
+                    std::env::temp_dir().join(format!("scanstation-lists-{}.db", std::process::id())),
+                    true,
+                ),
+            };
+            let result = crate::lists::bench::run(entries, &db);
+            if temporary {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut name = db.as_os_str().to_owned();
+                    name.push(suffix);
+                    let _ = std::fs::remove_file(name);
+                }
+            }
+            result?;
+        }
+        BenchCommand::GenLabels { out, count, seed } => {
+            let summary = crate::synth::generate_set(&out, count, seed)?;
+            println!("{summary:?}");
+            println!("wrote {count} frames and manifest.jsonl to {}", out.display());
+        }
         BenchCommand::Decode {
             manifest,
             formats,

@@ -304,8 +304,9 @@ fn frames_of_each_layout_render_quickly_at_several_sizes() {
             }
         }
     }
-    // Generous for unoptimised test builds on a loaded 2-core machine; release is ~20x faster.
-    assert!(slowest < 30.0, "slowest frame took {slowest:.1} s");
+    // A 1080p frame takes about 0.25 s in the test profile (opt-level 1) and 0.1 s in release;
+    // the bound leaves room for a loaded CI machine.
+    assert!(slowest < 10.0, "slowest frame took {slowest:.1} s");
 }
 
 #[test]

@@ -137,6 +137,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "rows" => t.strip.rows_per_band = f as usize,
             "soft" => t.soft_deadline_share = f as f32,
             "th" => t.whole_frame_try_harder = f != 0.0,
+            "half" => t.locate.downscale_min_side = f as u32,
             _ => bail!("unknown tuning key {k:?}"),
         }
     }

@@ -40,6 +40,8 @@ pub struct LocateParams {
     pub max_matrix_coherence: f32,
     /// The most matrix-code candidates returned, strongest first.
     pub max_matrix_candidates: usize,
+    /// Frames whose shorter side is at least this are located on a 2x downscale.
+    pub downscale_min_side: u32,
 }
 
 impl Default for LocateParams {
@@ -51,6 +53,7 @@ impl Default for LocateParams {
             max_candidates: 12,
             max_matrix_coherence: 0.5,
             max_matrix_candidates: 6,
+            downscale_min_side: 480,
         }
     }
 }
@@ -204,7 +207,7 @@ pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Located {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     // Small frames (most of the public corpus) are located at full resolution: halving them would
     // leave too few blocks across a symbol.
-    let (work, ww, wh, scale) = if w.min(h) >= 480 {
+    let (work, ww, wh, scale) = if w.min(h) >= params.downscale_min_side as usize {
         let (img, hw, hh) = half(frame);
         (img, hw, hh, 2.0f32)
     } else {

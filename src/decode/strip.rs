@@ -221,7 +221,13 @@ fn bands(frame: &GrayImage, g: &Geom) -> (Vec<Band>, f32) {
 
     // Bar energy along sheared rows.
     let mid = (nu as f32 - 1.0) / 2.0;
-    let offset = |i: usize| -> isize { (skew * (i as f32 - mid) * du / dv).round() as isize };
+    let offsets: Vec<isize> = (0..nu)
+        .map(|i| {
+            let o = skew * (i as f32 - mid) * du / dv;
+            (if o >= 0.0 { o + 0.5 } else { o - 0.5 }) as isize
+        })
+        .collect();
+    let offset = |i: usize| offsets[i];
     let mut along = vec![0f32; nv];
     let mut across = vec![0f32; nv];
     for j in 0..nv {

@@ -133,12 +133,14 @@ impl Store {
     fn configure(&mut self) -> Result<(), StoreError> {
         // WAL lets readers (export, find, the API) work beside the one writer; synchronous=FULL
         // fsyncs the WAL at every commit, which is what makes an acknowledgement a promise.
+        // The long busy timeout lets a big list import (one transaction, tens of seconds for
+        // millions of rows) delay the station's writes instead of failing them.
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode=WAL;
                  PRAGMA synchronous=FULL;
                  PRAGMA foreign_keys=ON;
-                 PRAGMA busy_timeout=5000;",
+                 PRAGMA busy_timeout=120000;",
             )
             .map_err(|source| StoreError::Open {
                 path: self.path.clone(),
