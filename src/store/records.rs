@@ -347,46 +347,59 @@ impl Store {
         Ok(ids)
     }
 
-    /// Scans at or after `since_ms`, oldest first.
-    pub fn scans_since(&self, since_ms: i64) -> Result<Vec<ScanRecord>, StoreError> {
+    /// Runs a scan query (`WHERE ...` after the column list) with one parameter.
+    fn scans_where(
+        &self,
+        condition: &str,
+        param: impl rusqlite::ToSql,
+    ) -> Result<Vec<ScanRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT {SCAN_COLUMNS} FROM scans WHERE at_ms >= ?1 ORDER BY id"
+                "SELECT {SCAN_COLUMNS} FROM scans WHERE {condition} ORDER BY id"
             ))
             .map_err(|e| self.query_err(e))?;
-        stmt.query_map([since_ms], scan_from_row)
+        stmt.query_map([param], scan_from_row)
             .map_err(|e| self.query_err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.query_err(e))
+    }
+
+    /// Loads whole units for the ids an `SELECT id ...` query returns.
+    fn units_where(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<UnitRecord>, StoreError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare(sql).map_err(|e| self.query_err(e))?;
+            stmt.query_map(params, |r| r.get(0))
+                .map_err(|e| self.query_err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.query_err(e))?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(unit) = self.unit(id)? {
+                out.push(unit);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Scans at or after `since_ms`, oldest first.
+    pub fn scans_since(&self, since_ms: i64) -> Result<Vec<ScanRecord>, StoreError> {
+        self.scans_where("at_ms >= ?1", since_ms)
     }
 
     /// The scans recorded against a unit, oldest first.
     pub fn scans_of_unit(&self, unit: i64) -> Result<Vec<ScanRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {SCAN_COLUMNS} FROM scans WHERE unit_id = ?1 ORDER BY id"
-            ))
-            .map_err(|e| self.query_err(e))?;
-        stmt.query_map([unit], scan_from_row)
-            .map_err(|e| self.query_err(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.query_err(e))
+        self.scans_where("unit_id = ?1", unit)
     }
 
     /// Scans whose normalised value or raw text equals `value` (for values that never joined a unit).
     pub fn scans_with_value(&self, value: &str) -> Result<Vec<ScanRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {SCAN_COLUMNS} FROM scans WHERE value = ?1 OR raw = CAST(?1 AS BLOB) ORDER BY id"
-            ))
-            .map_err(|e| self.query_err(e))?;
-        stmt.query_map([value], scan_from_row)
-            .map_err(|e| self.query_err(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.query_err(e))
+        self.scans_where("value = ?1 OR raw = CAST(?1 AS BLOB)", value)
     }
 
     pub fn scan(&self, id: i64) -> Result<Option<ScanRecord>, StoreError> {
@@ -454,44 +467,18 @@ impl Store {
 
     /// Units opened at or after `since_ms`, oldest first.
     pub fn units_since(&self, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
-        let ids: Vec<i64> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id FROM units WHERE opened_ms >= ?1 ORDER BY id")
-                .map_err(|e| self.query_err(e))?;
-            stmt.query_map([since_ms], |r| r.get(0))
-                .map_err(|e| self.query_err(e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| self.query_err(e))?
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(unit) = self.unit(id)? {
-                out.push(unit);
-            }
-        }
-        Ok(out)
+        self.units_where(
+            "SELECT id FROM units WHERE opened_ms >= ?1 ORDER BY id",
+            [since_ms],
+        )
     }
 
     /// Closed, not-cancelled units recorded in `mode` at or after `since_ms`.
     pub fn units_in_mode(&self, mode: &str, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
-        let ids: Vec<i64> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id FROM units WHERE mode = ?1 AND opened_ms >= ?2 AND status IN ('ok', 'flagged') ORDER BY id")
-                .map_err(|e| self.query_err(e))?;
-            stmt.query_map(params![mode, since_ms], |r| r.get(0))
-                .map_err(|e| self.query_err(e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| self.query_err(e))?
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(unit) = self.unit(id)? {
-                out.push(unit);
-            }
-        }
-        Ok(out)
+        self.units_where(
+            "SELECT id FROM units WHERE mode = ?1 AND opened_ms >= ?2 AND status IN ('ok', 'flagged') ORDER BY id",
+            params![mode, since_ms],
+        )
     }
 
     /// Units holding an identifier with this matching key, of any kind.

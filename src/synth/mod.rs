@@ -5,7 +5,7 @@
 //! camera-like degradations, and records every symbol's text and corners. Output is a pure
 //! function of the seed: the same seed gives the same bytes on every run.
 //!
-//! - [`unit`]: identifiers of one unit ([`UnitData`], [`random_unit`]).
+//! - [`unit`](mod@unit): identifiers of one unit ([`UnitData`], [`random_unit`]).
 //! - [`symbol`]: module patterns from rxing's writers (and a GS1 Data Matrix encoder, see there
 //!   for what rxing does with FNC1).
 //! - [`layout`]: label geometry in module units and upright rendering ([`render_label`]).

@@ -3,14 +3,18 @@
 //! rxing only produces the module pattern (a `BitMatrix` at one pixel per module); drawing is done
 //! by the label renderer, which needs exact geometry for anti-aliasing and ground-truth corners.
 //!
-//! GS1 and FNC1 with rxing 0.9 (verified by the round-trip tests below):
-//! - Data Matrix: the `DataMatrixCompact(true)` + `Gs1Format(true)` hints make the minimal encoder
-//!   put FNC1 (codeword 232) first and turn every GS (0x1D) of the input into FNC1. rxing's decoder
-//!   then drops the leading FNC1 and returns each later FNC1 as GS. The default (non-compact)
-//!   encoder ignores `Gs1Format`, and would encode a GS as a plain ASCII 29.
-//! - Code 128: the character `\u{f1}` in the input is encoded as FNC1. rxing's decoder drops FNC1
+//! GS1 and FNC1 with rxing 0.9.3:
+//! - Data Matrix: rxing's GS1 path is the `DataMatrixCompact(true)` + `Gs1Format(true)` hints (the
+//!   default encoder ignores `Gs1Format`). Its minimal encoder puts FNC1 first, which works, and is
+//!   meant to turn each GS of the input into FNC1, but a GS that lands in a C40 or Text run hits an
+//!   `assert!` and panics (seen with `01...21C02XG1ABJGH5<GS>240MQ3D2LL/A`). So [`gs1_datamatrix`]
+//!   builds the codewords itself and uses only rxing's error correction and module placement.
+//!   rxing's reader drops the leading FNC1 (no `]d2` in the text) and returns later FNC1s as GS;
+//!   the tests below check both.
+//! - Code 128: the character `\u{f1}` in the input is encoded as FNC1. rxing's reader drops FNC1
 //!   unless the `AssumeGs1` decode hint is set, in which case a leading FNC1 becomes `]C1` and later
-//!   ones become GS.
+//!   ones become GS (tested below). The labels here carry no GS1-128, as real box labels use the
+//!   `S` and `1P` data identifiers instead.
 
 use rxing::datamatrix::encoder::{
     DefaultPlacement, SymbolInfoLookup, SymbolShapeHint, error_correction,
