@@ -79,7 +79,8 @@ pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             let (db, temporary) = match db {
                 Some(db) => (db, false),
                 None => (
-                    std::env::temp_dir().join(format!("scanstation-lists-{}.db", std::process::id())),
+                    std::env::temp_dir()
+                        .join(format!("scanstation-lists-{}.db", std::process::id())),
                     true,
                 ),
             };
@@ -96,7 +97,10 @@ pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
         BenchCommand::GenLabels { out, count, seed } => {
             let summary = crate::synth::generate_set(&out, count, seed)?;
             println!("{summary:?}");
-            println!("wrote {count} frames and manifest.jsonl to {}", out.display());
+            println!(
+                "wrote {count} frames and manifest.jsonl to {}",
+                out.display()
+            );
         }
         BenchCommand::Decode {
             manifest,

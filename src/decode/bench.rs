@@ -95,10 +95,11 @@ fn matches(e: &Expected, s: &Symbol) -> bool {
     let Some(ef) = Format::parse(&e.format) else {
         return false;
     };
-    if let Some(h) = &e.bytes_hex {
-        if s.format == ef && hex(&s.raw).eq_ignore_ascii_case(h) {
-            return true;
-        }
+    if let Some(h) = &e.bytes_hex
+        && s.format == ef
+        && hex(&s.raw).eq_ignore_ascii_case(h)
+    {
+        return true;
     }
     let same_text = |a: &str, b: &str| a == b || normalise(a) == normalise(b);
     if s.format == ef {
@@ -111,7 +112,7 @@ fn matches(e: &Expected, s: &Symbol) -> bool {
     }
 }
 
-/// Applies `key=value` overrides to the tuning: `strips`, `whole`, `wfmax` (pixels), `msmall`, `maxm`, `mcoh`, `th`, `coh`,
+/// Applies `key=value` overrides to the tuning: `strips`, `whole`, `wfmax` (pixels), `msmall`, `single` (pixels), `maxm`, `mcoh`, `th`, `half`, `coh`,
 /// `energy`, `alt`, `maxc`, `up`, `sharp`, `rows`, `soft`.
 pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
     for kv in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -138,6 +139,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "soft" => t.soft_deadline_share = f as f32,
             "th" => t.whole_frame_try_harder = f != 0.0,
             "half" => t.locate.downscale_min_side = f as u32,
+            "single" => t.single_symbol_max_pixels = f as u64,
             _ => bail!("unknown tuning key {k:?}"),
         }
     }

@@ -53,7 +53,7 @@ impl Default for LocateParams {
             max_candidates: 12,
             max_matrix_coherence: 0.5,
             max_matrix_candidates: 6,
-            downscale_min_side: 480,
+            downscale_min_side: 320,
         }
     }
 }
@@ -205,8 +205,9 @@ fn components(mask: &[bool], bw: usize, bh: usize) -> Vec<Vec<usize>> {
 /// Candidate 1D barcode regions and matrix-code regions, strongest first.
 pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Located {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    // Small frames (most of the public corpus) are located at full resolution: halving them would
-    // leave too few blocks across a symbol.
+    // Small frames are located at full resolution: halving them would leave too few blocks
+    // across a symbol. From 320 pixels up the halved frame still works (measured on the public
+    // corpus) at a quarter of the cost.
     let (work, ww, wh, scale) = if w.min(h) >= params.downscale_min_side as usize {
         let (img, hw, hh) = half(frame);
         (img, hw, hh, 2.0f32)
@@ -255,6 +256,10 @@ pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Located {
         for members in components(&close(&matrix, b.bw, b.bh), b.bw, b.bh) {
             if let Some(m) = matrix_rect(&b, &matrix, &members, scale) {
                 squares.push(m);
+            } else if members.len() >= 9 {
+                // A code beside text or bars merges with them into one sparse blob: look for
+                // the densest square inside the blob instead.
+                squares.extend(matrix_windows(&b, &matrix, &members, scale, 2));
             }
         }
         squares.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -267,7 +272,12 @@ pub(crate) fn locate(frame: &GrayImage, params: &LocateParams) -> Located {
 }
 
 /// The bounding box of a component that is compact enough to be a matrix code.
-fn matrix_rect(b: &Blocks, mask: &[bool], members: &[usize], scale: f32) -> Option<MatrixCandidate> {
+fn matrix_rect(
+    b: &Blocks,
+    mask: &[bool],
+    members: &[usize],
+    scale: f32,
+) -> Option<MatrixCandidate> {
     let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
     let (mut strong, mut energy) = (0usize, 0f32);
     for &i in members {
@@ -296,6 +306,97 @@ fn matrix_rect(b: &Blocks, mask: &[bool], members: &[usize], scale: f32) -> Opti
         y1: (y1 + 1) as f32 * bs,
         score: energy,
     })
+}
+
+/// Square windows of one component densely filled with matrix-like blocks, strongest first.
+///
+/// On a label the code sits next to text and bars, and the component merges them into one
+/// sparse blob. The largest dense window around a code covers it; overlapping weaker windows are
+/// suppressed.
+fn matrix_windows(
+    b: &Blocks,
+    mask: &[bool],
+    members: &[usize],
+    scale: f32,
+    max: usize,
+) -> Vec<MatrixCandidate> {
+    let (bw, bh) = (b.bw, b.bh);
+    let mut inside = vec![false; mask.len()];
+    let (mut mx0, mut my0, mut mx1, mut my1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+    for &i in members {
+        inside[i] = mask[i];
+        let (x, y) = (i % bw, i / bw);
+        mx0 = mx0.min(x);
+        my0 = my0.min(y);
+        mx1 = mx1.max(x);
+        my1 = my1.max(y);
+    }
+    // Summed-area tables of the mask and of block energy.
+    let mut count = vec![0u32; (bw + 1) * (bh + 1)];
+    let mut energy = vec![0f32; (bw + 1) * (bh + 1)];
+    for y in 0..bh {
+        for x in 0..bw {
+            let i = y * bw + x;
+            let (m, e) = if inside[i] {
+                (1, b.mag[i] / (b.count[i].max(1) as f32))
+            } else {
+                (0, 0.0)
+            };
+            let at = (y + 1) * (bw + 1) + x + 1;
+            count[at] = m + count[at - 1] + count[at - bw - 1] - count[at - bw - 2];
+            energy[at] = e + energy[at - 1] + energy[at - bw - 1] - energy[at - bw - 2];
+        }
+    }
+    let rect = |t: &[u32], x: usize, y: usize, k: usize| -> u32 {
+        let (a, b2) = (y * (bw + 1), (y + k) * (bw + 1));
+        t[b2 + x + k] + t[a + x] - t[a + x + k] - t[b2 + x]
+    };
+    let rect_f = |t: &[f32], x: usize, y: usize, k: usize| -> f32 {
+        let (a, b2) = (y * (bw + 1), (y + k) * (bw + 1));
+        t[b2 + x + k] + t[a + x] - t[a + x + k] - t[b2 + x]
+    };
+    // (score, x, y, k) of every dense window.
+    let mut windows: Vec<(f32, usize, usize, usize)> = Vec::new();
+    for k in [2usize, 3, 4, 5, 6, 8, 10, 12] {
+        if k > bw || k > bh {
+            break;
+        }
+        let need = ((k * k) as f32 * 0.7).ceil() as u32;
+        for y in my0..=(my1 + 1).saturating_sub(k).min(bh - k) {
+            for x in mx0..=(mx1 + 1).saturating_sub(k).min(bw - k) {
+                if rect(&count, x, y, k) >= need {
+                    windows.push((rect_f(&energy, x, y, k), x, y, k));
+                }
+            }
+        }
+    }
+    // Bigger windows hold more energy, so the strongest window around a code is its full extent.
+    windows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut chosen: Vec<(f32, usize, usize, usize)> = Vec::new();
+    for w in windows {
+        let overlaps = chosen.iter().any(|c| {
+            let ix = (w.1 + w.3).min(c.1 + c.3) as isize - w.1.max(c.1) as isize;
+            let iy = (w.2 + w.3).min(c.2 + c.3) as isize - w.2.max(c.2) as isize;
+            ix > 0 && iy > 0
+        });
+        if !overlaps {
+            chosen.push(w);
+            if chosen.len() >= max {
+                break;
+            }
+        }
+    }
+    let bs = BLOCK as f32 * scale;
+    chosen
+        .into_iter()
+        .map(|(score, x, y, k)| MatrixCandidate {
+            x0: x as f32 * bs,
+            y0: y as f32 * bs,
+            x1: (x + k) as f32 * bs,
+            y1: (y + k) as f32 * bs,
+            score,
+        })
+        .collect()
 }
 
 /// Morphological closing with a 3x3 square: joins the blocks of one symbol across gaps such as
@@ -437,7 +538,8 @@ fn refine(frame: &GrayImage, c: &mut Candidate) {
             // The doubled angle folds opposite gradients (both edges of a bar) together.
             let (dx, dy) = (gx * gx - gy * gy, 2.0 * gx * gy);
             let a2 = fast_atan2(dy, dx);
-            let bin = (((a2 + std::f32::consts::PI) / std::f32::consts::TAU) * BINS as f32) as usize;
+            let bin =
+                (((a2 + std::f32::consts::PI) / std::f32::consts::TAU) * BINS as f32) as usize;
             hist[bin.min(BINS - 1)] += m2.sqrt();
             samples.push((a2, dx, dy));
         }
@@ -471,7 +573,11 @@ fn refine(frame: &GrayImage, c: &mut Candidate) {
             sy += dy;
         }
     }
-    let a2 = if sx == 0.0 && sy == 0.0 { peak } else { sy.atan2(sx) };
+    let a2 = if sx == 0.0 && sy == 0.0 {
+        peak
+    } else {
+        sy.atan2(sx)
+    };
     let angle = 0.5 * a2;
     // Re-express the rectangle at the refined angle: rotate the four corners into the new frame
     // and take their bounds.

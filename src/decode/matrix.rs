@@ -140,7 +140,7 @@ pub(crate) fn decode_pdf417(frame: &GrayImage, c: &Candidate, out: &mut Vec<Symb
             return Vec::new();
         };
         let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
-        PDF417Reader::default()
+        PDF417Reader
             .decode_with_hints(&mut bitmap, &DecodeHints::default())
             .map(|r| vec![r])
             .unwrap_or_default()

@@ -2,15 +2,23 @@
 //!
 //! **Invariant:** pure apart from the time box: a frame in, symbols out; no files, no devices.
 //!
-//! The pipeline (figures and reasons in `shared/docs/DECODE.md`):
-//! 1. [`locate`] finds 1D barcode regions at any angle with a block structure tensor.
-//! 2. [`strip`] straightens each region into an upright strip (cubic, 2x along the bar normal,
-//!    lightly sharpened), splits it into bands of bar energy and reads each band row by row with
-//!    rxing's 1D readers restricted to the configured 1D formats.
-//! 3. A whole-frame rxing pass (default mode, never TryHarder) reads the 2D formats and, on
-//!    small frames, upright 1D codes.
-//! 4. Results are filtered (length, confirmation of check-less formats) and deduplicated by
-//!    format, text and place.
+//! The pipeline (figures and reasons in `shared/docs/DECODE.md`), chosen by measurement with
+//! `scanstation bench decode` and `benches/zxing_compare.py`:
+//! 1. `locate` finds 1D barcode regions at any angle with a block structure tensor (on a 2x
+//!    downscale from 320 px up), refines each angle at full resolution, and proposes
+//!    matrix-code regions (strong, incoherent, compact blobs).
+//! 2. `strip` straightens each 1D region along the bar normal (cubic, 2x across the bars,
+//!    lightly sharpened), measures how the rows lean under perspective, splits the strip into
+//!    bands of bar energy and reads each band row by row with rxing's 1D readers restricted to
+//!    the configured 1D formats.
+//! 3. `matrix` decodes each matrix-code proposal as a crop (Data Matrix with TryHarder, which
+//!    is affordable on a crop) and tries PDF417 on straightened regions that held no 1D code.
+//! 4. Frames up to 0.6 MP also get a whole-frame rxing pass in default mode over every
+//!    configured format (never TryHarder on a whole frame: slow, ghosts, rxing issue 69); on
+//!    larger frames that pass costs more than the frame budget and runs only as a last resort
+//!    when nothing else was found.
+//! 5. Results are filtered (length, two-row confirmation of formats without a strong check) and
+//!    deduplicated by format, text and place.
 //!
 //! [`DecodeWorker`] runs the decoder on a thread under the frame budget.
 
@@ -214,9 +222,15 @@ pub struct Tuning {
     /// pixels. On larger frames it costs more than the frame budget (about 28 ms at 1080p for
     /// the 2D formats alone), so 2D codes are read from the locator's proposals instead.
     pub whole_frame_max_pixels: u64,
-    /// Decode matrix-code proposals on frames small enough for the whole-frame pass too, where
-    /// TryHarder on a crop finds Data Matrix codes the default whole-frame pass misses.
+    /// Decode matrix-code proposals on frames small enough for the whole-frame pass too (but
+    /// larger than `single_symbol_max_pixels`), where TryHarder on a crop finds Data Matrix
+    /// codes the default whole-frame pass misses.
     pub matrix_on_small: bool,
+    /// Frames up to this many pixels (thumbnails and crops, below any camera mode the station
+    /// uses, VGA being 307 200) are taken to hold one symbol: when the whole-frame pass reads
+    /// one, the locator is skipped. A speed rule for small images only: it would miss a second,
+    /// rotated 1D code in such an image.
+    pub single_symbol_max_pixels: u64,
     /// The share of `budget_ms` after which the decoder stops starting new work and returns what
     /// it has, leaving the rest of the budget as margin for [`DecodeWorker`].
     pub soft_deadline_share: f32,
@@ -233,6 +247,7 @@ impl Default for Tuning {
             whole_frame: true,
             whole_frame_max_pixels: 600_000,
             matrix_on_small: true,
+            single_symbol_max_pixels: 250_000,
             soft_deadline_share: 0.75,
             whole_frame_try_harder: false,
             locate: LocateParams::default(),
@@ -296,7 +311,9 @@ impl Decoder {
             .any(|f| matches!(f, Format::DataMatrix | Format::QrCode | Format::Aztec));
         let want_pdf = formats.contains(&Format::Pdf417);
         let strips = self.tuning.strips && !readers.is_empty();
-        let matrices = want_matrix && (!small || self.tuning.matrix_on_small);
+        let matrices = want_matrix
+            && (!small
+                || (self.tuning.matrix_on_small && pixels > self.tuning.single_symbol_max_pixels));
 
         // Small frames: one whole-frame pass over every configured format first, so that the
         // proposals below can skip what it already read.
@@ -304,7 +321,10 @@ impl Decoder {
             self.whole_frame(frame, &formats, &mut found);
         }
 
-        let located = if strips || matrices || (want_pdf && !small) {
+        let single = small && pixels <= self.tuning.single_symbol_max_pixels && !found.is_empty();
+        let located = if single {
+            locate::Located::default()
+        } else if strips || matrices || (want_pdf && !small) {
             rx::guard(|| locate::locate(frame, &self.tuning.locate)).unwrap_or_default()
         } else {
             locate::Located::default()
@@ -359,6 +379,37 @@ impl Decoder {
                 found.extend(part);
             }
         }
+        // Large frames where the proposals found nothing: a whole-frame pass as a last resort,
+        // for symbols the locator cannot see (very large, inverted or unusual ones). It only
+        // costs time on frames that would otherwise report nothing.
+        if !small && found.is_empty() && self.tuning.whole_frame && !expired() {
+            self.whole_frame(frame, &formats, &mut found);
+        }
+        // Small frames with nothing found: light-on-dark symbols (inverted), and thumbnails whose
+        // modules are too small for the detectors (upscaled). Both are cheap at this size.
+        if small && found.is_empty() && !expired() {
+            let mut inverted = frame.clone();
+            image::imageops::invert(&mut inverted);
+            self.whole_frame(&inverted, &formats, &mut found);
+            if found.is_empty() && frame.width().min(frame.height()) < 160 && !expired() {
+                let factor = (320 / frame.width().min(frame.height()).max(1)).clamp(2, 8);
+                let up = image::imageops::resize(
+                    frame,
+                    frame.width() * factor,
+                    frame.height() * factor,
+                    image::imageops::FilterType::Triangle,
+                );
+                let mut part = Vec::new();
+                self.whole_frame(&up, &formats, &mut part);
+                let k = 1.0 / factor as f32;
+                for mut s in part {
+                    for c in &mut s.corners {
+                        *c = (c.0 * k, c.1 * k);
+                    }
+                    found.push(s);
+                }
+            }
+        }
         Ok(dedup(found))
     }
 }
@@ -366,7 +417,8 @@ impl Decoder {
 impl Decoder {
     /// rxing over the whole frame with every configured format, in default mode.
     fn whole_frame(&self, frame: &GrayImage, formats: &[Format], found: &mut Vec<Symbol>) {
-        let set: HashSet<rxing::BarcodeFormat> = formats.iter().copied().map(rx::to_rxing).collect();
+        let set: HashSet<rxing::BarcodeFormat> =
+            formats.iter().copied().map(rx::to_rxing).collect();
         if set.is_empty() {
             return;
         }
@@ -492,29 +544,4 @@ mod tests {
         assert!(parse_formats("code128,bogus").is_err());
         assert!(parse_formats("").is_err());
     }
-}
-
-/// The locator's proposals for a frame: bar regions as corner quads and matrix-code regions as
-/// boxes, plus each bar region straightened at 1x. For looking at what the pipeline sees; not
-/// part of the decoding path.
-#[doc(hidden)]
-pub fn debug_locate(frame: &GrayImage) -> (Vec<[(f32, f32); 4]>, Vec<[f32; 4]>, Vec<GrayImage>) {
-    let located = locate::locate(frame, &LocateParams::default());
-    let mut quads = Vec::new();
-    let mut strips = Vec::new();
-    for c in &located.bars {
-        let (cos, sin) = (c.angle.cos(), c.angle.sin());
-        let at = |u: f32, v: f32| (c.cx + u * cos - v * sin, c.cy + u * sin + v * cos);
-        quads.push([at(c.u0, c.v0), at(c.u1, c.v0), at(c.u1, c.v1), at(c.u0, c.v1)]);
-        let (w, h) = ((c.u1 - c.u0).max(1.0) as u32, (c.v1 - c.v0).max(1.0) as u32);
-        if u64::from(w) * u64::from(h) <= 4_000_000 {
-            strips.push(strip::warp(frame, c.cx, c.cy, cos, sin, c.u0, c.v0, w, h));
-        }
-    }
-    let boxes = located
-        .matrices
-        .iter()
-        .map(|m| [m.x0, m.y0, m.x1, m.y1])
-        .collect();
-    (quads, boxes, strips)
 }

@@ -82,7 +82,7 @@ fn default_aim(format: Format) -> &'static str {
         Format::Ean13 | Format::UpcA | Format::UpcE => "]E0",
         Format::Ean8 => "]E4",
         Format::Code39 => "]A0",
-        Format::Pdf417 => "]L2",
+        Format::Pdf417 => "]L0",
         Format::Itf => "]I0",
         Format::Aztec => "]z0",
         Format::Code93 => "]G0",
@@ -184,35 +184,25 @@ impl RowReaders {
             self.itf,
         );
         guard(|| {
-            if code128 {
-                if let Ok(r) = Code128Reader.decode_row(row_number, row, hints) {
-                    return Some(r);
-                }
+            if code128 && let Ok(r) = Code128Reader.decode_row(row_number, row, hints) {
+                return Some(r);
             }
-            if let Some(reader) = upc_ean.as_mut() {
-                if let Ok(r) = reader.decode_row(row_number, row, hints) {
-                    return Some(r);
-                }
+            if let Some(reader) = upc_ean.as_mut()
+                && let Ok(r) = reader.decode_row(row_number, row, hints)
+            {
+                return Some(r);
             }
-            if code39 {
-                if let Ok(r) = Code39Reader::new().decode_row(row_number, row, hints) {
-                    return Some(r);
-                }
+            if code39 && let Ok(r) = Code39Reader::new().decode_row(row_number, row, hints) {
+                return Some(r);
             }
-            if itf {
-                if let Ok(r) = ITFReader::default().decode_row(row_number, row, hints) {
-                    return Some(r);
-                }
+            if itf && let Ok(r) = ITFReader::default().decode_row(row_number, row, hints) {
+                return Some(r);
             }
-            if code93 {
-                if let Ok(r) = Code93Reader::default().decode_row(row_number, row, hints) {
-                    return Some(r);
-                }
+            if code93 && let Ok(r) = Code93Reader::default().decode_row(row_number, row, hints) {
+                return Some(r);
             }
-            if codabar {
-                if let Ok(r) = CodaBarReader::default().decode_row(row_number, row, hints) {
-                    return Some(r);
-                }
+            if codabar && let Ok(r) = CodaBarReader::default().decode_row(row_number, row, hints) {
+                return Some(r);
             }
             None
         })
@@ -241,10 +231,15 @@ pub(crate) fn content_of(result: &RXingResult) -> Option<Content> {
     };
     let mut text = result.getText().to_owned();
     // The `AssumeGs1` hint makes rxing's Code 128 reader put the identifier into the text itself.
-    if format == Format::Code128 {
-        if let Some(rest) = text.strip_prefix("]C1") {
-            text = rest.to_owned();
-        }
+    if format == Format::Code128
+        && let Some(rest) = text.strip_prefix("]C1")
+    {
+        text = rest.to_owned();
+    }
+    if format == Format::Code39
+        && let Some(full) = code39_extended(&text)
+    {
+        text = full;
     }
     let aim = reported.unwrap_or_else(|| default_aim(format).to_owned());
     // Byte segments are the payload bytes of byte-mode 2D data; elsewhere the text is the data,
@@ -265,6 +260,43 @@ pub(crate) fn content_of(result: &RXingResult) -> Option<Content> {
         raw,
         aim,
     })
+}
+
+/// Full ASCII ("extended") Code 39: `+A` is `a`, `/A` is `!`, `%A` is ESC and so on.
+///
+/// rxing's reader can do this only as a mode fixed in advance; like zxing-cpp, the station reads
+/// a Code 39 as extended when it contains shift pairs and every one of them is valid, since `+`,
+/// `$`, `%` and `/` rarely stand before a letter in plain Code 39 data.
+pub(crate) fn code39_extended(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    let mut shifted = false;
+    while let Some(c) = chars.next() {
+        if !matches!(c, '+' | '$' | '%' | '/') {
+            out.push(c);
+            continue;
+        }
+        let next = chars.next()?;
+        let n = next as u32;
+        let decoded = match (c, next) {
+            ('+', 'A'..='Z') => char::from_u32(n + 32)?,
+            ('$', 'A'..='Z') => char::from_u32(n - 64)?,
+            ('%', 'A'..='E') => char::from_u32(n - 38)?,
+            ('%', 'F'..='J') => char::from_u32(n - 11)?,
+            ('%', 'K'..='O') => char::from_u32(n + 16)?,
+            ('%', 'P'..='T') => char::from_u32(n + 43)?,
+            ('%', 'U') => '\0',
+            ('%', 'V') => '@',
+            ('%', 'W') => '`',
+            ('%', 'X'..='Z') => '\u{7f}',
+            ('/', 'A'..='O') => char::from_u32(n - 32)?,
+            ('/', 'Z') => ':',
+            _ => return None,
+        };
+        shifted = true;
+        out.push(decoded);
+    }
+    shifted.then_some(out)
 }
 
 /// Four corners for a whole-frame result from the points rxing reports.

@@ -198,7 +198,10 @@ fn bands(frame: &GrayImage, g: &Geom) -> (Vec<Band>, f32) {
             let (best, top) = scores
                 .iter()
                 .enumerate()
-                .fold((0usize, f32::MIN), |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc });
+                .fold(
+                    (0usize, f32::MIN),
+                    |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc },
+                );
             if top <= 0.0 {
                 continue;
             }
@@ -364,12 +367,68 @@ fn binarize_local(row: &[f32], window: usize, bits: &mut BitArray) -> bool {
     }
     let half = window / 2;
     *bits = BitArray::with_size(n);
-    for i in 0..n {
+    for (i, &s) in row.iter().enumerate() {
         let a = i.saturating_sub(half);
         let b = (i + half + 1).min(n);
         let mean = (prefix[b] - prefix[a]) / (b - a) as f64;
-        if (row[i] as f64) < mean - 1.0 {
+        if (s as f64) < mean - 1.0 {
             bits.set(i);
+        }
+    }
+    true
+}
+
+/// Binarises by edges: each strong falling slope starts a bar and each rising one ends it.
+///
+/// On a blurred code at 1-2 pixels per module a narrow bar or space never reaches the row's
+/// mid level, so a threshold loses it, but its two edges still show as a pair of opposite
+/// slopes. Edges are the peaks of the smoothed derivative; runs of same-sign peaks keep the
+/// strongest.
+fn binarize_edges(row: &[f32], bits: &mut BitArray) -> bool {
+    let n = row.len();
+    if n < 8 {
+        return false;
+    }
+    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    for &s in row {
+        lo = lo.min(s);
+        hi = hi.max(s);
+    }
+    if hi - lo < 12.0 {
+        return false;
+    }
+    let d: Vec<f32> = (0..n)
+        .map(|i| row[(i + 1).min(n - 1)] - row[i.saturating_sub(1)])
+        .collect();
+    let min_slope = 0.08 * (hi - lo);
+    // (position, sign) of each edge, same signs merged to the strongest.
+    let mut edges: Vec<(usize, f32)> = Vec::new();
+    for i in 1..n - 1 {
+        let a = d[i].abs();
+        if a < min_slope || a < d[i - 1].abs() || a < d[i + 1].abs() {
+            continue;
+        }
+        match edges.last_mut() {
+            Some(last) if last.1.signum() == d[i].signum() => {
+                if a > last.1.abs() {
+                    *last = (i, d[i]);
+                }
+            }
+            _ => edges.push((i, d[i])),
+        }
+    }
+    if edges.len() < 6 {
+        return false;
+    }
+    *bits = BitArray::with_size(n);
+    let mut start: Option<usize> = None;
+    for &(pos, slope) in &edges {
+        if slope < 0.0 {
+            start = Some(pos);
+        } else if let Some(s0) = start.take() {
+            for i in s0..pos {
+                bits.set(i);
+            }
         }
     }
     true
@@ -388,6 +447,10 @@ fn needs_confirmation(format: Format) -> bool {
 /// Rejects reads too short to be a device label symbol: the typical ghost is two or three
 /// Code 128 characters found in the middle of some other pattern.
 pub(crate) fn plausible(format: Format, text: &str) -> bool {
+    // An FNC1 as the last character separates nothing: a misread of the check character.
+    if text.ends_with('\u{1d}') {
+        return false;
+    }
     let n = text.chars().count();
     match format {
         Format::Code128 | Format::Code93 => n >= 3,
@@ -406,6 +469,9 @@ struct Hit {
     x0: f32,
     x1: f32,
     count: u32,
+    /// Read once by a method trusted on its own (a threshold binarisation of a format with a
+    /// strong check); otherwise two rows must agree.
+    trusted: bool,
 }
 
 /// Reads the 1D barcodes of one located region, appending symbols in frame coordinates.
@@ -432,12 +498,16 @@ pub(crate) fn decode_candidate(
         v1: c.v1 + 2.0,
         skew: 0.0,
     };
-    let (mut found, skew) = bands(frame, &g);
+    let g = clip_to_frame(g, frame.width() as f32, frame.height() as f32);
+    let (found, skew) = bands(frame, &g);
     let g = Geom { skew, ..g };
+    // No row of the region looks like bars (strong along the row, weak across it): text,
+    // texture or an edge that the block test let through. Reading it would only cost time.
     if found.is_empty() {
-        found.push(Band { v0: g.v0, v1: g.v1 });
+        return;
     }
     let mut row = Vec::new();
+    let (mut above, mut below, mut avg) = (Vec::new(), Vec::new(), Vec::new());
     let mut bits = BitArray::new();
     for band in found {
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -457,28 +527,50 @@ pub(crate) fn decode_candidate(
                 continue;
             }
             sample_row(frame, &g, v, p, &mut row);
-            for mode in 0..2 {
-                let ok = if mode == 0 {
-                    binarize_global(&row, &mut bits)
-                } else {
-                    binarize_local(&row, (8.0 * p.upscale) as usize * 4, &mut bits)
+            avg.clear();
+            avg.extend_from_slice(&row);
+            for mode in 0..4 {
+                let ok = match mode {
+                    0 => binarize_global(&row, &mut bits),
+                    1 => binarize_edges(&row, &mut bits),
+                    2 => binarize_local(&row, (16.0 * p.upscale) as usize * 2, &mut bits),
+                    _ => {
+                        // Noise hides the weak edges of a blurred code; the mean of three
+                        // neighbouring rows keeps the edges and cuts the noise.
+                        // Only near the middle of the band, where it pays: it samples two
+                        // more rows each time.
+                        if height < 6.0 || k >= 5 {
+                            continue;
+                        }
+                        sample_row(frame, &g, v - 1.5, p, &mut above);
+                        sample_row(frame, &g, v + 1.5, p, &mut below);
+                        for ((r, a), b) in avg.iter_mut().zip(&above).zip(&below) {
+                            *r = (*r + a + b) / 3.0;
+                        }
+                        binarize_edges(&avg, &mut bits)
+                    }
                 };
                 if !ok {
                     continue;
                 }
-                if let Some(hit) = read_both_ways(readers, k as u32, &mut bits) {
-                    let strong = !needs_confirmation(hit.format);
+                if let Some(mut hit) = read_both_ways(readers, k as u32, &mut bits) {
+                    // Edge binarisation finds bars a threshold misses, and with them ghosts
+                    // and misreads that pass a check character by chance; its reads must
+                    // repeat on a second row.
+                    hit.trusted = mode != 1 && mode != 3 && !needs_confirmation(hit.format);
                     let confirmed = match hits
                         .iter_mut()
                         .find(|h| h.format == hit.format && h.text == hit.text)
                     {
                         Some(h) => {
                             h.count += 1;
+                            h.trusted |= hit.trusted;
                             true
                         }
                         None => {
+                            let trusted = hit.trusted;
                             hits.push(hit);
-                            strong
+                            trusted
                         }
                     };
                     if confirmed {
@@ -492,7 +584,7 @@ pub(crate) fn decode_candidate(
             }
         }
         for h in hits {
-            if needs_confirmation(h.format) && h.count < 2 {
+            if !h.trusted && h.count < 2 {
                 continue;
             }
             let ua = g.u0 + h.x0 / p.upscale;
@@ -512,6 +604,28 @@ pub(crate) fn decode_candidate(
             });
         }
     }
+}
+
+/// Shortens a strip so that its centre line stays inside the frame: samples beyond the border
+/// would repeat the edge pixels, which can look like a dark bar where a quiet zone should be.
+fn clip_to_frame(mut g: Geom, w: f32, h: f32) -> Geom {
+    let vm = 0.5 * (g.v0 + g.v1);
+    let (mut lo, mut hi) = (g.u0, g.u1);
+    // The centre line is x = a + u cos, y = b + u sin; intersect with [0, w] x [0, h].
+    let (a, b) = g.at(0.0, vm);
+    for (p, d, max) in [(a, g.cos, w - 1.0), (b, g.sin, h - 1.0)] {
+        if d.abs() < 1e-6 {
+            continue;
+        }
+        let (t0, t1) = ((0.0 - p) / d, (max - p) / d);
+        lo = lo.max(t0.min(t1));
+        hi = hi.min(t0.max(t1));
+    }
+    if hi - lo >= 16.0 {
+        g.u0 = lo;
+        g.u1 = hi;
+    }
+    g
 }
 
 /// Reads a binarised row left to right, then right to left (a symbol upside down in the strip).
@@ -547,6 +661,7 @@ fn read_both_ways(readers: &mut RowReaders, row_number: u32, bits: &mut BitArray
             x0,
             x1,
             count: 1,
+            trusted: false,
         });
     }
     bits.reverse();
