@@ -164,7 +164,10 @@ fn human_lines_are_green_or_red_with_reasons() {
     assert!(text.contains("REJECTED scan 2"), "{text}");
     // A misprinted IMEI holds the unit: quarantine, with the reason.
     assert!(text.contains("UNIT QUARANTINE 1"), "{text}");
-    assert!(text.contains("quarantine: scan 1: invalid IMEI check digit"), "{text}");
+    assert!(
+        text.contains("quarantine: scan 1: invalid IMEI check digit"),
+        "{text}"
+    );
     assert!(
         !text.contains('\x1b'),
         "no colour when stdout is not a terminal"
