@@ -14,29 +14,7 @@ use image::GrayImage;
 
 use super::{FrameResult, Source, SourceEvent};
 use crate::clock;
-use crate::decode::Decoder;
-
-/// Decodes on the source thread. TEMPORARY until `decode::DecodeWorker` (time-boxed) lands.
-struct DecodeWorker {
-    decoder: Decoder,
-}
-
-impl DecodeWorker {
-    fn new(decoder: Decoder) -> Self {
-        DecodeWorker { decoder }
-    }
-
-    fn decode(
-        &mut self,
-        frame: Arc<GrayImage>,
-    ) -> Result<Vec<crate::decode::Symbol>, crate::decode::DecodeError> {
-        self.decoder.decode(&frame)
-    }
-
-    fn overruns(&self) -> u64 {
-        0
-    }
-}
+use crate::decode::{DecodeWorker, Decoder};
 
 /// One grabbed frame.
 pub struct Grabbed {
