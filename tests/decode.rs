@@ -369,17 +369,21 @@ fn worker_decodes_and_counts_overruns() {
     }
     assert_eq!(worker.overruns(), 0);
 
-    // A zero budget cannot be met: every frame overruns, and each gets a fresh thread.
+    // A 1 ms budget cannot be met on a busy 1080p frame (locating alone takes several ms
+    // before the decoder's own deadline is first checked): every frame overruns, and each gets
+    // a fresh thread. A zero budget would race: the decoder may give up before the wait starts.
     let cfg = DecodeConfig {
-        budget_ms: 0,
+        budget_ms: 1,
         ..DecodeConfig::default()
     };
-    let big = Arc::new(white(1920, 1080));
+    let busy = Arc::new(GrayImage::from_fn(1920, 1080, |x, y| {
+        Luma([if (x / 3 + y / 7) % 2 == 0 { 20 } else { 235 }])
+    }));
     let mut worker = DecodeWorker::new(Decoder::new(cfg));
     for n in 1..=2u64 {
         assert_eq!(
-            worker.decode(Arc::clone(&big)),
-            Err(DecodeError::Overrun { budget_ms: 0 })
+            worker.decode(Arc::clone(&busy)),
+            Err(DecodeError::Overrun { budget_ms: 1 })
         );
         assert_eq!(worker.overruns(), n);
     }
