@@ -42,6 +42,20 @@ fn alt(c: &mut Classification, kind: Kind, why_not: &'static str) {
 /// Classifies one decoded string. `aim` is the symbology identifier when the source knows it.
 ///
 /// Never panics and never fails: junk comes back as [`Kind::Unknown`] with a rejection.
+///
+/// ```
+/// use scanstation::ident::{Kind, NoTacs, classify};
+///
+/// let imei = classify("35-209900-176148-1", None, &NoTacs);
+/// assert_eq!((imei.kind, imei.valid(), imei.value.as_str()), (Kind::Imei, true, "352099001761481"));
+///
+/// let misprint = classify("354178036859782", None, &NoTacs);
+/// assert_eq!(misprint.reason(), Some("invalid IMEI check digit: misprinted or counterfeit label"));
+///
+/// // HP serials really start with S; Apple box barcodes add one.
+/// assert_eq!(classify("SGH327SZYD", None, &NoTacs).value, "SGH327SZYD");
+/// assert_eq!(classify("SC02XG1ABJGH5", None, &NoTacs).value, "C02XG1ABJGH5");
+/// ```
 pub fn classify(input: &str, aim: Option<Aim>, tacs: &dyn TacLookup) -> Classification {
     let mut c = Classification {
         input: input.to_owned(),
