@@ -213,6 +213,7 @@ impl<W: Write> Feedback<W> {
         let mut text = format!("{head} {} ({reason}): {}", u.id, parts.join("; "));
         if let (Some(decision), Some(why)) = (&u.decision, &u.decision_reason)
             && u.status != "ok"
+            && decision != "proceed"
         {
             text.push_str(&format!(" | {decision}: {why}"));
         }
