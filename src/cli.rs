@@ -153,6 +153,10 @@ pub struct FindArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Write the label picture of the unit found (a JPEG) to FILE; with several units, the
+    /// newest one that has a picture.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
     /// The value to look for.
     pub value: String,
 }
@@ -831,6 +835,34 @@ fn find(args: &FindArgs) -> Result<ExitCode> {
     let store = open_existing(&args.db)?;
     let tacs = store.load_tacs()?;
     let found = crate::export::find(&store, &unescape(&args.value), &tacs)?;
+    if let Some(path) = &args.evidence {
+        let newest = found["units"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .rev()
+            .filter(|u| !u["evidence"].is_null())
+            .find_map(|u| u["id"].as_i64());
+        let Some(unit) = newest else {
+            anyhow::bail!(
+                "no label picture for {}: no camera unit holding it has one",
+                escape(&args.value)
+            );
+        };
+        let Some(picture) = store.evidence(unit)? else {
+            anyhow::bail!("unit {unit} lost its label picture while reading it");
+        };
+        std::fs::write(path, &picture.jpeg)
+            .with_context(|| format!("cannot write the label picture to {}", path.display()))?;
+        eprintln!(
+            "unit {unit}: label picture ({}x{} JPEG, {} bytes, frame {}) written to {}",
+            picture.width,
+            picture.height,
+            picture.jpeg.len(),
+            escape(&picture.frame),
+            path.display()
+        );
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{found}")?;

@@ -205,6 +205,9 @@ pub struct RawLabels {
     pub forget_ms: Option<Spanned<i64>>,
     pub complete_frames: Option<Spanned<i64>>,
     pub join_factor: Option<Spanned<f64>>,
+    pub motion_ms: Option<Spanned<i64>>,
+    pub evidence: Option<bool>,
+    pub evidence_quality: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -323,6 +326,8 @@ pub struct Config {
     pub decode: DecodeSettings,
     pub labels: crate::pair::label::LabelConfig,
     pub camera: CameraSettings,
+    /// The picture kept behind each camera unit.
+    pub evidence: crate::evidence::EvidenceConfig,
     /// A gap this long between a wedge scanner's keys ends a scan even without a suffix.
     pub wedge_gap_ms: i64,
     /// The desk mode at start; control barcodes change it while running.
@@ -343,6 +348,7 @@ impl Default for Config {
             decode: DecodeSettings::default(),
             labels: crate::pair::label::LabelConfig::default(),
             camera: CameraSettings::default(),
+            evidence: crate::evidence::EvidenceConfig::default(),
             wedge_gap_ms: 100,
             mode: crate::ident::control::Mode::Intake,
         }
@@ -528,6 +534,22 @@ impl Config {
             }
             config.labels.join_factor = *factor.get_ref() as f32;
         }
+        config.labels.motion_ms = positive(raw.labels.motion_ms, config.labels.motion_ms)?;
+        if let Some(keep) = raw.labels.evidence {
+            config.evidence.enabled = keep;
+        }
+        if let Some(quality) = raw.labels.evidence_quality {
+            if !(1..=100).contains(quality.get_ref()) {
+                return Err(at.error(
+                    quality.span(),
+                    format!(
+                        "evidence_quality must be between 1 and 100, not {}",
+                        quality.get_ref()
+                    ),
+                ));
+            }
+            config.evidence.quality = *quality.get_ref() as u8;
+        }
 
         let dim = |v: Option<Spanned<i64>>, default: u32, max: i64| -> Result<u32, ConfigError> {
             match v {
@@ -600,12 +622,34 @@ mod tests {
             "color",
             "bell",
             "on_reject",
+            "settle_ms",
+            "complete_frames",
+            "forget_ms",
+            "motion_ms",
+            "join_factor",
+            "evidence",
+            "evidence_quality",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),
                 "{key} missing from the example"
             );
         }
+    }
+
+    #[test]
+    fn label_keys_are_checked() {
+        let config = parse("[labels]\nmotion_ms = 250\nevidence = false\nevidence_quality = 60\n")
+            .expect("labels");
+        assert_eq!(config.labels.motion_ms, 250);
+        assert!(!config.evidence.enabled);
+        assert_eq!(config.evidence.quality, 60);
+        let err = parse("[labels]\nevidence_quality = 101\n").expect_err("quality");
+        assert_eq!((err.line, err.key.as_str()), (2, "labels.evidence_quality"));
+        let err = parse("[labels]\nmotion_ms = -5\n").expect_err("motion");
+        assert_eq!(err.key, "labels.motion_ms");
+        let err = parse("[labels]\nevidence = \"yes\"\n").expect_err("evidence");
+        assert_eq!(err.key, "labels.evidence");
     }
 
     #[test]

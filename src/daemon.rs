@@ -17,14 +17,18 @@ use std::time::Duration;
 use crate::clock;
 use crate::config::{Config, SourceSpec};
 use crate::decode::{DecodeConfig, Decoder};
+use crate::evidence::{self, EvidenceConfig};
 use crate::feedback::Feedback;
 use crate::ident::control::Mode;
 use crate::ident::{self, Aim, Classification, IdKind, Kind, Rejection, tac::MemoryTacs};
-use crate::pair::label::{LabelCommit, LabelTracker, SeenSymbol};
+use crate::pair::label::{LabelCommit, LabelEvent, LabelTracker, SeenGroup, SeenSymbol};
 use crate::pair::{self, ClosedUnit, Effect, Existing, Outcome, Pairer, ScanInput};
 use crate::source::frames::{FrameSource, Images, Replay};
 use crate::source::{FrameResult, RawScan, Source, SourceEvent};
-use crate::store::{FlagRecord, ScanRecord, Store, StoreError, Tx, UnitIdRecord, UnitRecord};
+use crate::store::{
+    EvidenceRecord, FlagRecord, InvalidRecord, ScanRecord, Store, StoreError, Tx, UnitIdRecord,
+    UnitRecord,
+};
 use crate::workflow;
 
 /// Errors that stop the daemon.
@@ -209,7 +213,14 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
             mode: config.mode,
             lists: Store::open_read_only(db)?,
             extra_keys: std::collections::HashMap::new(),
+            evidence: config.evidence,
+            camera_units: std::collections::HashMap::new(),
+            pictures: std::collections::HashMap::new(),
+            amends: std::collections::HashMap::new(),
+            pending_pictures: Vec::new(),
         },
+        evidence_failures: 0,
+        evidence_written: 0,
     };
     tracing::info!(db = %db.display(), "station ready");
     station.event_loop(&rx, &shutdown)
@@ -220,6 +231,29 @@ struct Station<W: Write> {
     store: Store,
     feedback: Feedback<W>,
     core: Core,
+    /// Label pictures that could not be made or stored (logged each time, totalled at exit).
+    evidence_failures: u64,
+    evidence_written: u64,
+}
+
+/// A recorded camera unit whose label is still followed, so values read later can amend it.
+struct CameraUnit {
+    unit: i64,
+    opened_ms: i64,
+    /// Every scan recorded for it so far, to rebuild the unit when it is amended.
+    scans: Vec<(i64, RawScan, Classification)>,
+}
+
+/// The best picture of a followed label so far, cut from its frame, not yet encoded.
+#[derive(Clone)]
+struct Picture {
+    crop: image::GrayImage,
+    at_ms: i64,
+    frame: String,
+    symbols: usize,
+    sharpness: f32,
+    /// Better than what the store holds for the unit (or the store holds none).
+    dirty: bool,
 }
 
 /// The state that turns events into rows: pairing, label tracking, id allocation.
@@ -238,6 +272,15 @@ struct Core {
     lists: Option<Store>,
     /// GS1 lots and production dates seen on each open unit, for recall matching.
     extra_keys: std::collections::HashMap<i64, crate::lists::UnitKeys>,
+    evidence: EvidenceConfig,
+    /// Camera tracks that were recorded, by track id.
+    camera_units: std::collections::HashMap<u64, CameraUnit>,
+    /// The best picture of each followed label, by track id.
+    pictures: std::collections::HashMap<u64, Picture>,
+    /// How many times each camera unit was amended.
+    amends: std::collections::HashMap<i64, i64>,
+    /// Pictures to store once the batch's records are committed and acknowledged.
+    pending_pictures: Vec<(i64, Picture)>,
 }
 
 impl<W: Write> Station<W> {
@@ -287,7 +330,66 @@ impl<W: Write> Station<W> {
         let tx = self.store.begin()?;
         self.core.finish(&tx, clock::now_ms(), &mut acks)?;
         tx.commit()?;
-        self.print(acks)
+        self.print(acks)?;
+        self.store_pictures();
+        if self.evidence_failures > 0 {
+            tracing::warn!(
+                missing = self.evidence_failures,
+                stored = self.evidence_written,
+                "some camera units have no label picture"
+            );
+        }
+        Ok(())
+    }
+
+    /// Encodes and stores the pictures of the records just acknowledged, in a transaction of
+    /// their own: a picture that cannot be made or stored is logged and counted, and never
+    /// holds back or undoes a record.
+    fn store_pictures(&mut self) {
+        let pending = std::mem::take(&mut self.core.pending_pictures);
+        if pending.is_empty() {
+            return;
+        }
+        let quality = self.core.evidence.quality;
+        let mut records = Vec::with_capacity(pending.len());
+        for (unit, picture) in pending {
+            match evidence::encode_jpeg(&picture.crop, quality) {
+                Ok(jpeg) => records.push(EvidenceRecord {
+                    unit_id: unit,
+                    at_ms: picture.at_ms,
+                    frame: picture.frame,
+                    width: picture.crop.width(),
+                    height: picture.crop.height(),
+                    symbols: picture.symbols,
+                    sharpness: picture.sharpness,
+                    jpeg,
+                }),
+                Err(err) => {
+                    self.evidence_failures += 1;
+                    tracing::error!(unit, error = %err, "label picture not made; the record stands without it");
+                }
+            }
+        }
+        let result = self.store.begin().and_then(|tx| {
+            let mut stored = 0;
+            for record in &records {
+                match tx.put_evidence(record) {
+                    Ok(()) => stored += 1,
+                    Err(err) => {
+                        self.evidence_failures += 1;
+                        tracing::error!(unit = record.unit_id, error = %err, "label picture not stored; the record stands without it");
+                    }
+                }
+            }
+            tx.commit().map(|()| stored)
+        });
+        match result {
+            Ok(stored) => self.evidence_written += stored,
+            Err(err) => {
+                self.evidence_failures += records.len() as u64;
+                tracing::error!(error = %err, "label pictures not stored; the records stand without them");
+            }
+        }
     }
 
     /// Handles a batch of events (scans, frames, device notices) and any idle close, in one
@@ -298,6 +400,8 @@ impl<W: Write> Station<W> {
         self.core.process(&tx, batch, now_ms, &mut acks)?;
         if acks.is_empty() {
             // Nothing was written; dropping the transaction rolls back an empty change.
+            drop(tx);
+            self.store_pictures();
             return Ok(());
         }
         tx.commit()?;
@@ -312,6 +416,7 @@ impl<W: Write> Station<W> {
             }
             self.feedback.flush()?;
         }
+        self.store_pictures();
         Ok(())
     }
 
@@ -330,9 +435,9 @@ impl<W: Write> Station<W> {
 impl Core {
     fn finish(&mut self, tx: &Tx<'_>, now: i64, acks: &mut Vec<Ack>) -> Result<(), StoreError> {
         let last_frame = self.last_frame_ms.unwrap_or(now);
-        for commit in self.tracker.finish(last_frame) {
-            let source = self.last_frame_source.clone();
-            self.record_label(tx, &source, commit, acks)?;
+        let source = self.last_frame_source.clone();
+        for event in self.tracker.finish(last_frame) {
+            self.label_event(tx, &source, None, event, acks)?;
         }
         let effects = self.pairer.shutdown(now);
         self.apply(tx, effects, &[], acks)
@@ -382,7 +487,7 @@ impl Core {
         id
     }
 
-    /// Feeds one decoded frame to the label tracker and records the labels it completes.
+    /// Feeds one decoded frame to the label tracker and records, amends or forgets labels.
     fn frame(
         &mut self,
         tx: &Tx<'_>,
@@ -394,32 +499,112 @@ impl Core {
         }
         self.last_frame_ms = Some(frame.at_ms);
         self.last_frame_source.clone_from(&frame.source);
-        let seen: Vec<SeenSymbol> = frame
-            .symbols
-            .iter()
-            .map(|s| SeenSymbol {
-                text: s.text.clone(),
-                aim: s.aim.clone(),
-                format: s.format.name().to_owned(),
-                corners: s.corners,
-            })
-            .collect();
-        for commit in self.tracker.frame(frame.at_ms, &seen) {
-            self.record_label(tx, &frame.source, commit, acks)?;
+        let groups = frame_groups(&frame, self.tracker_join_factor());
+        let events = if frame.still {
+            self.tracker.still(frame.at_ms, &groups)
+        } else {
+            self.tracker.frame(frame.at_ms, &groups)
+        };
+        for event in events {
+            self.label_event(tx, &frame.source, Some(&frame), event, acks)?;
         }
         Ok(())
     }
 
-    /// Records one camera label as one unit, each of its symbols as a scan.
-    fn record_label(
+    fn tracker_join_factor(&self) -> f32 {
+        self.tracker.config().join_factor
+    }
+
+    /// Carries out one tracker decision.
+    fn label_event(
         &mut self,
         tx: &Tx<'_>,
         source: &str,
-        commit: LabelCommit,
+        frame: Option<&FrameResult>,
+        event: LabelEvent,
         acks: &mut Vec<Ack>,
     ) -> Result<(), StoreError> {
-        let mut scans: Vec<(i64, RawScan, Classification)> =
-            Vec::with_capacity(commit.symbols.len());
+        match event {
+            LabelEvent::Evidence {
+                track,
+                outline,
+                symbols,
+                sharpness,
+            } => {
+                let Some(frame) = frame.filter(|_| self.evidence.enabled) else {
+                    return Ok(());
+                };
+                let Some(image) = &frame.image else {
+                    return Ok(());
+                };
+                match evidence::crop(image, &outline, self.evidence.margin) {
+                    Ok(crop) => {
+                        self.pictures.insert(
+                            track,
+                            Picture {
+                                crop,
+                                at_ms: frame.at_ms,
+                                frame: frame.name.clone(),
+                                symbols,
+                                sharpness,
+                                dirty: true,
+                            },
+                        );
+                    }
+                    Err(err) => {
+                        tracing::debug!(track, frame = %frame.name, error = %err, "no crop of this frame");
+                    }
+                }
+                Ok(())
+            }
+            LabelEvent::Record(commit) => self.record_label(tx, source, commit, acks),
+            LabelEvent::Amend(commit) => self.amend_label(tx, source, commit, acks),
+            LabelEvent::Loose(commit) => {
+                self.pictures.remove(&commit.track);
+                let scans = self.label_scans(source, &commit);
+                let effects: Vec<Effect> = scans
+                    .iter()
+                    .map(|(id, _, c)| Effect::Scan {
+                        scan_id: *id,
+                        unit: None,
+                        outcome: pair::loose_outcome(c),
+                    })
+                    .collect();
+                let refs: Vec<(i64, &RawScan, &Classification)> =
+                    scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
+                self.apply(tx, effects, &refs, acks)
+            }
+            LabelEvent::Merged { from, into } => {
+                // The merged track's picture counts only when the surviving one has none: the
+                // survivor's score already took the better of the two.
+                if let Some(picture) = self.pictures.remove(&from) {
+                    self.pictures.entry(into).or_insert(picture);
+                }
+                if let Some(camera) = self.camera_units.remove(&from) {
+                    // Only an unrecorded track is merged away, so this is a safety net.
+                    self.camera_units.entry(into).or_insert(camera);
+                }
+                Ok(())
+            }
+            LabelEvent::Forgotten { track } => {
+                let camera = self.camera_units.remove(&track);
+                if let (Some(camera), Some(picture)) = (camera, self.pictures.remove(&track))
+                    && picture.dirty
+                {
+                    self.pending_pictures.push((camera.unit, picture));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Scans for a label's symbols, each with a fresh id.
+    fn label_scans(
+        &mut self,
+        source: &str,
+        commit: &LabelCommit,
+    ) -> Vec<(i64, RawScan, Classification)> {
+        let mut scans = Vec::with_capacity(commit.symbols.len());
         for symbol in &commit.symbols {
             // The raw bytes are what a scanner set to send AIM identifiers would have sent.
             let mut bytes = symbol.aim.clone().into_bytes();
@@ -434,6 +619,26 @@ impl Core {
             let id = self.take_scan_id();
             scans.push((id, raw, c));
         }
+        scans
+    }
+
+    /// Queues the label's best picture for its unit, when there is a newer one than stored.
+    fn queue_picture(&mut self, track: u64, unit: i64) {
+        if let Some(picture) = self.pictures.get_mut(&track).filter(|p| p.dirty) {
+            picture.dirty = false;
+            self.pending_pictures.push((unit, picture.clone()));
+        }
+    }
+
+    /// Records one camera label as one unit, each of its symbols as a scan.
+    fn record_label(
+        &mut self,
+        tx: &Tx<'_>,
+        source: &str,
+        commit: LabelCommit,
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        let scans = self.label_scans(source, &commit);
         let inputs: Vec<ScanInput<'_>> = scans
             .iter()
             .map(|(id, raw, c)| ScanInput {
@@ -443,10 +648,129 @@ impl Core {
             })
             .collect();
         let effects = self.pairer.label(&inputs, commit.at_ms);
+        let opened = effects.iter().find_map(|e| match e {
+            Effect::Opened { unit, at_ms } => Some((*unit, *at_ms)),
+            _ => None,
+        });
         let refs: Vec<(i64, &RawScan, &Classification)> =
             scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
-        self.apply(tx, effects, &refs, acks)
+        self.apply(tx, effects, &refs, acks)?;
+        if let Some((unit, opened_ms)) = opened {
+            self.queue_picture(commit.track, unit);
+            self.camera_units.insert(
+                commit.track,
+                CameraUnit {
+                    unit,
+                    opened_ms,
+                    scans,
+                },
+            );
+        }
+        Ok(())
     }
+
+    /// Adds values read later on a recorded label to its unit and closes it again; the
+    /// acknowledgement is a unit event marked amended.
+    fn amend_label(
+        &mut self,
+        tx: &Tx<'_>,
+        source: &str,
+        commit: LabelCommit,
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        let Some(mut camera) = self.camera_units.remove(&commit.track) else {
+            // The label was recorded without a unit (nothing on it could open one): what is
+            // new now is recorded as a unit of its own, which is what a first record would be.
+            return self.record_label(tx, source, commit, acks);
+        };
+        let new = self.label_scans(source, &commit);
+        let earlier: Vec<ScanInput<'_>> = camera
+            .scans
+            .iter()
+            .map(|(id, raw, c)| ScanInput {
+                scan_id: *id,
+                at_ms: raw.at_ms,
+                classification: c,
+            })
+            .collect();
+        let inputs: Vec<ScanInput<'_>> = new
+            .iter()
+            .map(|(id, raw, c)| ScanInput {
+                scan_id: *id,
+                at_ms: raw.at_ms,
+                classification: c,
+            })
+            .collect();
+        let effects = self.pairer.label_amend(
+            camera.unit,
+            camera.opened_ms,
+            &earlier,
+            &inputs,
+            commit.at_ms,
+        );
+        // The lots and dates of the earlier scans count for list matching again.
+        for (_, _, c) in &camera.scans {
+            self.extra_keys
+                .entry(camera.unit)
+                .or_default()
+                .add_classification(c);
+        }
+        *self.amends.entry(camera.unit).or_insert(0) += 1;
+        let refs: Vec<(i64, &RawScan, &Classification)> =
+            new.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
+        self.apply(tx, effects, &refs, acks)?;
+        self.queue_picture(commit.track, camera.unit);
+        camera.scans.extend(new);
+        self.camera_units.insert(commit.track, camera);
+        Ok(())
+    }
+}
+
+/// The label groups of a frame: the sheets the decoder found, and the symbols on no sheet
+/// grouped by the gap between their boxes.
+fn frame_groups(frame: &FrameResult, join_factor: f32) -> Vec<SeenGroup> {
+    let seen = |s: &crate::decode::Symbol| SeenSymbol {
+        text: s.text.clone(),
+        aim: s.aim.clone(),
+        format: s.format.name().to_owned(),
+        corners: s.corners,
+    };
+    let mut placed = vec![false; frame.symbols.len()];
+    let mut groups = Vec::with_capacity(frame.labels.len());
+    for label in &frame.labels {
+        let mut symbols = Vec::with_capacity(label.symbols.len());
+        for &i in &label.symbols {
+            if let (Some(symbol), Some(done)) = (frame.symbols.get(i), placed.get_mut(i))
+                && !*done
+            {
+                *done = true;
+                symbols.push(seen(symbol));
+            }
+        }
+        if !symbols.is_empty() {
+            groups.push(SeenGroup {
+                symbols,
+                outline: Some(label.outline),
+                sharpness: label.sharpness,
+            });
+        }
+    }
+    let rest: Vec<SeenSymbol> = frame
+        .symbols
+        .iter()
+        .zip(&placed)
+        .filter(|(_, done)| !**done)
+        .map(|(s, _)| seen(s))
+        .collect();
+    for members in crate::pair::label::cluster(&rest, join_factor) {
+        groups.push(SeenGroup::of(
+            members
+                .iter()
+                .filter_map(|&i| rest.get(i).cloned())
+                .collect(),
+        ));
+    }
+    groups
 }
 
 /// The classification of a raw scan; framing problems make it a reject with their reason.
@@ -566,6 +890,8 @@ impl Core {
                         decision_reason: Some("cancelled by SCANSTATION:CANCEL".to_owned()),
                         decision_list: None,
                         decision_list_version: None,
+                        invalid: Vec::new(),
+                        amends: 0,
                     }));
                     self.extra_keys.remove(&unit);
                 }
@@ -679,6 +1005,17 @@ impl Core {
             decision_list_version: verdict.list_version,
             close_reason: Some(closed.reason.as_str().to_owned()),
             complete: closed.complete,
+            invalid: closed
+                .invalid
+                .iter()
+                .map(|i| InvalidRecord {
+                    kind: i.kind.as_str().to_owned(),
+                    value: i.value.clone(),
+                    scan_id: i.scan_id,
+                    reason: i.reason.clone(),
+                })
+                .collect(),
+            amends: self.amends.get(&closed.id).copied().unwrap_or(0),
             flags,
             identifiers: closed
                 .identifiers

@@ -72,10 +72,16 @@ fn unit_row(u: &UnitRecord) -> Vec<String> {
         u.decision_list_version
             .map(|v| v.to_string())
             .unwrap_or_default(),
+        u.invalid
+            .iter()
+            .map(|i| format!("{} {}", i.kind, escape(&i.value)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        u.amends.to_string(),
     ]
 }
 
-const UNIT_HEADER: [&str; 21] = [
+const UNIT_HEADER: [&str; 23] = [
     "id",
     "status",
     "serial",
@@ -97,6 +103,8 @@ const UNIT_HEADER: [&str; 21] = [
     "reason",
     "list",
     "list_version",
+    "invalid",
+    "amends",
 ];
 
 const SCAN_HEADER: [&str; 15] = [
@@ -223,6 +231,12 @@ pub fn find(store: &Store, value: &str, tacs: &dyn TacLookup) -> Result<Value, S
                     .map(scan_json)
                     .collect::<Vec<_>>()
             );
+            object["evidence"] = match store.evidence_size(id)? {
+                Some((bytes, width, height)) => {
+                    json!({"bytes": bytes, "width": width, "height": height, "format": "jpeg"})
+                }
+                None => Value::Null,
+            };
             units.push(object);
         }
     }
@@ -260,6 +274,22 @@ pub fn print_found(found: &Value, out: &mut dyn Write) -> std::io::Result<()> {
             unit["closed_at"].as_str().unwrap_or("-"),
             unit["close_reason"].as_str().unwrap_or("open")
         )?;
+        if let Some(bytes) = unit["evidence"]["bytes"].as_i64() {
+            writeln!(
+                out,
+                "  label picture: {}x{} JPEG, {bytes} bytes (find --evidence FILE writes it)",
+                unit["evidence"]["width"], unit["evidence"]["height"]
+            )?;
+        }
+        for bad in unit["invalid"].as_array().map_or(&[][..], Vec::as_slice) {
+            writeln!(
+                out,
+                "  INVALID {} {}: {}",
+                bad["kind"].as_str().unwrap_or(""),
+                escape(bad["value"].as_str().unwrap_or("")),
+                bad["reason"].as_str().unwrap_or("")
+            )?;
+        }
         for flag in unit["flags"].as_array().map_or(&[][..], Vec::as_slice) {
             writeln!(
                 out,

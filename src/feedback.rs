@@ -61,6 +61,14 @@ pub fn unit_json(u: &UnitRecord) -> Value {
         "reason": u.decision_reason,
         "list": u.decision_list,
         "list_version": u.decision_list_version,
+        "amended": u.amends > 0,
+        "invalid_imeis": u
+            .invalid
+            .iter()
+            .filter(|i| i.kind == "imei")
+            .map(|i| i.value.as_str())
+            .collect::<Vec<_>>(),
+        "invalid": u.invalid,
     })
 }
 
@@ -200,7 +208,17 @@ impl<W: Write> Feedback<W> {
                 parts.push(format!("{kind} {}", values.join(", ")));
             }
         }
-        let reason = u.close_reason.as_deref().unwrap_or("");
+        for bad in &u.invalid {
+            parts.push(format!(
+                "INVALID {} {}",
+                bad.kind,
+                crate::cli::escape(&bad.value)
+            ));
+        }
+        let reason = match (u.close_reason.as_deref().unwrap_or(""), u.amends) {
+            (reason, 0) => reason.to_owned(),
+            (reason, _) => format!("{reason}, amended"),
+        };
         let (tone, head) = match (u.status.as_str(), u.decision.as_deref()) {
             ("cancelled", _) => (Tone::Amber, "UNIT CANCELLED".to_owned()),
             ("ok", _) => (Tone::Green, "UNIT OK".to_owned()),

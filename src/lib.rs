@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod evidence;
 pub mod export;
 pub mod feedback;
 pub mod ident;

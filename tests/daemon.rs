@@ -165,7 +165,7 @@ fn human_lines_are_green_or_red_with_reasons() {
     // A misprinted IMEI holds the unit: quarantine, with the reason.
     assert!(text.contains("UNIT QUARANTINE 1"), "{text}");
     assert!(
-        text.contains("quarantine: scan 1: invalid IMEI check digit"),
+        text.contains("quarantine: scan 1: imei 354178036859782: invalid IMEI check digit"),
         "{text}"
     );
     assert!(

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod camera_records;
 mod card;
 mod check_cli;
 mod corpus;

@@ -328,7 +328,7 @@ fn invalid_imei_flags_the_open_unit() {
         t=0 unit 1 opened
         t=0 scan#1 -> unit 1 added
         t=1000 scan#2 -> unit 1 flagged
-        t=2000 unit 1 closed shutdown [serial=C02XG1ABJGH5] flags: invalid_scan: scan 2: invalid IMEI check digit: misprinted or counterfeit label; incomplete: missing imei x2
+        t=2000 unit 1 closed shutdown [serial=C02XG1ABJGH5] invalid: imei=354178036859782 flags: invalid_scan: scan 2: imei 354178036859782: invalid IMEI check digit: misprinted or counterfeit label; incomplete: missing imei x2
         ",
     );
 }
@@ -347,7 +347,7 @@ fn invalid_imei_opens_a_unit_when_none_is_open() {
         t=0 scan#1 -> unit 1 flagged
         t=1000 scan#2 -> unit 1 added
         t=2000 scan#3 -> unit 1 added
-        t=3000 unit 1 closed complete [serial=C02XG1ABJGH5 imei1=354178036859789 imei2=354178036859797] flags: invalid_scan: scan 1: invalid IMEI check digit: misprinted or counterfeit label
+        t=3000 unit 1 closed complete [serial=C02XG1ABJGH5 imei1=354178036859789 imei2=354178036859797] invalid: imei=354178036859782 flags: invalid_scan: scan 1: imei 354178036859782: invalid IMEI check digit: misprinted or counterfeit label
         t=3000 scan#4 -> unit 1 added
         ",
     );

@@ -1,9 +1,11 @@
 //! The camera path end to end: generated label frames played by the `replay` source through the
 //! real binary into SQLite. One label shown for many frames, an empty scene, then another label
-//! must give exactly two complete units.
+//! must give exactly two complete units, each with a picture of its label in which the unit's
+//! own barcodes still read.
 
 use std::process::Stdio;
 
+use scanstation::decode::{DecodeConfig, Decoder};
 use scanstation::store::Store;
 use scanstation::synth::{SceneStep, scene};
 
@@ -48,7 +50,21 @@ fn replayed_scene_gives_one_unit_per_label() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json"))
         .collect();
-    let units: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "unit").collect();
+    // A unit may be acknowledged again when a value read later amends it; its last event is
+    // its final state, and it is still one unit.
+    let mut units: Vec<&serde_json::Value> = Vec::new();
+    for event in events.iter().filter(|e| e["event"] == "unit") {
+        match units.iter_mut().find(|u| u["id"] == event["id"]) {
+            Some(unit) => {
+                assert_eq!(
+                    event["amended"], true,
+                    "a second event is an amend: {event}"
+                );
+                *unit = event;
+            }
+            None => units.push(event),
+        }
+    }
     assert_eq!(units.len(), 2, "exactly one unit per label: {units:#?}");
     for (unit, truth) in units.iter().zip(&scene.units) {
         assert_eq!(unit["serial"], truth.serial.as_str(), "{unit}");
@@ -67,8 +83,57 @@ fn replayed_scene_gives_one_unit_per_label() {
         assert_eq!(unit["close_reason"], "label");
         assert_eq!(unit["status"], "ok", "{unit}");
     }
+    // The picture behind each record: reported by `find --json`, written by `find --evidence`,
+    // and readable: the unit's own serial barcode decodes from it.
+    let decoder = Decoder::new(DecodeConfig::default());
+    for truth in &scene.units {
+        let out = bin()
+            .args(["find", "--json", "--db"])
+            .arg(&db)
+            .arg(&truth.serial)
+            .output()
+            .expect("find");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let found: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        let evidence = &found["units"][0]["evidence"];
+        let bytes = evidence["bytes"].as_i64().unwrap_or(0);
+        assert!(
+            (1_000..400_000).contains(&bytes),
+            "a label picture of a sensible size: {evidence}"
+        );
+        let jpeg = dir.path().join(format!("{}.jpg", truth.serial));
+        let out = bin()
+            .args(["find", "--db"])
+            .arg(&db)
+            .arg(&truth.serial)
+            .arg("--evidence")
+            .arg(&jpeg)
+            .output()
+            .expect("find --evidence");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let picture = image::open(&jpeg).expect("a JPEG").to_luma8();
+        assert_eq!(
+            i64::from(picture.width()),
+            evidence["width"].as_i64().unwrap_or(0)
+        );
+        let read: Vec<String> = decoder
+            .decode(&picture)
+            .expect("decode the picture")
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
+        assert!(
+            read.iter().any(|t| t.contains(truth.serial.as_str())),
+            "the unit's serial barcode reads in its picture: {read:?}"
+        );
+        assert!(
+            truth.imeis.iter().any(|i| read.contains(i)),
+            "an IMEI barcode reads in its picture: {read:?}"
+        );
+    }
     let store = Store::open_read_only(&db).expect("open").expect("exists");
     assert_eq!(store.count("units").expect("count"), 2);
+    assert_eq!(store.count("evidence").expect("count"), 2);
     let scans = store.scans_since(i64::MIN).expect("scans");
     assert!(scans.iter().all(|s| s.source.starts_with("replay:")));
     assert!(

@@ -143,6 +143,7 @@ mod tests {
             flags: Vec::new(),
             complete: true,
             scans: vec![1],
+            invalid: Vec::new(),
         }
     }
 

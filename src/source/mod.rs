@@ -61,8 +61,25 @@ pub struct FrameResult {
     /// The file name for `images` and `replay`, or the frame number for a camera.
     pub name: String,
     pub symbols: Vec<crate::decode::Symbol>,
+    /// The labels the symbols sit on (every symbol in exactly one), when the frame was grouped.
+    pub labels: Vec<FrameLabel>,
+    /// The decoded frame itself, shared, so the station can keep a crop of a label as evidence.
+    pub image: Option<std::sync::Arc<image::GrayImage>>,
+    /// An unrelated still image (the `images` source), not a frame of a moving picture.
+    pub still: bool,
     /// Set when the frame could not be read or decoded (corrupt file, decode over budget).
     pub error: Option<String>,
+}
+
+/// One physical label in a frame: its outline and the symbols on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameLabel {
+    /// The label's outline in frame pixels, clockwise from the top left.
+    pub outline: [(f32, f32); 4],
+    /// Indices into `FrameResult::symbols`.
+    pub symbols: Vec<usize>,
+    /// How sharp the frame is inside the outline (comparable between frames of one label).
+    pub sharpness: f32,
 }
 
 /// A scan source. `run` blocks until the source ends or the receiver is gone.

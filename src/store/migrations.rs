@@ -127,4 +127,21 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE scans ADD COLUMN decision TEXT;
     ALTER TABLE scans ADD COLUMN decision_reason TEXT;
     CREATE INDEX units_mode ON units(mode, opened_ms);",
+    // 5: camera records. `invalid` lists the values on a unit that failed validation (an IMEI
+    // whose check digit fails), so the record shows which one is bad; `amends` counts how often
+    // a recorded camera unit took values read later on the same label. `evidence` holds one
+    // JPEG crop of the label per camera unit; it is replaced when a better frame comes, so it
+    // is not part of the append-only history.
+    "ALTER TABLE units ADD COLUMN invalid TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE units ADD COLUMN amends INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE evidence (
+        unit_id INTEGER PRIMARY KEY REFERENCES units(id),
+        at_ms INTEGER NOT NULL,
+        frame TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        symbols INTEGER NOT NULL,
+        sharpness REAL NOT NULL,
+        jpeg BLOB NOT NULL
+    );",
 ];

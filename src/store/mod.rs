@@ -8,7 +8,9 @@ mod lists;
 mod migrations;
 mod records;
 
-pub use records::{FlagRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord};
+pub use records::{
+    EvidenceRecord, FlagRecord, InvalidRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord,
+};
 
 use std::path::{Path, PathBuf};
 

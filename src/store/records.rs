@@ -45,6 +45,31 @@ pub struct FlagRecord {
     pub message: String,
 }
 
+/// A value on a unit that failed validation (say an IMEI whose check digit fails).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InvalidRecord {
+    pub kind: String,
+    pub value: String,
+    pub scan_id: i64,
+    pub reason: String,
+}
+
+/// The picture behind a camera unit: a JPEG crop of the label from its best frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceRecord {
+    pub unit_id: i64,
+    /// The frame's time.
+    pub at_ms: i64,
+    /// The frame's name (file name for images and replays, frame number for a camera).
+    pub frame: String,
+    pub width: u32,
+    pub height: u32,
+    /// How many of the label's symbols that frame read.
+    pub symbols: usize,
+    pub sharpness: f32,
+    pub jpeg: Vec<u8>,
+}
+
 /// One row of `units` with its identifiers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitRecord {
@@ -62,6 +87,10 @@ pub struct UnitRecord {
     pub decision_reason: Option<String>,
     pub decision_list: Option<String>,
     pub decision_list_version: Option<i64>,
+    /// Values that failed validation, listed on the record.
+    pub invalid: Vec<InvalidRecord>,
+    /// How many times a recorded camera unit took values read later on its label.
+    pub amends: i64,
 }
 
 impl UnitRecord {
@@ -184,10 +213,12 @@ impl Tx<'_> {
     /// Writes a unit's final state: status, flags and its identifiers with their slots.
     pub fn close_unit(&self, unit: &UnitRecord) -> Result<(), StoreError> {
         let flags = serde_json::to_string(&unit.flags).unwrap_or_else(|_| "[]".to_owned());
+        let invalid = serde_json::to_string(&unit.invalid).unwrap_or_else(|_| "[]".to_owned());
         self.tx
             .execute(
                 "UPDATE units SET closed_ms = ?2, status = ?3, close_reason = ?4, complete = ?5, flags = ?6,
-                    mode = ?7, decision = ?8, decision_reason = ?9, decision_list = ?10, decision_list_version = ?11
+                    mode = ?7, decision = ?8, decision_reason = ?9, decision_list = ?10, decision_list_version = ?11,
+                    invalid = ?12, amends = ?13
                  WHERE id = ?1",
                 params![
                     unit.id,
@@ -200,7 +231,9 @@ impl Tx<'_> {
                     unit.decision,
                     unit.decision_reason,
                     unit.decision_list,
-                    unit.decision_list_version
+                    unit.decision_list_version,
+                    invalid,
+                    unit.amends
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -216,6 +249,27 @@ impl Tx<'_> {
                 .map_err(|e| self.err(e))?;
         }
         Ok(())
+    }
+
+    /// Stores (or replaces) the picture behind a camera unit.
+    pub fn put_evidence(&self, evidence: &EvidenceRecord) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO evidence (unit_id, at_ms, frame, width, height, symbols, sharpness, jpeg)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    evidence.unit_id,
+                    evidence.at_ms,
+                    evidence.frame,
+                    evidence.width,
+                    evidence.height,
+                    evidence.symbols as i64,
+                    f64::from(evidence.sharpness),
+                    evidence.jpeg
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     pub fn cancel_unit(&self, unit: i64, at_ms: i64) -> Result<(), StoreError> {
@@ -418,11 +472,13 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, opened_ms, closed_ms, status, close_reason, complete, flags,
-                        mode, decision, decision_reason, decision_list, decision_list_version
+                        mode, decision, decision_reason, decision_list, decision_list_version,
+                        invalid, amends
                  FROM units WHERE id = ?1",
                 [id],
                 |r| {
                     let flags: String = r.get(6)?;
+                    let invalid: String = r.get(12)?;
                     Ok(UnitRecord {
                         id: r.get(0)?,
                         opened_ms: r.get(1)?,
@@ -437,6 +493,8 @@ impl Store {
                         decision_reason: r.get(9)?,
                         decision_list: r.get(10)?,
                         decision_list_version: r.get(11)?,
+                        invalid: serde_json::from_str(&invalid).unwrap_or_default(),
+                        amends: r.get(13)?,
                     })
                 },
             )
@@ -492,6 +550,41 @@ impl Store {
         stmt.query_map([key], |r| r.get(0))
             .map_err(|e| self.query_err(e))?
             .collect::<Result<_, _>>()
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// The picture behind a camera unit, if it has one.
+    pub fn evidence(&self, unit: i64) -> Result<Option<EvidenceRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT unit_id, at_ms, frame, width, height, symbols, sharpness, jpeg FROM evidence WHERE unit_id = ?1",
+                [unit],
+                |r| {
+                    Ok(EvidenceRecord {
+                        unit_id: r.get(0)?,
+                        at_ms: r.get(1)?,
+                        frame: r.get(2)?,
+                        width: r.get(3)?,
+                        height: r.get(4)?,
+                        symbols: r.get::<_, i64>(5)?.try_into().unwrap_or(0),
+                        sharpness: r.get::<_, f64>(6)? as f32,
+                        jpeg: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// The size of a unit's picture in bytes, with its width and height, without loading it.
+    pub fn evidence_size(&self, unit: i64) -> Result<Option<(i64, u32, u32)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT length(jpeg), width, height FROM evidence WHERE unit_id = ?1",
+                [unit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
             .map_err(|e| self.query_err(e))
     }
 
