@@ -4,6 +4,7 @@ mod util;
 
 mod card;
 mod check_cli;
+mod consistency;
 mod corpus;
 mod crash;
 mod daemon;
