@@ -23,12 +23,12 @@ fn has_letter_and_digit(s: &str) -> bool {
 /// Apple's 12-character serial (about 2010-2021), checked by charset and length only.
 ///
 /// DOMAIN.md 1.11: Apple publishes no checksum, so a 12-character serial is validated as
-/// 12 uppercase letters and digits. Like [`apple10`], at least one letter and one digit are
-/// required, because all-digit strings are GTIN-12 territory and all-letter strings are words.
-/// The half-year and week codes that most of these serials carry are not required: real
+/// 12 uppercase letters and digits. At least one letter is required, because an all-digit
+/// string is GTIN-12 territory; the dated form always has one (its half-year code), and
+/// all-letter serials such as `DNPKPDLXUPDX` do occur. The half-year and week codes that most of these serials carry are not required: real
 /// serials that do not follow them would otherwise keep the `S` of their box barcode.
 fn apple12(s: &str) -> bool {
-    s.len() == 12 && upper_alnum(s) && has_letter_and_digit(s)
+    s.len() == 12 && upper_alnum(s) && s.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// A 12-character Apple serial that also carries the manufacturing date: the 4th character is
@@ -240,10 +240,11 @@ mod tests {
             assert_eq!(strip_s(boxed), Some((serial, "apple-12")), "{boxed}");
         }
         assert!(is_dated_apple12("C02L13ECF8J2"));
-        // Letters only or digits only is not an Apple serial shape.
-        assert_eq!(serial_format("ABCDEFGHIJKL"), None);
-        assert_eq!(strip_s("SABCDEFGHIJKL"), None);
+        // Letters only is a 12-character Apple shape (the synth generates `DNPKPDLXUPDX`);
+        // digits only is not, since 12 digits are a GTIN-12.
+        assert_eq!(strip_s("SDNPKPDLXUPDX"), Some(("DNPKPDLXUPDX", "apple-12")));
         assert_eq!(serial_format("123456789012"), None);
+        assert_eq!(strip_s("S123456789012"), None);
     }
 
     #[test]
