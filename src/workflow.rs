@@ -117,6 +117,15 @@ pub fn decide(mode: Mode, facts: &Facts) -> Verdict {
     if let Some(bad) = flag(facts, "invalid_scan") {
         return Verdict::new(Decision::Quarantine, bad.message.clone());
     }
+    // Identifiers that contradict each other (a relabelled or counterfeit box) are held for a
+    // person to look at, whatever the desk is doing, like a misprinted label.
+    if let Some(odd) = facts
+        .flags
+        .iter()
+        .find(|f| crate::ident::consistency::is_consistency_code(&f.code))
+    {
+        return Verdict::new(Decision::Quarantine, odd.message.clone());
+    }
     match mode {
         Mode::Intake => {
             if let Some(conflict) = flag(facts, "conflict") {
@@ -557,5 +566,72 @@ mod tests {
             ..Facts::default()
         };
         assert_eq!(decide(Mode::Intake, &facts).decision, Decision::Quarantine);
+    }
+
+    #[test]
+    fn inconsistent_labels_are_quarantined_in_every_mode() {
+        for code in crate::ident::consistency::code::ALL {
+            let message =
+                format!("{code}: GTIN 00195949038440 is Apple but IMEI 33002145123456 is Samsung");
+            let facts = Facts {
+                flags: vec![flagged(code, &message)],
+                // Facts that would otherwise decide the unit differently in each mode.
+                hits: vec![
+                    hit(
+                        "battery",
+                        ListKind::Recall,
+                        MatchKind::Tac,
+                        "33002145",
+                        "recall",
+                    ),
+                    hit(
+                        "shelf",
+                        ListKind::Expected,
+                        MatchKind::Imei,
+                        "33002145123456",
+                        "",
+                    ),
+                ],
+                ..Facts::default()
+            };
+            for mode in Mode::ALL {
+                let v = decide(mode, &facts);
+                assert_eq!(v.decision, Decision::Quarantine, "{code} {mode:?}");
+                assert_eq!(v.reason, message, "{code} {mode:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocklist_wins_over_an_inconsistent_label() {
+        let facts = Facts {
+            flags: vec![flagged(
+                "gtin_brand_mismatch",
+                "GTIN is Apple, IMEI is Samsung",
+            )],
+            hits: vec![hit(
+                "stolen",
+                ListKind::Blocklist,
+                MatchKind::Imei,
+                "33002145123456",
+                "reported stolen",
+            )],
+            ..Facts::default()
+        };
+        for mode in Mode::ALL {
+            let v = decide(mode, &facts);
+            assert_eq!(v.decision, Decision::Quarantine);
+            assert_eq!(v.list.as_deref(), Some("stolen"), "{mode:?}");
+            assert!(v.reason.contains("reported stolen"));
+        }
+    }
+
+    #[test]
+    fn other_flags_do_not_quarantine() {
+        let facts = Facts {
+            flags: vec![flagged("incomplete", "no serial scanned")],
+            ..Facts::default()
+        };
+        assert_eq!(decide(Mode::Intake, &facts).decision, Decision::Proceed);
     }
 }

@@ -154,6 +154,24 @@ proptest! {
     }
 
     #[test]
+    fn s_plus_any_12_character_apple_serial_loses_its_s(serial in "[A-Z0-9]{12}") {
+        // DOMAIN.md 1.11: 12-character Apple serials are checked by charset and length only.
+        prop_assume!(serial.bytes().any(|b| b.is_ascii_uppercase()));
+        let c = classify(&format!("S{serial}"), None, &NoTacs);
+        prop_assert_eq!((c.kind, c.valid(), c.value.as_str()), (Kind::Serial, true, serial.as_str()));
+        prop_assert_eq!(c.details.stripped_prefix, Some("S"));
+    }
+
+    #[test]
+    fn ten_character_serials_starting_with_s_stay_whole(rest in "[A-Z0-9]{9}") {
+        // DOMAIN.md 1.13: HP serials such as SGH327SZYD really start with S.
+        let whole = format!("S{rest}");
+        let c = classify(&whole, None, &NoTacs);
+        prop_assert_eq!((c.kind, c.value.as_str()), (Kind::Serial, whole.as_str()));
+        prop_assert_eq!(c.details.stripped_prefix, None);
+    }
+
+    #[test]
     fn label_like_strings_never_panic(text in "[0-9A-Za-z()\\]\\[>/ \\-\u{1d}\u{1e}\u{04}]{0,80}") {
         let c = classify(&text, None, &NoTacs);
         prop_assert!(c.valid() || c.rejection.is_some());

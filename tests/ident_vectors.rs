@@ -207,6 +207,21 @@ fn apple_and_samsung_serials_1_11_to_1_13() {
     );
     let s = valid("SR58M315CL4T", Kind::Serial, "R58M315CL4T");
     assert_eq!(s.details.stripped_prefix, Some("S"));
+    // 1.11: 12-character Apple serials are checked by charset and length only, so a box
+    // barcode `S` + 12 loses its `S` even when positions 4 and 5 are not date codes.
+    for (boxed, serial) in [
+        ("SDNPA2ABCDEFG", "DNPA2ABCDEFG"),
+        ("SC02ZB1XYZ9Q8", "C02ZB1XYZ9Q8"),
+        ("SFVFX0Q1ZMD6T", "FVFX0Q1ZMD6T"),
+    ] {
+        let c = valid(boxed, Kind::Serial, serial);
+        assert_eq!(c.details.stripped_prefix, Some("S"), "{boxed}");
+        assert_eq!(c.details.serial_format, Some("apple-12"), "{boxed}");
+        let bare = valid(serial, Kind::Serial, serial);
+        assert_eq!(bare.details.serial_format, Some("apple-12"), "{serial}");
+    }
+    // 1.13: the HP serial that really starts with S stays whole, in lower case too.
+    valid("sgh327szyd", Kind::Serial, "SGH327SZYD");
     let part = valid("1PMQ3D2LL/A", Kind::Part, "MQ3D2LL/A");
     assert_eq!(part.details.stripped_prefix, Some("1P"));
     // A generic serial that merely starts with 1P keeps its prefix.

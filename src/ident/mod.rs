@@ -11,17 +11,21 @@
 pub mod aim;
 pub mod checksum;
 mod classify;
+pub mod consistency;
 pub mod control;
 pub mod device;
 pub mod di;
 pub mod gs1;
 pub mod gtin;
+pub mod gtin_prefixes;
 pub mod serial;
 pub mod tac;
 
 pub use aim::{Aim, Symbology};
 pub use classify::{MAX_INPUT_LEN, classify};
+pub use consistency::{Finding, check_identifiers as check_consistency};
 pub use control::Control;
+pub use gtin_prefixes::{GtinPrefixes, PrefixEntry, PrefixError};
 pub use tac::{NoTacs, TacInfo, TacLookup};
 
 use serde::Serialize;

@@ -20,14 +20,28 @@ fn has_letter_and_digit(s: &str) -> bool {
     s.bytes().any(|b| b.is_ascii_alphabetic()) && s.bytes().any(|b| b.is_ascii_digit())
 }
 
-/// Apple's 12-character serial (about 2010-2021): the 4th character is a half-year code and the
-/// 5th a week code, neither of which uses vowels.
+/// Apple's 12-character serial (about 2010-2021), checked by charset and length only.
+///
+/// DOMAIN.md 1.11: Apple publishes no checksum, so a 12-character serial is validated as
+/// 12 uppercase letters and digits. At least one letter is required, because an all-digit
+/// string is GTIN-12 territory; the dated form always has one (its half-year code), and
+/// all-letter serials such as `DNPKPDLXUPDX` do occur. The half-year and week codes that most of these serials carry are not required: real
+/// serials that do not follow them would otherwise keep the `S` of their box barcode.
 fn apple12(s: &str) -> bool {
+    s.len() == 12 && upper_alnum(s) && s.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// A 12-character Apple serial that also carries the manufacturing date: the 4th character is
+/// a half-year code and the 5th a week code, neither of which uses vowels.
+///
+/// This is a stronger signal than [`apple12`] alone, so it decides the `S` prefix of
+/// 12-character strings (see [`strip_s`]) and serves as Apple evidence in the label
+/// consistency checks.
+pub fn is_dated_apple12(s: &str) -> bool {
     const HALF_YEAR: &[u8] = b"CDFGHJKLMNPQRSTVWXYZ";
     const WEEK: &[u8] = b"123456789CDFGHJKLMNPQRTVWXY";
     let b = s.as_bytes();
-    b.len() == 12
-        && upper_alnum(s)
+    apple12(s)
         && b.get(3).is_some_and(|c| HALF_YEAR.contains(c))
         && b.get(4).is_some_and(|c| WEEK.contains(c))
 }
@@ -93,16 +107,32 @@ fn first_bad_char(s: &str) -> Option<(usize, char)> {
         .find(|(_, ch)| !(ch.is_ascii_alphanumeric() || matches!(ch, '-' | '/' | '.' | '_')))
 }
 
+/// The shapes with positional structure (a fixed letter, year and week or month codes), as
+/// opposed to the charset-and-length shapes `apple-10` and `apple-12`, which many vendors' serials fit.
+fn structured(format: &str) -> bool {
+    matches!(format, "samsung-11" | "apple-11")
+}
+
 /// Decides whether a leading `S` is the serial data identifier: only when the remainder has a
 /// known vendor shape and the whole string does not.
+///
+/// One exception: every 12-character alphanumeric string has the charset-only `apple-12`
+/// shape, so for a 12-character string that shape alone does not keep the `S`. The `S` is kept
+/// when the whole string is a dated Apple serial, and removed when the 11-character remainder
+/// has a structured shape (Samsung's `R` serial or Apple's legacy one), which is how
+/// `SR58M315CL4T` has always read.
 fn strip_s(upper: &str) -> Option<(&str, &'static str)> {
     let rest = upper.strip_prefix('S')?;
-    if serial_format(upper).is_some() {
-        return None;
+    let rest_format = serial_format(rest)?;
+    match serial_format(upper) {
+        None => Some((rest, rest_format)),
+        Some("apple-12") if !is_dated_apple12(upper) && structured(rest_format) => {
+            Some((rest, rest_format))
+        }
+        // Apple boxes print `S` + 12 or `S` + 10; a whole string that already has a vendor
+        // shape (such as the HP serial `SGH327SZYD`) keeps its `S`.
+        Some(_) => None,
     }
-    // Apple boxes print `S` + 12 or `S` + 10; Samsung and legacy Apple serials are 11 long.
-    let format = serial_format(rest)?;
-    Some((rest, format))
 }
 
 /// Classifies text that is not a device number as a part number, a vendor serial or a generic serial.
@@ -194,6 +224,40 @@ mod tests {
         assert_eq!(strip_s("SR58M315CL4T"), Some(("R58M315CL4T", "samsung-11")));
         // HP serials really start with S, and a 9-character remainder has no vendor shape.
         assert_eq!(strip_s("SGH327SZYD"), None);
+    }
+
+    #[test]
+    fn undated_12_character_apple_serials_lose_their_s() {
+        // DOMAIN.md 1.11: charset and length only. These have a vowel, a `B` or a `0` where the
+        // half-year and week codes usually sit, and used to keep their `S`.
+        for (boxed, serial) in [
+            ("SDNPA2ABCDEFG", "DNPA2ABCDEFG"),
+            ("SC02ZB1XYZ9Q8", "C02ZB1XYZ9Q8"),
+            ("SFVFX0Q1ZMD6T", "FVFX0Q1ZMD6T"),
+        ] {
+            assert_eq!(serial_format(serial), Some("apple-12"), "{serial}");
+            assert!(!is_dated_apple12(serial), "{serial}");
+            assert_eq!(strip_s(boxed), Some((serial, "apple-12")), "{boxed}");
+        }
+        assert!(is_dated_apple12("C02L13ECF8J2"));
+        // Letters only is a 12-character Apple shape (the synth generates `DNPKPDLXUPDX`);
+        // digits only is not, since 12 digits are a GTIN-12.
+        assert_eq!(strip_s("SDNPKPDLXUPDX"), Some(("DNPKPDLXUPDX", "apple-12")));
+        assert_eq!(serial_format("123456789012"), None);
+        assert_eq!(strip_s("S123456789012"), None);
+    }
+
+    #[test]
+    fn twelve_character_s_strings_keep_their_old_reading() {
+        // A dated Apple serial that starts with S stays whole even when the rest looks Samsung.
+        assert!(is_dated_apple12("SR5CF1ABCDE9"));
+        assert_eq!(strip_s("SR5CF1ABCDE9"), None);
+        // S + Samsung serial: the whole is Apple-shaped by charset only, the rest is structured.
+        assert_eq!(strip_s("SR58M315CL4T"), Some(("R58M315CL4T", "samsung-11")));
+        // S + legacy Apple serial.
+        assert_eq!(strip_s("S5K31926NDZZ"), Some(("5K31926NDZZ", "apple-11")));
+        // A 12-character S serial whose rest has no structured shape stays whole.
+        assert_eq!(strip_s("SXQ7RJ2K94MA"), None);
     }
 
     #[test]
