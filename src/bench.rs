@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 
 use crate::ident::{self, checksum, device, tac::MemoryTacs};
@@ -69,6 +69,24 @@ pub enum BenchCommand {
         #[arg(long, hide = true)]
         tune: Option<String>,
     },
+    /// Group the ground-truth symbols of generated frames into labels with
+    /// `decode::label_regions` and with the old gap rule, and report split and joined symbol
+    /// pairs, fallback regions and time per frame.
+    Regions {
+        /// How many frames (`synth::set_frame(seed, i)` for i in 0..N).
+        #[arg(long, default_value_t = 300)]
+        count: usize,
+        /// The generator's seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also print each frame that has a split or joined pair.
+        #[arg(long)]
+        verbose: bool,
+        /// Parameter overrides for experiments, `key=value,...` (keys: downscale, threshold,
+        /// cut, share, per_symbol, contrast).
+        #[arg(long, hide = true)]
+        tune: Option<String>,
+    },
 }
 
 pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
@@ -109,6 +127,12 @@ pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             json_out,
             tune,
         } => bench_decode(manifest, formats, limit, json_out, tune)?,
+        BenchCommand::Regions {
+            count,
+            seed,
+            verbose,
+            tune,
+        } => bench_regions(count, seed, verbose, tune.as_deref())?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -127,6 +151,144 @@ fn bench_decode(
         json_out,
         tune,
     })
+}
+
+/// Pair counts of one grouping against the ground truth.
+#[derive(Debug, Default)]
+struct PairCounts {
+    same: u64,
+    split: u64,
+    different: u64,
+    joined: u64,
+}
+
+impl PairCounts {
+    /// Counts the symbol pairs that `groups` puts apart although they share a label, and those
+    /// it puts together although their labels differ.
+    fn add(&mut self, labels: &[usize], groups: &[Vec<usize>]) -> (u64, u64) {
+        let mut group_of = vec![usize::MAX; labels.len()];
+        for (g, members) in groups.iter().enumerate() {
+            for &m in members {
+                if let Some(slot) = group_of.get_mut(m) {
+                    *slot = g;
+                }
+            }
+        }
+        let (mut split, mut joined) = (0, 0);
+        for a in 0..labels.len() {
+            for b in a + 1..labels.len() {
+                let together = group_of[a] == group_of[b];
+                if labels[a] == labels[b] {
+                    self.same += 1;
+                    split += u64::from(!together);
+                } else {
+                    self.different += 1;
+                    joined += u64::from(together);
+                }
+            }
+        }
+        self.split += split;
+        self.joined += joined;
+        (split, joined)
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "{name}: same-label pairs split {} of {} ({:.2} %), different-label pairs joined {} of {}",
+            self.split,
+            self.same,
+            100.0 * self.split as f64 / self.same.max(1) as f64,
+            self.joined,
+            self.different
+        );
+    }
+}
+
+/// `scanstation bench regions`: label grouping on generated frames with ground-truth corners.
+fn bench_regions(count: usize, seed: u64, verbose: bool, tune: Option<&str>) -> Result<()> {
+    use crate::decode::{Format, RegionMethod, RegionParams, Symbol, region};
+    let mut params = RegionParams::default();
+    for pair in tune.unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--tune {pair:?}: expected key=value"))?;
+        let v: f32 = value
+            .parse()
+            .with_context(|| format!("--tune {pair:?}: not a number"))?;
+        match key {
+            "downscale" => params.downscale = v as u32,
+            "threshold" => params.threshold_ratio = v,
+            "cut" => params.cut_ratio = v,
+            "share" => params.max_region_share = v,
+            "per_symbol" => params.max_area_per_symbol = v,
+            "contrast" => params.min_contrast = v,
+            other => anyhow::bail!("--tune: unknown key {other:?}"),
+        }
+    }
+    println!("{params:?}");
+    let (mut sheet, mut fallback) = (PairCounts::default(), PairCounts::default());
+    let (mut regions_total, mut fallback_regions, mut symbols_total) = (0usize, 0usize, 0usize);
+    let mut ms = Vec::with_capacity(count);
+    for i in 0..count {
+        let frame = crate::synth::set_frame(seed, i)?;
+        let symbols: Vec<Symbol> = frame
+            .symbols
+            .iter()
+            .map(|s| Symbol {
+                format: Format::parse(s.format).unwrap_or(Format::Code128),
+                text: s.text.clone(),
+                raw: s.text.as_bytes().to_vec(),
+                aim: String::new(),
+                corners: s.corners,
+            })
+            .collect();
+        let labels: Vec<usize> = frame.symbols.iter().map(|s| s.label).collect();
+        let start = Instant::now();
+        let regions = black_box(region::label_regions(&frame.image, &symbols, &params));
+        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        symbols_total += symbols.len();
+        regions_total += regions.len();
+        fallback_regions += regions
+            .iter()
+            .filter(|r| r.method == RegionMethod::Fallback)
+            .count();
+        let groups: Vec<Vec<usize>> = regions.iter().map(|r| r.symbols.clone()).collect();
+        let (split, joined) = sheet.add(&labels, &groups);
+        let quads: Vec<[(f32, f32); 4]> = symbols.iter().map(|s| s.corners).collect();
+        fallback.add(
+            &labels,
+            &region::gap_groups(&quads, params.fallback_join_factor),
+        );
+        if verbose && (split > 0 || joined > 0) {
+            let methods: Vec<String> = regions
+                .iter()
+                .map(|r| format!("{:?}{:?}", r.method, r.symbols))
+                .collect();
+            println!(
+                "frame {i} ({}x{}, {:?}): split {split}, joined {joined}, truth {labels:?}, regions {}",
+                frame.image.width(),
+                frame.image.height(),
+                frame.difficulty(),
+                methods.join(" ")
+            );
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        ms.get(((ms.len().saturating_sub(1)) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!("{count} frames (seed {seed}), {symbols_total} symbols, {regions_total} regions");
+    sheet.print("label_regions");
+    fallback.print(&format!("gap rule at {}", params.fallback_join_factor));
+    println!("fallback regions: {fallback_regions} of {regions_total}");
+    println!(
+        "label_regions time per frame: median {:.2} ms, p95 {:.2} ms",
+        at(0.5),
+        at(0.95)
+    );
+    Ok(())
 }
 
 /// A small deterministic generator so every run classifies the same strings.

@@ -17,6 +17,7 @@ mod ident_vectors;
 mod lists;
 mod modes;
 mod pairing;
+mod region;
 mod replay;
 #[cfg(feature = "serial")]
 mod serial_source;

@@ -24,6 +24,7 @@
 
 mod locate;
 mod matrix;
+pub mod region;
 mod rx;
 mod strip;
 mod worker;
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 use image::GrayImage;
 
 pub use locate::LocateParams;
+pub use region::{LabelRegion, RegionMethod, RegionParams, label_regions};
 pub use strip::StripParams;
 pub use worker::DecodeWorker;
 
