@@ -18,6 +18,7 @@ mod pairing;
 mod replay;
 #[cfg(feature = "serial")]
 mod serial_source;
+mod sessions;
 mod synth;
 mod tac_import;
 mod wedge;
