@@ -11,6 +11,8 @@ use clap::Subcommand;
 
 use crate::ident::{self, checksum, device, tac::MemoryTacs};
 
+pub mod sessions;
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Classify a deterministic mix of identifier strings on one core and report strings per second.
@@ -49,6 +51,36 @@ pub enum BenchCommand {
         /// The generator's seed; the same seed gives the same frames.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Generate camera sessions (boxes carried in, held and carried out; any angle; two boxes;
+    /// repeats after short and long gaps; an invalid IMEI), run the real station on each through
+    /// the replay source, and score its units as a desk would, with latency and frames/s.
+    Sessions {
+        /// The folder for the sessions (one subfolder each) and the station's runs (`run/`).
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// How many sessions; the kinds come in turn, so 7 or more cover all of them.
+        #[arg(long, default_value_t = 14)]
+        count: usize,
+        /// The generator's seed; the same seed gives the same sessions.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The virtual frame rate of the sessions and of the replay.
+        #[arg(long, default_value_t = 30.0)]
+        fps: f64,
+        /// Print one JSON document instead of the tables.
+        #[arg(long)]
+        json: bool,
+        /// Keep a session already in DIR when its truth.json has the same kind, seed and frame
+        /// rate, instead of generating it again.
+        #[arg(long)]
+        reuse: bool,
+        /// The station's `[decode] budget_ms` (default: the station's own default).
+        #[arg(long, value_name = "MS")]
+        budget_ms: Option<u64>,
+        /// Generate (or reuse) the sessions, but do not run the station.
+        #[arg(long)]
+        generate_only: bool,
     },
     /// Decode every image of a manifest (corpus schema) and report recall, false positives on
     /// negative images, and median/p95 decode time per frame (decode only, image already grey).
@@ -120,6 +152,25 @@ pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
                 out.display()
             );
         }
+        BenchCommand::Sessions {
+            out,
+            count,
+            seed,
+            fps,
+            json,
+            reuse,
+            budget_ms,
+            generate_only,
+        } => sessions::run(&sessions::SessionsArgs {
+            out,
+            count,
+            seed,
+            fps,
+            json,
+            reuse,
+            budget_ms,
+            generate_only,
+        })?,
         BenchCommand::Decode {
             manifest,
             formats,
@@ -393,7 +444,7 @@ fn unit_scans(count: usize, offset: usize) -> Vec<String> {
         .collect()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

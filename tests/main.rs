@@ -21,6 +21,7 @@ mod region;
 mod replay;
 #[cfg(feature = "serial")]
 mod serial_source;
+mod sessions;
 mod synth;
 mod tac_import;
 mod wedge;

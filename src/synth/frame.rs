@@ -420,6 +420,39 @@ const MAX_SOURCE_PIXELS: f32 = 16.0e6;
 /// Renders one frame. `rng` supplies the draws the spec leaves open: units (where the spec has
 /// none), label positions and perspective, glare position and sensor noise.
 pub fn render_frame(spec: &FrameSpec, rng: &mut Rng) -> Result<GeneratedFrame, SynthError> {
+    render(spec, None, rng)
+}
+
+/// Renders one frame with each label centred on a given point in frame pixels (`centers[i]` for
+/// `spec.labels[i]`), for camera sessions where boxes move through the view.
+///
+/// Unlike [`render_frame`], a label keeps its module size and may stand partly outside the
+/// frame, as a box does while it is carried in or out; the labels' `center` fields and the
+/// half-frame regions are ignored. Symbol and label corners may then lie outside the frame.
+pub fn render_frame_at(
+    spec: &FrameSpec,
+    centers: &[(f32, f32)],
+    rng: &mut Rng,
+) -> Result<GeneratedFrame, SynthError> {
+    if centers.len() != spec.labels.len()
+        || centers
+            .iter()
+            .any(|c| !(c.0.is_finite() && c.1.is_finite()))
+    {
+        return Err(SynthError::Spec(format!(
+            "{} finite label centres needed, {} given",
+            spec.labels.len(),
+            centers.len()
+        )));
+    }
+    render(spec, Some(centers), rng)
+}
+
+fn render(
+    spec: &FrameSpec,
+    centers: Option<&[(f32, f32)]>,
+    rng: &mut Rng,
+) -> Result<GeneratedFrame, SynthError> {
     spec.validate()?;
     let (w, h) = (spec.width as usize, spec.height as usize);
     let mut canvas = background(w, h, spec.clutter, &mut Rng::new(spec.background_seed));
@@ -433,7 +466,10 @@ pub fn render_frame(spec: &FrameSpec, rng: &mut Rng) -> Result<GeneratedFrame, S
             None => random_unit(rng),
         };
         let lay = layout::layout(ls.kind, &unit, &mut Rng::new(ls.layout_seed))?;
-        let (h_units, module_px) = pose(&lay, ls, *region, rng)?;
+        let (h_units, module_px) = match centers.and_then(|c| c.get(index)) {
+            Some(&center) => pose_at(&lay, ls, center, rng)?,
+            None => pose(&lay, ls, *region, rng)?,
+        };
         warp_label(&mut canvas, &lay, &h_units, module_px);
         let to_frame = |(x, y): (f32, f32)| {
             let (fx, fy) = h_units.apply(f64::from(x), f64::from(y));
@@ -563,6 +599,37 @@ fn pose(
         (
             f64::from(left + (x - min_x) * module),
             f64::from(top + (y - min_y) * module),
+        )
+    });
+    let src = base.map(|(x, y)| (f64::from(x), f64::from(y)));
+    let hom = Homography::from_points(&src, &dst)
+        .ok_or_else(|| SynthError::Spec("degenerate label placement".to_owned()))?;
+    Ok((hom, module))
+}
+
+/// Places the label centred on `center` (frame pixels) at its wanted module size, with the same
+/// perspective jitter and rotation as [`pose`], without keeping it inside the frame.
+fn pose_at(
+    lay: &Layout,
+    ls: &LabelSpec,
+    center: (f32, f32),
+    rng: &mut Rng,
+) -> Result<(Homography, f32), SynthError> {
+    let (lw, lh) = (lay.width, lay.height);
+    let diag = (lw * lw + lh * lh).sqrt();
+    let base = [(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)];
+    let jitter = base.map(|(x, y)| {
+        (
+            x - lw / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
+            y - lh / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
+        )
+    });
+    let (sin, cos) = ls.rotation_deg.to_radians().sin_cos();
+    let module = ls.module_px;
+    let dst = jitter.map(|(x, y)| {
+        (
+            f64::from(center.0 + (x * cos - y * sin) * module),
+            f64::from(center.1 + (x * sin + y * cos) * module),
         )
     });
     let src = base.map(|(x, y)| (f64::from(x), f64::from(y)));

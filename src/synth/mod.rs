@@ -12,12 +12,15 @@
 //! - [`frame`]: frames ([`FrameSpec`], [`render_frame`]).
 //! - [`set`]: a benchmark set with a corpus-style manifest ([`generate_set`]) and replay scenes
 //!   ([`scene`]).
+//! - [`session`]: camera sessions (boxes carried in, held and out) with appearance-level truth,
+//!   and the desk scorer ([`session::plan_session`], [`session::score`]).
 
 pub mod font;
 pub mod frame;
 pub mod layout;
 pub mod raster;
 pub mod rng;
+pub mod session;
 pub mod set;
 pub mod symbol;
 pub mod unit;
@@ -26,6 +29,7 @@ use std::path::PathBuf;
 
 pub use frame::{
     Difficulty, FrameSpec, GeneratedFrame, LabelSpec, MotionBlur, PlacedLabel, render_frame,
+    render_frame_at,
 };
 pub use layout::{LabelKind, RenderedLabel, render_label};
 pub use rng::Rng;
@@ -33,7 +37,7 @@ pub use set::{
     MANIFEST_NAME, ManifestLine, ManifestSource, ManifestSymbol, Scene, SceneStep, SetSummary,
     generate_set, scene, set_frame,
 };
-pub use unit::{UnitData, random_unit};
+pub use unit::{UnitData, random_unit, unit_with_invalid_imei};
 
 /// One symbol placed in an image, with the text a decoder should return for it.
 #[derive(Debug, Clone, PartialEq)]

@@ -196,6 +196,34 @@ pub fn random_unit(rng: &mut Rng) -> UnitData {
     }
 }
 
+/// A random unit with two IMEIs whose second one is printed with a wrong check digit, as a
+/// misprinted or tampered label would show it; returns the unit and that invalid IMEI.
+///
+/// The other identifiers stay valid, so a station should record the unit and flag the IMEI.
+pub fn unit_with_invalid_imei(rng: &mut Rng) -> (UnitData, String) {
+    let mut unit = random_unit(rng);
+    let first = unit
+        .imeis
+        .first()
+        .cloned()
+        .unwrap_or_else(|| imei("35000000", "000000"));
+    let tac = first.get(..8).unwrap_or("35000000").to_owned();
+    let snr = first
+        .get(8..14)
+        .and_then(|s| s.parse::<u32>().ok())
+        .map_or(0, |n| (n + 1 + rng.below(8) as u32) % 1_000_000);
+    let valid = imei(&tac, &format!("{snr:06}"));
+    // Any other digit breaks the Luhn check: shift the right one by 1 to 9.
+    let good = valid
+        .as_bytes()
+        .last()
+        .map_or(0, |b| b.saturating_sub(b'0'));
+    let wrong = (good + 1 + rng.below(9) as u8) % 10;
+    let invalid = format!("{}{wrong}", valid.get(..14).unwrap_or_default());
+    unit.imeis = vec![first, invalid.clone()];
+    (unit, invalid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +251,20 @@ mod tests {
             }
             assert_eq!(u.gtin.len(), 13);
             assert!(crate::ident::gtin::check_digit_ok(&u.gtin));
+        }
+    }
+
+    #[test]
+    fn the_invalid_imei_fails_only_its_check_digit() {
+        let mut rng = Rng::new(8);
+        for _ in 0..200 {
+            let (u, bad) = unit_with_invalid_imei(&mut rng);
+            assert_eq!(u.imeis.len(), 2);
+            assert_eq!(u.imeis[1], bad);
+            assert!(luhn_valid(u.imeis[0].as_bytes()));
+            assert_eq!(bad.len(), 15);
+            assert!(!luhn_valid(bad.as_bytes()), "{bad}");
+            assert_eq!(bad[..8], u.imeis[0][..8]);
         }
     }
 }
