@@ -115,7 +115,7 @@ pub enum BenchCommand {
         #[arg(long)]
         verbose: bool,
         /// Parameter overrides for experiments, `key=value,...` (keys: downscale, threshold,
-        /// cut, share, per_symbol, contrast).
+        /// cut, share, per_symbol, contrast, fill).
         #[arg(long, hide = true)]
         tune: Option<String>,
     },
@@ -273,6 +273,7 @@ fn bench_regions(count: usize, seed: u64, verbose: bool, tune: Option<&str>) -> 
             "share" => params.max_region_share = v,
             "per_symbol" => params.max_area_per_symbol = v,
             "contrast" => params.min_contrast = v,
+            "fill" => params.min_fill = v,
             other => anyhow::bail!("--tune: unknown key {other:?}"),
         }
     }

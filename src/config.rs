@@ -273,6 +273,7 @@ pub struct RawPairing {
     pub idle_timeout_ms: Option<Spanned<i64>>,
     pub repeat_window_ms: Option<Spanned<i64>>,
     pub profile: Option<Spanned<String>>,
+    pub gtin_prefixes: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -328,6 +329,9 @@ pub struct Config {
     pub camera: CameraSettings,
     /// The picture kept behind each camera unit.
     pub evidence: crate::evidence::EvidenceConfig,
+    /// A CSV of GS1 company prefixes (`prefix,brand,source`) added to the built-in table that
+    /// label consistency checks use; relative paths are taken from the config file's folder.
+    pub gtin_prefixes: Option<PathBuf>,
     /// A gap this long between a wedge scanner's keys ends a scan even without a suffix.
     pub wedge_gap_ms: i64,
     /// The desk mode at start; control barcodes change it while running.
@@ -349,6 +353,7 @@ impl Default for Config {
             labels: crate::pair::label::LabelConfig::default(),
             camera: CameraSettings::default(),
             evidence: crate::evidence::EvidenceConfig::default(),
+            gtin_prefixes: None,
             wedge_gap_ms: 100,
             mode: crate::ident::control::Mode::Intake,
         }
@@ -484,6 +489,13 @@ impl Config {
         if let Some(profile) = raw.pairing.profile {
             config.pairing.profile = Profile::parse(profile.get_ref())
                 .map_err(|e| at.error(profile.span(), e.to_string()))?;
+        }
+        if let Some(file) = raw.pairing.gtin_prefixes.filter(|f| !f.trim().is_empty()) {
+            let file = PathBuf::from(file);
+            config.gtin_prefixes = Some(match at.path.parent() {
+                Some(dir) if file.is_relative() => dir.join(file),
+                _ => file,
+            });
         }
 
         if let Some(baud) = raw.serial.baud {

@@ -20,7 +20,7 @@ use crate::decode::{DecodeConfig, Decoder};
 use crate::evidence::{self, EvidenceConfig};
 use crate::feedback::Feedback;
 use crate::ident::control::Mode;
-use crate::ident::{self, Aim, Classification, IdKind, Kind, Rejection, tac::MemoryTacs};
+use crate::ident::{self, Classification, IdKind, Kind, Rejection, tac::MemoryTacs};
 use crate::pair::label::{LabelCommit, LabelEvent, LabelTracker, SeenGroup, SeenSymbol};
 use crate::pair::{self, ClosedUnit, Effect, Existing, Outcome, Pairer, ScanInput};
 use crate::source::frames::{FrameSource, Images, Replay};
@@ -49,6 +49,32 @@ pub enum DaemonError {
     NoSources,
     #[error("source {0}")]
     Source(String),
+    #[error("cannot read the GTIN prefix file {path}: {source}")]
+    PrefixFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Prefixes(#[from] ident::PrefixError),
+}
+
+/// The GS1 company prefix table: the built-in rows plus the user's file, if configured.
+fn load_prefixes(config: &Config) -> Result<ident::GtinPrefixes, DaemonError> {
+    let mut prefixes = ident::GtinPrefixes::builtin();
+    if let Some(path) = &config.gtin_prefixes {
+        let text = std::fs::read(path).map_err(|source| DaemonError::PrefixFile {
+            path: path.clone(),
+            source,
+        })?;
+        // The file is untrusted bytes: invalid UTF-8 is kept visible, and the parser names the
+        // line of anything it refuses.
+        let text = String::from_utf8_lossy(&text);
+        prefixes.extend(ident::GtinPrefixes::parse(
+            &text,
+            &path.display().to_string(),
+        )?);
+    }
+    Ok(prefixes)
 }
 
 /// Everything printed after one commit.
@@ -172,6 +198,7 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
         tracing::warn!(units = ?interrupted, "closed units left open by an earlier run (flagged 'interrupted')");
     }
     let tacs = store.load_tacs()?;
+    let prefixes = load_prefixes(config)?;
     let (next_scan, next_unit) = store.next_ids()?;
     let sources = build_sources(config)?;
     if sources.is_empty() {
@@ -207,6 +234,7 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
             pairer: Pairer::new(config.pairing.clone(), next_unit),
             tracker: LabelTracker::new(config.labels.clone()),
             tacs,
+            prefixes,
             next_scan_id: next_scan,
             last_frame_ms: None,
             last_frame_source: String::new(),
@@ -261,6 +289,8 @@ struct Core {
     pairer: Pairer,
     tracker: LabelTracker,
     tacs: MemoryTacs,
+    /// GS1 company prefixes by brand, for the label consistency checks.
+    prefixes: ident::GtinPrefixes,
     next_scan_id: i64,
     /// The time and source of the last frame, so labels still in view at the end are
     /// recorded with frame time (virtual for replays) rather than the wall clock.
@@ -615,7 +645,7 @@ impl Core {
                 bytes,
                 problem: None,
             };
-            let c = ident::classify(&symbol.text, Aim::parse(&symbol.aim), &self.tacs);
+            let c = symbol.classify(&self.tacs);
             let id = self.take_scan_id();
             scans.push((id, raw, c));
         }
@@ -947,6 +977,19 @@ impl Core {
                 message: f.message.clone(),
             })
             .collect();
+        // A unit whose identifiers disagree with each other (IMEIs of two brands or models, a
+        // serial or GTIN of another brand than the TAC's) is a relabelled or counterfeit box.
+        let ids: Vec<(IdKind, &str)> = closed
+            .identifiers
+            .iter()
+            .map(|i| (i.kind, i.key.as_str()))
+            .collect();
+        for finding in ident::consistency::check(&ids, &self.tacs, &self.prefixes) {
+            flags.push(FlagRecord {
+                code: finding.code.to_owned(),
+                message: finding.message,
+            });
+        }
         flags.dedup();
         // Decide what the unit means at this desk: list hits (blocklist, recall, expected,
         // shipped) come from the read connection, which sees every committed list import.

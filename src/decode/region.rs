@@ -48,6 +48,9 @@ pub struct RegionParams {
     /// A sheet larger than this many times the largest symbol it holds is not a label either
     /// (a white box or sheet of paper the label lies on).
     pub max_area_per_symbol: f32,
+    /// The least share of its enclosing rectangle a sheet must fill; a fill that leaked into
+    /// the desk is ragged and falls back.
+    pub min_fill: f32,
     /// The paper must be at least this many grey levels brighter than the ink to be found.
     pub min_contrast: f32,
     /// The old gap rule for fallback symbols: joined when the gap between their boxes is at most
@@ -65,6 +68,7 @@ impl Default for RegionParams {
             cut_ratio: 0.55,
             max_region_share: 0.5,
             max_area_per_symbol: 40.0,
+            min_fill: 0.6,
             min_contrast: 24.0,
             fallback_join_factor: 1.5,
             fallback_margin: 0.5,
@@ -116,49 +120,88 @@ pub fn label_regions(
     let small = Small::new(image, params.downscale);
     let sheets = find_sheets(&small, &quads, params);
 
-    let mut regions = Vec::new();
-    let mut fallback = Vec::new();
-    let mut uf = UnionFind::new(quads.len());
+    // Symbols whose fills reached each other share a sheet.
+    let n = quads.len();
+    let mut uf = UnionFind::new(n);
     for (i, sheet) in sheets.iter().enumerate() {
-        match sheet {
-            Some(s) => {
-                for &j in &s.reached {
-                    if sheets.get(j).is_some_and(Option::is_some) {
-                        uf.union(i, j);
-                    }
+        if let Some(s) = sheet {
+            for &j in &s.reached {
+                if sheets.get(j).is_some_and(Option::is_some) {
+                    uf.union(i, j);
                 }
             }
-            None => fallback.push(i),
         }
     }
-    for group in uf.groups() {
-        if sheets.get(group[0]).is_none_or(Option::is_none) {
-            continue;
+    // Then the gap rule joins what the sheets left apart (a symbol whose sheet was not found, a
+    // Data Matrix the fill did not reach), but never two different sheets, not even through a
+    // symbol between them: two sheets are two labels.
+    let mut sheet_of: Vec<Option<usize>> = (0..n)
+        .map(|i| sheets.get(i).and_then(Option::as_ref).map(|_| uf.root(i)))
+        .collect();
+    let mut joined = UnionFind::new(n);
+    for i in 0..n {
+        for j in i + 1..n {
+            if sheet_of[i].is_some() && sheet_of[i] == sheet_of[j] {
+                joined.union_if(i, j, &mut sheet_of);
+            }
         }
-        let f = small.factor as f32;
+    }
+    // The outline of each sheet, so a symbol without a sheet joins one only when it lies on it.
+    let f = small.factor as f32;
+    let mut sheet_rects: std::collections::HashMap<usize, [(f32, f32); 4]> = Default::default();
+    for (root, sheet) in sheet_of.iter().zip(&sheets) {
+        if let (Some(root), Some(s)) = (*root, sheet) {
+            sheet_rects.entry(root).or_insert_with(|| {
+                let points: Vec<(f32, f32)> = s.hull.iter().map(|&(x, y)| (x * f, y * f)).collect();
+                min_area_rect(&points, 2.0 * f)
+            });
+        }
+    }
+    let on_sheet = |sheet: Option<usize>, symbol: usize| {
+        sheet
+            .and_then(|root| sheet_rects.get(&root))
+            .is_some_and(|rect| inside(rect, centroid(&quads[symbol])))
+    };
+    for group in gap_groups(&quads, params.fallback_join_factor) {
+        for &a in &group {
+            for &b in &group {
+                let (sa, sb) = (sheet_of[a], sheet_of[b]);
+                // Between a sheet and a symbol without one, the gap rule holds only on the sheet.
+                let allowed = match (sa, sb) {
+                    (Some(_), None) => on_sheet(sa, b),
+                    (None, Some(_)) => on_sheet(sb, a),
+                    _ => true,
+                };
+                if allowed {
+                    joined.union_if(a, b, &mut sheet_of);
+                }
+            }
+        }
+    }
+    let mut regions = Vec::new();
+    for group in joined.groups() {
         let mut points = Vec::new();
+        let mut has_sheet = false;
         for &i in &group {
             if let Some(Some(s)) = sheets.get(i) {
+                has_sheet = true;
                 // Blocks at the sheet's border failed the darkest-pixel test on the paper edge,
                 // so the paper runs about half a block further than the blocks that passed.
                 points.extend(s.hull.iter().map(|&(x, y)| (x * f, y * f)));
             }
             points.extend(quads[i]);
         }
-        let rect = min_area_rect(&points, f * 0.5);
-        regions.push(region(image, &quads, group, rect, RegionMethod::Sheet));
-    }
-    let fallback_quads: Vec<[(f32, f32); 4]> = fallback.iter().map(|&i| quads[i]).collect();
-    for group in gap_groups(&fallback_quads, params.fallback_join_factor) {
-        let members: Vec<usize> = group.iter().map(|&k| fallback[k]).collect();
-        let points: Vec<(f32, f32)> = members.iter().flat_map(|&i| quads[i]).collect();
-        let pad = members
-            .iter()
-            .map(|&i| short_side(&quads[i]))
-            .fold(0.0, f32::max)
-            * params.fallback_margin;
-        let rect = min_area_rect(&points, pad);
-        regions.push(region(image, &quads, members, rect, RegionMethod::Fallback));
+        let (rect, method) = if has_sheet {
+            (min_area_rect(&points, f * 0.5), RegionMethod::Sheet)
+        } else {
+            let pad = group
+                .iter()
+                .map(|&i| short_side(&quads[i]))
+                .fold(0.0, f32::max)
+                * params.fallback_margin;
+            (min_area_rect(&points, pad), RegionMethod::Fallback)
+        };
+        regions.push(region(image, &quads, group, rect, method));
     }
     regions
 }
@@ -282,19 +325,16 @@ fn find_sheets(
     let n = quads.len();
     let blocks = small.w * small.h;
     let f = small.factor as f32;
-    // Each symbol's own blocks (its quadrilateral grown by half a block) count as paper.
-    let mut own: Vec<bool> = vec![false; blocks];
+    // Each symbol's own blocks (its quadrilateral grown by half a block) count as paper for the
+    // fill that starts from it, so the fill can leave through the dark bars. Only for that fill:
+    // another symbol's blocks are reached through its bright quiet zone, and letting every
+    // fill cross every symbol's blocks bridged the thin gap between two touching labels where
+    // two symbols sat near their facing edges.
     let seeds: Vec<Vec<usize>> = quads
         .iter()
         .map(|q| blocks_in(small, &scale_quad(q, 1.0 / f), 0.5))
         .collect();
-    for s in &seeds {
-        for &b in s {
-            if let Some(o) = own.get_mut(b) {
-                *o = true;
-            }
-        }
-    }
+    let mut own: Vec<bool> = vec![false; blocks];
     let mut fill = Fill {
         stamp: vec![0; blocks],
         generation: 0,
@@ -322,9 +362,22 @@ fn find_sheets(
             sheets[i] = sheets[k].clone();
             continue;
         }
-        let Some(area) = grow(small, &seeds[i], &own, t_mean, t_min, max_blocks, &mut fill) else {
+        for &b in &seeds[i] {
+            if let Some(o) = own.get_mut(b) {
+                *o = true;
+            }
+        }
+        let grown = grow(small, &seeds[i], &own, t_mean, t_min, max_blocks, &mut fill);
+        for &b in &seeds[i] {
+            if let Some(o) = own.get_mut(b) {
+                *o = false;
+            }
+        }
+        let Some(area) = grown else {
             continue;
         };
+        // A label is a rectangle: a fill that leaked into the desk (a white object, a bright
+        // patch of background) covers only a small part of its enclosing rectangle.
         let reached: Vec<usize> = (0..n)
             .filter(|&j| {
                 seeds[j]
@@ -339,15 +392,25 @@ fn find_sheets(
         if area as f32 > params.max_area_per_symbol * largest {
             continue;
         }
+        // A label is a rectangle mostly made of paper and its symbols: a fill that leaked into
+        // the desk (a white object, a bright patch between two boxes) covers only a small part of
+        // its enclosing rectangle. The reached symbols' blocks count as covered, since their
+        // bars are dark holes in the fill.
+        let hull = row_extremes(small.w, &fill.queue);
+        let rect = min_area_rect(&hull, 0.0);
+        let mut covered: std::collections::HashSet<usize> = fill.queue.iter().copied().collect();
+        for &j in &reached {
+            covered.extend(seeds[j].iter().copied());
+        }
+        if (covered.len() as f32) < params.min_fill * quad_area(&rect).max(1.0) {
+            continue;
+        }
         for &j in &reached {
             if j > i && settled[j].is_none() {
                 settled[j] = Some((i, t_mean, t_min));
             }
         }
-        sheets[i] = Some(Sheet {
-            reached,
-            hull: row_extremes(small.w, &fill.queue),
-        });
+        sheets[i] = Some(Sheet { reached, hull });
     }
     sheets
 }
@@ -771,6 +834,29 @@ impl UnionFind {
         let (ra, rb) = (self.root(a), self.root(b));
         if ra != rb {
             self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+
+    /// Joins the sets of `a` and `b` unless they hold two different sheets; `sheet` is the
+    /// sheet of each set's root (kept up to date here).
+    fn union_if(&mut self, a: usize, b: usize, sheet: &mut [Option<usize>]) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra == rb {
+            return;
+        }
+        let (sa, sb) = (
+            sheet.get(ra).copied().flatten(),
+            sheet.get(rb).copied().flatten(),
+        );
+        if let (Some(x), Some(y)) = (sa, sb)
+            && x != y
+        {
+            return;
+        }
+        self.union(a, b);
+        let root = self.root(a);
+        if let Some(slot) = sheet.get_mut(root) {
+            *slot = sa.or(sb);
         }
     }
 

@@ -80,9 +80,22 @@ pub struct SeenSymbol {
 }
 
 impl SeenSymbol {
+    /// What the symbol says: classified as read, except that a UPC-E is classified as the
+    /// UPC-A it abbreviates (its check digit belongs to that expansion).
+    pub fn classify(&self, tacs: &dyn ident::TacLookup) -> ident::Classification {
+        let expanded = (self.format == "UPCE")
+            .then(|| ident::gtin::upce_to_upca(&self.text))
+            .flatten();
+        ident::classify(
+            expanded.as_deref().unwrap_or(&self.text),
+            Aim::parse(&self.aim),
+            tacs,
+        )
+    }
+
     /// The identifier keys this symbol carries (classification is pure and cheap).
     fn keys(&self) -> Vec<(IdKind, String)> {
-        ident::classify(&self.text, Aim::parse(&self.aim), &NoTacs)
+        self.classify(&NoTacs)
             .identifiers
             .into_iter()
             .map(|i| (i.kind, i.key))
@@ -459,9 +472,10 @@ impl LabelTracker {
             }
             return Some(target);
         }
-        // By motion: the unclaimed track seen lately whose predicted outline the group overlaps
-        // most. A recorded label takes a group by position only on a clear overlap, so a box
-        // passing close to a recorded one does not lend it values.
+        // By motion: the track seen lately whose predicted outline the group overlaps most. A
+        // recorded label takes a group by position only on a clear overlap, so a box passing
+        // close to a recorded one does not lend it values; so does a label already seen in this
+        // frame (a symbol the region finder left off its sheet, lying on that sheet).
         let motion_ms = self.cfg.motion_ms;
         let min_overlap = self.cfg.min_overlap;
         self.tracks
@@ -469,19 +483,19 @@ impl LabelTracker {
             .enumerate()
             .filter(|(_, t)| {
                 motion
-                    && !claimed.contains(&t.id)
                     && now_ms.saturating_sub(t.last_seen_ms) <= motion_ms
                     && !over_capacity(t.keys.iter().chain(&keys))
                     && one_tac(t.keys.iter().chain(&keys))
             })
-            .map(|(i, t)| (i, overlap(&t.predicted(now_ms), &group.outline), t.recorded))
-            .filter(|&(_, o, recorded)| {
-                o >= if recorded {
+            .map(|(i, t)| {
+                let needed = if t.recorded || claimed.contains(&t.id) {
                     min_overlap.max(0.5)
                 } else {
                     min_overlap
-                }
+                };
+                (i, overlap(&t.predicted(now_ms), &group.outline), needed)
             })
+            .filter(|&(_, o, needed)| o >= needed)
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _, _)| i)
     }
