@@ -434,6 +434,7 @@ impl LabelTracker {
         claimed: &[u64],
         now_ms: i64,
         motion: bool,
+        excluded: Option<u64>,
         events: &mut Vec<LabelEvent>,
     ) -> Option<usize> {
         let keys: Vec<(IdKind, String)> = group.keys().cloned().collect();
@@ -442,6 +443,7 @@ impl LabelTracker {
             .tracks
             .iter()
             .enumerate()
+            .filter(|(_, t)| Some(t.id) != excluded)
             .map(|(i, t)| (i, t.shares(&keys)))
             .filter(|&(_, n)| n > 0)
             .collect();
@@ -483,6 +485,7 @@ impl LabelTracker {
             .enumerate()
             .filter(|(_, t)| {
                 motion
+                    && Some(t.id) != excluded
                     && now_ms.saturating_sub(t.last_seen_ms) <= motion_ms
                     && !over_capacity(t.keys.iter().chain(&keys))
                     && one_tac(t.keys.iter().chain(&keys))
@@ -573,14 +576,16 @@ impl LabelTracker {
         } else {
             1
         };
-        let mut queue: std::collections::VecDeque<(Prepared, bool)> = self
+        // Each group, and the symbols a track refused from it (once: what is refused again
+        // starts a track of its own), with the track that refused them.
+        let mut queue: std::collections::VecDeque<(Prepared, Option<u64>, u8)> = self
             .prepare(groups)
             .into_iter()
-            .map(|g| (g, true))
+            .map(|g| (g, None, 0))
             .collect();
-        while let Some((group, associate)) = queue.pop_front() {
-            let found = if associate {
-                self.associate(&group, &claimed, now_ms, motion, &mut events)
+        while let Some((group, excluded, depth)) = queue.pop_front() {
+            let found = if depth < 2 {
+                self.associate(&group, &claimed, now_ms, motion, excluded, &mut events)
             } else {
                 None
             };
@@ -593,6 +598,15 @@ impl LabelTracker {
                     self.tracks.len() - 1
                 }
             };
+            // Unit identifiers other labels already hold: a symbol carrying one belongs there,
+            // not here (a region that took in a symbol of the box beside it).
+            let target_id = self.tracks.get(index).map(|t| t.id);
+            let held_elsewhere: Vec<(IdKind, String)> = self
+                .tracks
+                .iter()
+                .filter(|t| Some(t.id) != target_id)
+                .flat_map(|t| t.keys.iter().filter(|k| unique(k.0)).cloned())
+                .collect();
             let Some(track) = self.tracks.get_mut(index) else {
                 continue;
             };
@@ -602,9 +616,17 @@ impl LabelTracker {
                 if track.symbols.iter().any(|s| s.text == symbol.text) {
                     continue;
                 }
-                // A symbol that would give the label a second serial or GTIN belongs elsewhere
-                // (another label, or a ghost read): it starts a track of its own.
-                if over_capacity(track.keys.iter().chain(keys)) {
+                // A symbol that would give the label a second serial or GTIN, an IMEI of
+                // another TAC, or a value another label holds, belongs elsewhere (another
+                // label, or a ghost read).
+                let own = keys.iter().any(|k| unique(k.0) && track.keys.contains(k));
+                let elsewhere = keys
+                    .iter()
+                    .any(|k| held_elsewhere.contains(k) && !track.keys.contains(k));
+                if over_capacity(track.keys.iter().chain(keys))
+                    || (!own && elsewhere)
+                    || (!own && !one_tac(track.keys.iter().chain(keys)))
+                {
                     leftover.push((symbol.clone(), keys.clone()));
                     continue;
                 }
@@ -645,7 +667,8 @@ impl LabelTracker {
                         outline,
                         sharpness: group.sharpness,
                     },
-                    false,
+                    Some(track.id),
+                    depth + 1,
                 ));
             }
             if track.recorded && !new.is_empty() {
@@ -978,6 +1001,22 @@ mod tests {
             );
         }
         assert!(out.contains("R58M315CL4T"), "{out}");
+    }
+
+    #[test]
+    fn a_symbol_of_the_box_beside_goes_back_to_its_own_label() {
+        // B is followed; then the sheet found for A also took in one of B's IMEIs.
+        let mut frames = shown(0, 100, &[full(&B, 400.0, 0.0)]);
+        let mut mixed = full(&A, 0.0, 0.0);
+        mixed.symbols.push(symbols(&B, 400.0, 0.0)[1].clone());
+        frames.extend(shown(100, 300, &[mixed, full(&B, 400.0, 0.0)]));
+        assert_eq!(
+            transcript(LabelConfig::default(), &frames),
+            "t=0 record 1 [R58M315CL4T 490154203237518 490154203237526]\n\
+             t=100 record 2 [SC02XG1ABJGH5 354178036859789 354178036859797]\n\
+             end forget 1\n\
+             end forget 2\n"
+        );
     }
 
     #[test]
