@@ -448,17 +448,24 @@ impl LabelTracker {
             .filter(|&(_, n)| n > 0)
             .collect();
         sharing.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        if let Some(&(first, _)) = sharing.first() {
+        if !sharing.is_empty() {
             // Only unit identifiers decide: a group that shares one with a label but brings
-            // another serial or a third IMEI is another label (the store will flag the shared
+            // another serial or a third IMEI does not belong to it whole. The first label it fits
+            // takes it (the symbols another label holds are sent back there when the group
+            // joins); a group that fits none is another label (the store will flag a shared
             // value as a conflict). A second GTIN is more likely a ghost read; that symbol alone
             // is set apart when the group joins.
             let fits = |t: &Track| {
                 !over_capacity(t.keys.iter().chain(&keys).filter(|(kind, _)| unique(*kind)))
             };
-            if !self.tracks.get(first).is_some_and(fits) {
+            let Some(pos) = sharing
+                .iter()
+                .position(|&(i, _)| self.tracks.get(i).is_some_and(fits))
+            else {
                 return None;
-            }
+            };
+            let first = sharing.remove(pos).0;
+            sharing.insert(0, (first, 0));
             // Merging removes tracks, so the others are found again by id each time.
             let others: Vec<u64> = sharing
                 .iter()
@@ -576,19 +583,16 @@ impl LabelTracker {
         } else {
             1
         };
-        // Each group, and the symbols a track refused from it (once: what is refused again
-        // starts a track of its own), with the track that refused them.
+        // Each group, and the symbols a track refused from it with the track that refused
+        // them; what is refused a second time goes on one symbol at a time and is not refused
+        // again, so this ends.
         let mut queue: std::collections::VecDeque<(Prepared, Option<u64>, u8)> = self
             .prepare(groups)
             .into_iter()
             .map(|g| (g, None, 0))
             .collect();
         while let Some((group, excluded, depth)) = queue.pop_front() {
-            let found = if depth < 2 {
-                self.associate(&group, &claimed, now_ms, motion, excluded, &mut events)
-            } else {
-                None
-            };
+            let found = self.associate(&group, &claimed, now_ms, motion, excluded, &mut events);
             let index = match found {
                 Some(i) => i,
                 None => {
@@ -623,9 +627,12 @@ impl LabelTracker {
                 let elsewhere = keys
                     .iter()
                     .any(|k| held_elsewhere.contains(k) && !track.keys.contains(k));
-                if over_capacity(track.keys.iter().chain(keys))
-                    || (!own && elsewhere)
-                    || (!own && !one_tac(track.keys.iter().chain(keys)))
+                // What was refused twice is kept on a track of its own whatever it holds, so
+                // the refusals end.
+                if depth < 2
+                    && (over_capacity(track.keys.iter().chain(keys))
+                        || (!own && elsewhere)
+                        || (!own && !one_tac(track.keys.iter().chain(keys))))
                 {
                     leftover.push((symbol.clone(), keys.clone()));
                     continue;
@@ -661,15 +668,32 @@ impl LabelTracker {
             }
             if !leftover.is_empty() {
                 let outline = bbox_quad(leftover.iter().flat_map(|(s, _)| s.corners));
-                queue.push_back((
-                    Prepared {
-                        symbols: leftover,
-                        outline,
-                        sharpness: group.sharpness,
-                    },
-                    Some(track.id),
-                    depth + 1,
-                ));
+                if depth == 0 {
+                    queue.push_back((
+                        Prepared {
+                            symbols: leftover,
+                            outline,
+                            sharpness: group.sharpness,
+                        },
+                        Some(track.id),
+                        1,
+                    ));
+                } else {
+                    // Refused again: each symbol is followed on its own, so values of two
+                    // labels are never put together to end the refusals.
+                    for (symbol, keys) in leftover {
+                        let outline = bbox_quad(symbol.corners);
+                        queue.push_back((
+                            Prepared {
+                                symbols: vec![(symbol, keys)],
+                                outline,
+                                sharpness: group.sharpness,
+                            },
+                            Some(track.id),
+                            2,
+                        ));
+                    }
+                }
             }
             if track.recorded && !new.is_empty() {
                 match amends.iter_mut().find(|a| a.track == track.id) {
@@ -1131,6 +1155,45 @@ mod tests {
             }
         }
         assert_eq!(best, vec![(0, 1), (33, 2), (99, 2)]);
+    }
+
+    #[test]
+    fn any_mix_of_symbols_ends_and_never_overfills_a_unit() {
+        // Every frame shows a different mix of the symbols of three labels in one or two groups,
+        // at shifting places: association must end, and no record may hold more than a unit.
+        let c = ["F2LXK0ABCDEF", "356789012345670", "356789012345688"];
+        let all: Vec<SeenSymbol> = symbols(&A, 0.0, 0.0)
+            .into_iter()
+            .chain(symbols(&B, 50.0, 20.0))
+            .chain(symbols(&c, 90.0, 40.0))
+            .collect();
+        let mut tracker = LabelTracker::new(LabelConfig::default());
+        let mut state: u64 = 7;
+        for t in 0..400 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let pick = |bit: u64| (state >> bit) & 1 == 1;
+            let (mut g1, mut g2) = (Vec::new(), Vec::new());
+            for (i, s) in all.iter().enumerate() {
+                if pick(i as u64 + 3) {
+                    if pick(i as u64 + 20) {
+                        g1.push(s.clone())
+                    } else {
+                        g2.push(s.clone())
+                    }
+                }
+            }
+            let groups = [SeenGroup::of(g1), SeenGroup::of(g2)];
+            for e in tracker.frame(t * 33, &groups) {
+                if let LabelEvent::Record(c) | LabelEvent::Amend(c) = e {
+                    let keys: Vec<(IdKind, String)> =
+                        c.symbols.iter().flat_map(SeenSymbol::keys).collect();
+                    assert!(!over_capacity(&keys) || c.symbols.len() == 1, "{c:?}");
+                }
+            }
+        }
+        tracker.finish(99_999);
     }
 
     #[test]
