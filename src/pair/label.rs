@@ -458,12 +458,9 @@ impl LabelTracker {
             let fits = |t: &Track| {
                 !over_capacity(t.keys.iter().chain(&keys).filter(|(kind, _)| unique(*kind)))
             };
-            let Some(pos) = sharing
+            let pos = sharing
                 .iter()
-                .position(|&(i, _)| self.tracks.get(i).is_some_and(fits))
-            else {
-                return None;
-            };
+                .position(|&(i, _)| self.tracks.get(i).is_some_and(fits))?;
             let first = sharing.remove(pos).0;
             sharing.insert(0, (first, 0));
             // Merging removes tracks, so the others are found again by id each time.
