@@ -641,6 +641,7 @@ mod tests {
             "join_factor",
             "evidence",
             "evidence_quality",
+            "gtin_prefixes",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),

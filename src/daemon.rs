@@ -669,14 +669,7 @@ impl Core {
         acks: &mut Vec<Ack>,
     ) -> Result<(), StoreError> {
         let scans = self.label_scans(source, &commit);
-        let inputs: Vec<ScanInput<'_>> = scans
-            .iter()
-            .map(|(id, raw, c)| ScanInput {
-                scan_id: *id,
-                at_ms: raw.at_ms,
-                classification: c,
-            })
-            .collect();
+        let inputs = scan_inputs(&scans);
         let effects = self.pairer.label(&inputs, commit.at_ms);
         let opened = effects.iter().find_map(|e| match e {
             Effect::Opened { unit, at_ms } => Some((*unit, *at_ms)),
@@ -714,23 +707,8 @@ impl Core {
             return self.record_label(tx, source, commit, acks);
         };
         let new = self.label_scans(source, &commit);
-        let earlier: Vec<ScanInput<'_>> = camera
-            .scans
-            .iter()
-            .map(|(id, raw, c)| ScanInput {
-                scan_id: *id,
-                at_ms: raw.at_ms,
-                classification: c,
-            })
-            .collect();
-        let inputs: Vec<ScanInput<'_>> = new
-            .iter()
-            .map(|(id, raw, c)| ScanInput {
-                scan_id: *id,
-                at_ms: raw.at_ms,
-                classification: c,
-            })
-            .collect();
+        let earlier = scan_inputs(&camera.scans);
+        let inputs = scan_inputs(&new);
         let effects = self.pairer.label_amend(
             camera.unit,
             camera.opened_ms,
@@ -754,6 +732,18 @@ impl Core {
         self.camera_units.insert(commit.track, camera);
         Ok(())
     }
+}
+
+/// The pairer's view of scans about to be recorded.
+fn scan_inputs(scans: &[(i64, RawScan, Classification)]) -> Vec<ScanInput<'_>> {
+    scans
+        .iter()
+        .map(|(id, raw, c)| ScanInput {
+            scan_id: *id,
+            at_ms: raw.at_ms,
+            classification: c,
+        })
+        .collect()
 }
 
 /// The label groups of a frame: the sheets the decoder found, and the symbols on no sheet

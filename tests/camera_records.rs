@@ -250,3 +250,51 @@ fn a_picture_that_cannot_be_stored_never_holds_back_the_record() {
     assert_eq!(store.count("evidence").expect("count"), 1);
     assert_eq!(store.integrity_check().expect("check"), "ok");
 }
+
+#[test]
+fn identifiers_that_disagree_hold_the_unit_in_quarantine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("consistency.db").display().to_string();
+    for (tac, brand, model) in [
+        ("35417803", "Apple", "iPhone X (A1901)"),
+        ("49015420", "Samsung", "Galaxy S10 (SM-G973F)"),
+    ] {
+        let out = bin()
+            .args(["tac", "set", "--db", &db, tac, brand, model])
+            .output()
+            .expect("tac set");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // An Apple serial with one Apple and one Samsung IMEI, then a Samsung serial on an Apple box.
+    let input = "C02XG1ABJGH5\n354178036859789\n490154203237518\nR58M315CL4T\n354178036859797\n";
+    let out = run_with_stdin(&["run", "--json", "--db", &db], input.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let units: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "unit")
+        .collect();
+    assert_eq!(units.len(), 2, "{units:#?}");
+    let codes = |u: &serde_json::Value| -> Vec<String> {
+        u["flags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(units[0]["decision"], "quarantine", "{}", units[0]);
+    assert!(codes(&units[0]).contains(&"imei_brand_mismatch".to_owned()));
+    assert!(codes(&units[0]).contains(&"serial_brand_mismatch".to_owned()));
+    assert_eq!(units[1]["decision"], "quarantine", "{}", units[1]);
+    assert!(codes(&units[1]).contains(&"serial_brand_mismatch".to_owned()));
+    assert!(
+        units[1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Samsung-format serial")),
+        "{}",
+        units[1]
+    );
+}

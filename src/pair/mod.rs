@@ -330,24 +330,21 @@ impl Pairer {
 
     fn label_scan(&mut self, input: ScanInput<'_>, at_ms: i64, effects: &mut Vec<Effect>) {
         let c = input.classification;
-        let (unit, outcome) = if let Some(control) = c.control {
-            (None, Outcome::Control(control))
-        } else if !c.valid() {
-            if matches!(c.kind, Kind::Unknown | Kind::Control) {
-                (None, Outcome::Rejected)
-            } else {
-                self.flag_invalid(input, effects)
+        // A label's scans go to its unit whatever their order, so only what a scan is decides.
+        let (unit, outcome) = match loose_outcome(c) {
+            Outcome::Flagged => self.flag_invalid(input, effects),
+            Outcome::NoIdentifiers => {
+                let unit = self.ensure_open(at_ms, effects);
+                unit.scans.push(input.scan_id);
+                if c.identifiers.is_empty() {
+                    (Some(unit.id), Outcome::NoIdentifiers)
+                } else {
+                    push_identifiers(unit, input);
+                    unit.added.push(input.scan_id);
+                    (Some(unit.id), Outcome::Added)
+                }
             }
-        } else if c.identifiers.is_empty() {
-            let unit = self.ensure_open(at_ms, effects);
-            unit.scans.push(input.scan_id);
-            (Some(unit.id), Outcome::NoIdentifiers)
-        } else {
-            let unit = self.ensure_open(at_ms, effects);
-            push_identifiers(unit, input);
-            unit.added.push(input.scan_id);
-            unit.scans.push(input.scan_id);
-            (Some(unit.id), Outcome::Added)
+            outcome => (None, outcome),
         };
         effects.push(Effect::Scan {
             scan_id: input.scan_id,
