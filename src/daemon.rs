@@ -600,9 +600,7 @@ impl Core {
                         outcome: pair::loose_outcome(c),
                     })
                     .collect();
-                let refs: Vec<(i64, &RawScan, &Classification)> =
-                    scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
-                self.apply(tx, effects, &refs, acks)
+                self.apply(tx, effects, &scan_refs(&scans), acks)
             }
             LabelEvent::Merged { from, into } => {
                 // The merged track's picture counts only when the surviving one has none: the
@@ -675,8 +673,7 @@ impl Core {
             Effect::Opened { unit, at_ms } => Some((*unit, *at_ms)),
             _ => None,
         });
-        let refs: Vec<(i64, &RawScan, &Classification)> =
-            scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
+        let refs = scan_refs(&scans);
         self.apply(tx, effects, &refs, acks)?;
         if let Some((unit, opened_ms)) = opened {
             self.queue_picture(commit.track, unit);
@@ -724,14 +721,18 @@ impl Core {
                 .add_classification(c);
         }
         *self.amends.entry(camera.unit).or_insert(0) += 1;
-        let refs: Vec<(i64, &RawScan, &Classification)> =
-            new.iter().map(|(id, raw, c)| (*id, raw, c)).collect();
+        let refs = scan_refs(&new);
         self.apply(tx, effects, &refs, acks)?;
         self.queue_picture(commit.track, camera.unit);
         camera.scans.extend(new);
         self.camera_units.insert(commit.track, camera);
         Ok(())
     }
+}
+
+/// The scans as `apply` takes them.
+fn scan_refs(scans: &[(i64, RawScan, Classification)]) -> Vec<(i64, &RawScan, &Classification)> {
+    scans.iter().map(|(id, raw, c)| (*id, raw, c)).collect()
 }
 
 /// The pairer's view of scans about to be recorded.

@@ -179,6 +179,19 @@ struct OpenUnit {
 }
 
 impl OpenUnit {
+    fn new(id: i64, opened_at_ms: i64) -> OpenUnit {
+        OpenUnit {
+            id,
+            opened_at_ms,
+            last_ms: opened_at_ms,
+            identifiers: Vec::new(),
+            flags: Vec::new(),
+            scans: Vec::new(),
+            added: Vec::new(),
+            invalid: Vec::new(),
+        }
+    }
+
     fn holds(&self, kind: IdKind, key: &str) -> Option<&UnitIdentifier> {
         self.identifiers
             .iter()
@@ -303,16 +316,9 @@ impl Pairer {
         let saved_open = self.open.take();
         let saved_last = self.last.take();
         if let Some((id, opened_at_ms)) = existing {
-            self.open = Some(OpenUnit {
-                id,
-                opened_at_ms,
-                last_ms: at_ms,
-                identifiers: Vec::new(),
-                flags: Vec::new(),
-                scans: Vec::new(),
-                added: Vec::new(),
-                invalid: Vec::new(),
-            });
+            let mut unit = OpenUnit::new(id, opened_at_ms);
+            unit.last_ms = at_ms;
+            self.open = Some(unit);
         }
         let mut replayed = Vec::new();
         for &input in earlier {
@@ -561,16 +567,7 @@ impl Pairer {
             let id = *next_unit_id;
             *next_unit_id = id.saturating_add(1);
             effects.push(Effect::Opened { unit: id, at_ms });
-            OpenUnit {
-                id,
-                opened_at_ms: at_ms,
-                last_ms: at_ms,
-                identifiers: Vec::new(),
-                flags: Vec::new(),
-                scans: Vec::new(),
-                added: Vec::new(),
-                invalid: Vec::new(),
-            }
+            OpenUnit::new(id, at_ms)
         })
     }
 
