@@ -528,6 +528,24 @@ fn regions(w: f32, h: f32, n: usize) -> Vec<[f32; 4]> {
     }
 }
 
+/// Four corners of a quadrilateral.
+type Corners = [(f32, f32); 4];
+
+/// The label's corners in label units, and the same corners centred and moved by the
+/// perspective jitter (each corner independently, which also covers keystone and slight skew).
+fn jittered_corners(lay: &Layout, ls: &LabelSpec, rng: &mut Rng) -> (Corners, Corners) {
+    let (lw, lh) = (lay.width, lay.height);
+    let diag = (lw * lw + lh * lh).sqrt();
+    let base = [(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)];
+    let jitter = base.map(|(x, y)| {
+        (
+            x - lw / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
+            y - lh / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
+        )
+    });
+    (base, jitter)
+}
+
 /// Chooses where the label goes: the homography from label units to frame pixels and the
 /// module size used (shrunk when the label would not fit its region).
 fn pose(
@@ -539,16 +557,7 @@ fn pose(
     let margin = 4.0;
     let avail_w = region[2] - region[0] - 2.0 * margin;
     let avail_h = region[3] - region[1] - 2.0 * margin;
-    let (lw, lh) = (lay.width, lay.height);
-    let diag = (lw * lw + lh * lh).sqrt();
-    let base = [(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)];
-    // Perspective: each corner moves independently, which also covers keystone and slight skew.
-    let jitter = base.map(|(x, y)| {
-        (
-            x - lw / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
-            y - lh / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
-        )
-    });
+    let (base, jitter) = jittered_corners(lay, ls, rng);
     let (sin, cos) = ls.rotation_deg.to_radians().sin_cos();
     let rotated = jitter.map(|(x, y)| (x * cos - y * sin, x * sin + y * cos));
     let min_x = rotated.iter().map(|p| p.0).fold(f32::INFINITY, f32::min);
@@ -615,15 +624,7 @@ fn pose_at(
     center: (f32, f32),
     rng: &mut Rng,
 ) -> Result<(Homography, f32), SynthError> {
-    let (lw, lh) = (lay.width, lay.height);
-    let diag = (lw * lw + lh * lh).sqrt();
-    let base = [(0.0, 0.0), (lw, 0.0), (lw, lh), (0.0, lh)];
-    let jitter = base.map(|(x, y)| {
-        (
-            x - lw / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
-            y - lh / 2.0 + ls.perspective * diag * rng.range(-1.0, 1.0),
-        )
-    });
+    let (base, jitter) = jittered_corners(lay, ls, rng);
     let (sin, cos) = ls.rotation_deg.to_radians().sin_cos();
     let module = ls.module_px;
     let dst = jitter.map(|(x, y)| {
