@@ -3,7 +3,7 @@
 //! `anyhow` is used here and only here; the library modules below return typed errors.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -59,6 +59,15 @@ pub enum Command {
     Export(ExportArgs),
     /// Find a unit by any identifier (an IMEI with or without its check digit, a serial, ...).
     Find(FindArgs),
+    /// Copy the database to a new file, safely even while a station writes to it (SQLite's
+    /// online backup API); the copy is one self-contained, checked file.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The new file to write; an existing file is never overwritten.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
     /// Manage the TAC (type allocation code) table.
     Tac {
         #[command(subcommand)]
@@ -309,6 +318,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => audit(command),
         Command::Export(args) => export(&args),
         Command::Find(args) => find(&args),
+        Command::Backup { db, out } => backup(&db, &out),
         Command::Tac { command } => tac(command),
         Command::Bench { command } => crate::bench::run(command),
     }
@@ -828,6 +838,20 @@ fn export(args: &ExportArgs) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     crate::export::export(&store, args.what, args.format, since, &mut out)?;
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(db: &DbArg, out: &Path) -> Result<ExitCode> {
+    let db = db.path()?;
+    let report = store::backup(&db, out)?;
+    eprintln!(
+        "backup of {}: {} scans and {} units, {} bytes, checked, written to {}",
+        escape(&db.display().to_string()),
+        report.scans,
+        report.units,
+        report.bytes,
+        escape(&report.path.display().to_string())
+    );
     Ok(ExitCode::SUCCESS)
 }
 

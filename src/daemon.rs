@@ -36,15 +36,25 @@ use crate::workflow;
 pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("database {path} is in use by another scanstation (lock file {lock})")]
-    Locked { path: PathBuf, lock: PathBuf },
-    #[error("cannot create the lock file {lock}: {source}")]
+    #[error(
+        "database {path} is in use by another scanstation (it holds the lock on this file, whatever path reached it); stop that one first"
+    )]
+    Locked { path: PathBuf },
+    #[error("cannot open the database file {path} to lock it: {source}")]
     LockFile {
-        lock: PathBuf,
+        path: PathBuf,
         source: std::io::Error,
     },
     #[error("cannot write feedback to stdout: {0}")]
     Output(#[from] std::io::Error),
+    #[error(
+        "stdout was closed (whatever read it went away), so scans could no longer be acknowledged: {stored} scans of this run are stored in {db}, {acknowledged} of them were acknowledged; the station stopped"
+    )]
+    OutputClosed {
+        db: PathBuf,
+        stored: i64,
+        acknowledged: u64,
+    },
     #[error("no scan source could be started")]
     NoSources,
     #[error("source {0}")]
@@ -86,32 +96,40 @@ enum Ack {
 /// The most events one transaction takes, so a flood still gets acknowledged in slices.
 const MAX_BATCH: usize = 512;
 
-/// Takes the station's exclusive lock next to the database, so a second station on the same
-/// file fails at once with a clear message instead of interleaving its units with ours.
+/// Takes the station's exclusive lock on the database file itself, so a second station on the
+/// same file fails at once with a clear message instead of interleaving its units with ours.
+///
+/// The lock is an advisory `flock` on the database's inode, not a file named after the path:
+/// a symlink, a hardlink or a relative path all reach the same inode, and there is no lock file
+/// to delete. On Linux `flock` locks are independent of the POSIX record locks SQLite itself
+/// takes on the file, so the two do not disturb each other. The returned handle must outlive
+/// every SQLite connection of the run: closing a descriptor of the file drops this process's
+/// POSIX locks on it, so it is dropped last.
 fn lock(db: &Path) -> Result<File, DaemonError> {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let lock = PathBuf::from(name);
-    if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         // A missing directory is created here; Store::open would do the same a moment later.
         let _ = std::fs::create_dir_all(dir);
     }
+    // An empty new file is a valid empty SQLite database, so creating it here is harmless.
     let file = File::options()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
-        .open(&lock)
+        .open(db)
         .map_err(|source| DaemonError::LockFile {
-            lock: lock.clone(),
+            path: db.to_owned(),
             source,
         })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(DaemonError::Locked {
             path: db.to_owned(),
-            lock,
         }),
-        Err(std::fs::TryLockError::Error(source)) => Err(DaemonError::LockFile { lock, source }),
+        Err(std::fs::TryLockError::Error(source)) => Err(DaemonError::LockFile {
+            path: db.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -249,9 +267,22 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
         },
         evidence_failures: 0,
         evidence_written: 0,
+        acknowledged: 0,
     };
     tracing::info!(db = %db.display(), "station ready");
-    station.event_loop(&rx, &shutdown)
+    let result = station.event_loop(&rx, &shutdown);
+    let result = match result {
+        Err(DaemonError::Output(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(DaemonError::OutputClosed {
+                db: db.to_owned(),
+                stored: station.core.next_scan_id - next_scan,
+                acknowledged: station.acknowledged,
+            })
+        }
+        other => other,
+    };
+    station.close();
+    result
 }
 
 /// The edges the loop owns: the store (the one writer) and the operator's output.
@@ -262,6 +293,8 @@ struct Station<W: Write> {
     /// Label pictures that could not be made or stored (logged each time, totalled at exit).
     evidence_failures: u64,
     evidence_written: u64,
+    /// Scans whose line or event reached stdout, for the message when stdout closes.
+    acknowledged: u64,
 }
 
 /// A recorded camera unit whose label is still followed, so values read later can amend it.
@@ -453,12 +486,30 @@ impl<W: Write> Station<W> {
     fn print(&mut self, acks: Vec<Ack>) -> Result<(), DaemonError> {
         for ack in &acks {
             match ack {
-                Ack::Scan(s) => self.feedback.scan(s)?,
+                Ack::Scan(s) => {
+                    self.feedback.scan(s)?;
+                    self.acknowledged += 1;
+                }
                 Ack::Unit(u) => self.feedback.unit(u)?,
             }
         }
         self.feedback.flush()?;
         Ok(())
+    }
+
+    /// Leaves the database file self-contained after the run: the read-only list connection
+    /// closes first (it cannot checkpoint), then the writer moves the WAL into the file.
+    fn close(&mut self) {
+        self.core.lists = None;
+        match self.store.checkpoint() {
+            Ok(crate::store::Checkpoint::Complete) => {}
+            Ok(crate::store::Checkpoint::Busy { wal_pages, moved }) => tracing::warn!(
+                wal_pages,
+                moved,
+                "another process is reading the database, so its WAL file is kept; every scan is safe, but copy the -wal file with it or use `scanstation backup`"
+            ),
+            Err(err) => tracing::warn!(error = %err, "cannot checkpoint the database at exit"),
+        }
     }
 }
 

@@ -4,10 +4,12 @@
 //! migrations are numbered, append-only and tracked in `PRAGMA user_version`; the database runs
 //! in WAL mode with `synchronous=FULL`, so a committed transaction survives a power cut.
 
+mod backup;
 mod lists;
 mod migrations;
 mod records;
 
+pub use backup::{BackupError, BackupReport, Checkpoint, backup};
 pub use records::{
     EvidenceRecord, FlagRecord, InvalidRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord,
 };

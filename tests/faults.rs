@@ -1,0 +1,203 @@
+//! Issue 9's defects, each reproduced the way it was found (a hostile or clumsy desk user) and
+//! kept fixed. Every test drives the real binary against a real SQLite file.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::daemon::{read_lines, spawn_json, wait_for};
+use crate::util::{run_with_stdin, stderr};
+
+fn db_in(dir: &tempfile::TempDir) -> String {
+    dir.path().join("x.db").to_string_lossy().into_owned()
+}
+
+/// Counts the scans in a database file, through a fresh connection.
+fn scan_count(db: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.query_row("SELECT COUNT(*) FROM scans", [], |r| r.get(0))
+        .expect("count")
+}
+
+#[test]
+fn lock_bypass_through_symlink_hardlink_or_deleted_lock_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let mut first = spawn_json(&db, &[]);
+    let lines = read_lines(&mut first);
+    first
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"R58M315CL4T\n")
+        .expect("write");
+    wait_for(&lines, 1, Duration::from_secs(20));
+
+    let symlink = dir.path().join("symlink.db");
+    std::os::unix::fs::symlink(&db, &symlink).expect("symlink");
+    let hardlink = dir.path().join("hardlink.db");
+    std::fs::hard_link(&db, &hardlink).expect("hardlink");
+    let relative = format!("{}/./x.db", dir.path().display());
+    // The old lock file, if any build still made one, is gone: nothing may depend on it.
+    let _ = std::fs::remove_file(format!("{db}.lock"));
+    for other in [
+        symlink.to_string_lossy().into_owned(),
+        hardlink.to_string_lossy().into_owned(),
+        relative,
+    ] {
+        let second = run_with_stdin(&["run", "--db", &other], b"SECOND123\n");
+        assert_eq!(
+            second.status.code(),
+            Some(1),
+            "{other}: {}",
+            stderr(&second)
+        );
+        assert!(
+            stderr(&second).contains("in use by another scanstation"),
+            "{other}: {}",
+            stderr(&second)
+        );
+    }
+
+    // The first station runs on, and every scan it acknowledged is in the file.
+    first
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"354178036859789\n")
+        .expect("write");
+    wait_for(&lines, 1, Duration::from_secs(20));
+    drop(first.stdin.take());
+    assert!(first.wait().expect("wait").success());
+    assert_eq!(scan_count(std::path::Path::new(&db)), 2);
+    assert!(!std::path::Path::new(&format!("{db}.lock")).exists());
+}
+
+#[test]
+fn database_file_is_self_contained_after_a_clean_exit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let out = run_with_stdin(
+        &["run", "--db", &db],
+        b"SC02XG1ABJGH5\n354178036859789\n354178036859797\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let wal = std::path::PathBuf::from(format!("{db}-wal"));
+    let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(
+        wal_len, 0,
+        "the WAL still holds {wal_len} bytes after a clean exit"
+    );
+    // Someone copies the .db alone: it must hold every scan.
+    let copy_dir = tempfile::tempdir().expect("tempdir");
+    let copy = copy_dir.path().join("copy.db");
+    std::fs::copy(&db, &copy).expect("copy");
+    assert_eq!(scan_count(&copy), 3);
+}
+
+#[test]
+fn backup_copies_a_running_station_into_one_checked_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let mut station = spawn_json(&db, &[]);
+    let lines = read_lines(&mut station);
+    station
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"SC02XG1ABJGH5\n354178036859789\n")
+        .expect("write");
+    wait_for(&lines, 2, Duration::from_secs(20));
+
+    // While the station runs, its acknowledged scans are in the backup.
+    let out = dir.path().join("backup.db");
+    let backup = run_with_stdin(&["backup", "--db", &db, &out.to_string_lossy()], b"");
+    assert!(backup.status.success(), "{}", stderr(&backup));
+    assert!(stderr(&backup).contains("2 scans"), "{}", stderr(&backup));
+    assert_eq!(scan_count(&out), 2);
+    assert!(
+        !dir.path().join("backup.db-wal").exists(),
+        "the copy is one file"
+    );
+    let conn = rusqlite::Connection::open(&out).expect("open copy");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+    assert_eq!(check, "ok");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "delete");
+    drop(conn);
+
+    // A backup never overwrites, and a missing database is named.
+    let again = run_with_stdin(&["backup", "--db", &db, &out.to_string_lossy()], b"");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let missing = dir.path().join("missing.db");
+    let none = run_with_stdin(
+        &[
+            "backup",
+            "--db",
+            &missing.to_string_lossy(),
+            &dir.path().join("b2.db").to_string_lossy(),
+        ],
+        b"",
+    );
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        stderr(&none).contains("no database at"),
+        "{}",
+        stderr(&none)
+    );
+    assert!(!dir.path().join("b2.db").exists());
+
+    // The station goes on undisturbed.
+    station
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"354178036859797\n")
+        .expect("write");
+    wait_for(&lines, 1, Duration::from_secs(20));
+    drop(station.stdin.take());
+    assert!(station.wait().expect("wait").success());
+    assert_eq!(scan_count(std::path::Path::new(&db)), 3);
+}
+
+#[test]
+fn closed_stdout_is_an_error_that_says_what_was_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let mut child = crate::util::bin()
+        .args(["run", "--db", &db])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // The reader goes away before the first acknowledgement, as `| head -0` would.
+    drop(child.stdout.take());
+    let mut input = Vec::new();
+    for i in 0..200 {
+        input.extend_from_slice(format!("SERIAL{i:05}\n").as_bytes());
+    }
+    let mut stdin = child.stdin.take().expect("stdin");
+    // The station may stop reading once it has noticed; a failed write is fine here.
+    let _ = stdin.write_all(&input);
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("stdout was closed"), "{err}");
+    let stored = scan_count(std::path::Path::new(&db));
+    assert!(stored >= 1);
+    assert!(
+        err.contains(&format!("{stored} scans of this run are stored")),
+        "{err}"
+    );
+    assert!(err.contains("0 of them were acknowledged"), "{err}");
+}
