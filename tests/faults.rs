@@ -201,3 +201,62 @@ fn closed_stdout_is_an_error_that_says_what_was_stored() {
     );
     assert!(err.contains("0 of them were acknowledged"), "{err}");
 }
+
+/// The station with stdin on the slave side of a real pseudo-terminal, as when a scanner types
+/// into the terminal that runs it.
+fn station_on_a_terminal(
+    db: &str,
+    config: &std::path::Path,
+) -> (std::process::Child, nix::pty::PtyMaster) {
+    let (master, slave) = crate::util::pty();
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&slave)
+        .expect("open the pty slave");
+    let child = crate::util::bin()
+        .args(["run", "--json", "--db", db, "--config"])
+        .arg(config)
+        .stdin(tty)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    (child, master)
+}
+
+#[test]
+fn cr_terminator_on_stdin_acknowledges_each_scan_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let config = dir.path().join("station.toml");
+    std::fs::write(&config, "[serial]\nterminator = \"cr\"\n").expect("config");
+    let (mut child, mut master) = station_on_a_terminal(&db, &config);
+    let lines = read_lines(&mut child);
+    // The terminal echoes what is typed; drain it so the echo can never fill up.
+    let mut echo = std::fs::File::from(
+        std::os::fd::AsFd::as_fd(&master)
+            .try_clone_to_owned()
+            .expect("dup the pty master"),
+    );
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while matches!(std::io::Read::read(&mut echo, &mut buf), Ok(n) if n > 0) {}
+    });
+    // Each scan is acknowledged on its own, promptly: the next scan's event, not a merged line.
+    let scan_value = |lines: &std::sync::mpsc::Receiver<String>| loop {
+        let line = wait_for(lines, 1, Duration::from_secs(5)).remove(0);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+        if v["event"] == "scan" {
+            return v["value"].as_str().unwrap_or_default().to_owned();
+        }
+    };
+    master.write_all(b"SN0000001\r").expect("type");
+    assert_eq!(scan_value(&lines), "SN0000001");
+    master.write_all(b"SN0000002\r").expect("type");
+    assert_eq!(scan_value(&lines), "SN0000002");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().expect("wait").success());
+}
