@@ -148,15 +148,26 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
                 config.framing.clone(),
             ))),
             #[cfg(feature = "serial")]
-            SourceSpec::Serial { path, baud } => sources.push(Box::new(
-                crate::source::serial::SerialSource::new(crate::source::serial::SerialConfig {
-                    path: path.clone(),
-                    baud: baud.unwrap_or(config.baud),
-                    framing: config.framing.clone(),
-                    backoff_min_ms: 100,
-                    backoff_max_ms: 2000,
-                }),
-            )),
+            SourceSpec::Serial { path, baud } => {
+                match crate::source::serial::check_path(path)
+                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?
+                {
+                    crate::source::serial::PathState::Present => {}
+                    crate::source::serial::PathState::Waiting => tracing::warn!(
+                        path = %path.display(),
+                        "the serial scanner is not there yet; waiting for it to be plugged in"
+                    ),
+                }
+                sources.push(Box::new(crate::source::serial::SerialSource::new(
+                    crate::source::serial::SerialConfig {
+                        path: path.clone(),
+                        baud: baud.unwrap_or(config.baud),
+                        framing: config.framing.clone(),
+                        backoff_min_ms: 100,
+                        backoff_max_ms: 2000,
+                    },
+                )));
+            }
             #[cfg(not(feature = "serial"))]
             SourceSpec::Serial { .. } => {
                 return Err(DaemonError::Source(format!(

@@ -260,3 +260,45 @@ fn cr_terminator_on_stdin_acknowledges_each_scan_at_once() {
         .status();
     assert!(child.wait().expect("wait").success());
 }
+
+#[cfg(feature = "serial")]
+#[test]
+fn serial_path_that_can_never_be_a_scanner_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let file = dir.path().join("regular.txt");
+    std::fs::write(&file, b"not a device").expect("write");
+    let cases = [
+        ("/dev/null".to_owned(), "not a terminal"),
+        (file.to_string_lossy().into_owned(), "is a regular file"),
+        (dir.path().to_string_lossy().into_owned(), "is a directory"),
+        (
+            dir.path()
+                .join("no/such/dir/ttyACM0")
+                .to_string_lossy()
+                .into_owned(),
+            "neither does its directory",
+        ),
+    ];
+    for (path, expected) in cases {
+        let source = format!("serial:{path}");
+        let out = run_with_stdin(&["run", "--db", &db, "--source", &source], b"");
+        assert_eq!(out.status.code(), Some(1), "{path}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{path}: {}", stderr(&out));
+    }
+
+    // A device that is not plugged in yet is waited for, and the operator is told so.
+    let later = dir.path().join("ttyACM9");
+    let source = format!("serial:{}", later.display());
+    let out = run_with_stdin(
+        &["run", "--db", &db, "--source", &source, "--source", "stdin"],
+        b"SN0000001\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not there yet; waiting for it to be plugged in"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(scan_count(std::path::Path::new(&db)), 1);
+}

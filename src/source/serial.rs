@@ -99,6 +99,87 @@ pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<u32>), SpecError> {
     Ok((PathBuf::from(path), baud))
 }
 
+/// Why a serial source cannot start at all: its path can never become a scanner.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    #[error(
+        "{path} is a {what}, not a serial device; give the scanner's device (e.g. /dev/ttyACM0 or a udev symlink)"
+    )]
+    NotADevice { path: PathBuf, what: &'static str },
+    #[error(
+        "{path} is a character device but not a terminal (like /dev/null), so it is not a serial scanner"
+    )]
+    NotATerminal { path: PathBuf },
+    #[error(
+        "{path} does not exist, and neither does its directory {dir}; a device path lives under /dev"
+    )]
+    NoDirectory { path: PathBuf, dir: PathBuf },
+}
+
+/// The state of a serial path when the station starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathState {
+    /// A terminal device, or one that exists but cannot be opened just now (busy, permissions):
+    /// the source keeps trying, and says why.
+    Present,
+    /// Not there yet, but it can appear (a scanner plugged in later, a udev symlink made then).
+    Waiting,
+}
+
+/// Checks at start that `path` is, or can become, a serial device, so a typo or a wrong file is
+/// an error the operator sees at once instead of an endless "scanner went away".
+pub fn check_path(path: &Path) -> Result<PathState, PathError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A missing node under /dev (or a directory that exists) can appear with the device;
+            // anything else is a typo.
+            let dir = path.parent().unwrap_or(Path::new("/"));
+            return if path.starts_with("/dev") || dir.as_os_str().is_empty() || dir.is_dir() {
+                Ok(PathState::Waiting)
+            } else {
+                Err(PathError::NoDirectory {
+                    path: path.to_owned(),
+                    dir: dir.to_owned(),
+                })
+            };
+        }
+        // Unreadable metadata (permissions on a directory): keep trying and let open say why.
+        Err(_) => return Ok(PathState::Present),
+    };
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        "regular file"
+    } else if kind.is_dir() {
+        "directory"
+    } else if kind.is_fifo() {
+        "named pipe"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_block_device() {
+        "block device"
+    } else {
+        // A character device: a terminal is a scanner candidate, anything else is not. Opening
+        // with O_NONBLOCK never waits for a modem line, and O_NOCTTY never makes it our terminal.
+        return match std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+        {
+            Ok(file) if !std::io::IsTerminal::is_terminal(&file) => Err(PathError::NotATerminal {
+                path: path.to_owned(),
+            }),
+            // A terminal, or one we may not open yet (busy, permissions): open says why later.
+            _ => Ok(PathState::Present),
+        };
+    };
+    Err(PathError::NotADevice {
+        path: path.to_owned(),
+        what,
+    })
+}
+
 /// A scanner on a serial device. See the module documentation for its behaviour on unplug.
 #[derive(Debug)]
 pub struct SerialSource {
