@@ -1,12 +1,47 @@
-//! The only place that reads the wall clock. Everything else receives time as a parameter.
+//! The only place that reads the clocks. Everything else receives time as a parameter.
+//!
+//! Two clocks, for two purposes: the wall clock for timestamps people read, and a monotonic
+//! clock for durations (idle timeouts, repeat windows, gaps between keys). A wall clock that is
+//! stepped (NTP at boot, an operator fixing the date) must neither close nor stretch a unit.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Milliseconds on the monotonic clock, from an origin fixed when the process first asks.
+/// Only differences between two readings mean anything; they never jump with the wall clock.
+pub fn mono_ms() -> i64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Both clocks read together, so a time on one can be carried onto the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    pub wall_ms: i64,
+    pub mono_ms: i64,
+}
+
+impl Now {
+    pub fn read() -> Now {
+        Now {
+            mono_ms: mono_ms(),
+            wall_ms: now_ms(),
+        }
+    }
+
+    /// What to add to a monotonic time to get the wall-clock time it happened at, as the wall
+    /// clock reads now (after any step).
+    pub fn wall_offset(self) -> i64 {
+        self.wall_ms.saturating_sub(self.mono_ms)
+    }
 }
 
 /// An RFC 3339 UTC timestamp with milliseconds for a Unix time in milliseconds.

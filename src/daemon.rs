@@ -87,6 +87,13 @@ fn load_prefixes(config: &Config) -> Result<ident::GtinPrefixes, DaemonError> {
     Ok(prefixes)
 }
 
+/// The handheld pairer's effects, with their monotonic times moved onto the wall clock as it
+/// reads now, for the records.
+fn on_wall_clock(effects: Vec<Effect>, now: clock::Now) -> Vec<Effect> {
+    let offset = now.wall_offset();
+    effects.into_iter().map(|e| e.shifted(offset)).collect()
+}
+
 /// Everything printed after one commit.
 enum Ack {
     Scan(ScanRecord),
@@ -369,7 +376,8 @@ impl<W: Write> Station<W> {
                 return self.finish();
             }
             // Wake for the next idle deadline, and at least every 100 ms to notice signals.
-            let now = clock::now_ms();
+            // The idle deadline is on the monotonic clock, like every duration of the pairer.
+            let now = clock::mono_ms();
             let wait = self
                 .core
                 .pairer
@@ -391,7 +399,7 @@ impl<W: Write> Station<W> {
                 matches!(e, SourceEvent::End { source }
                     if source == "stdin" || source.starts_with("images:") || source.starts_with("replay:"))
             });
-            self.process(batch, clock::now_ms())?;
+            self.process(batch, clock::Now::read())?;
             if ended {
                 return self.finish();
             }
@@ -402,7 +410,7 @@ impl<W: Write> Station<W> {
     fn finish(&mut self) -> Result<(), DaemonError> {
         let mut acks = Vec::new();
         let tx = self.store.begin()?;
-        self.core.finish(&tx, clock::now_ms(), &mut acks)?;
+        self.core.finish(&tx, clock::Now::read(), &mut acks)?;
         tx.commit()?;
         self.print(acks)?;
         self.store_pictures();
@@ -468,10 +476,10 @@ impl<W: Write> Station<W> {
 
     /// Handles a batch of events (scans, frames, device notices) and any idle close, in one
     /// transaction, then acknowledges what it committed.
-    fn process(&mut self, batch: Vec<SourceEvent>, now_ms: i64) -> Result<(), DaemonError> {
+    fn process(&mut self, batch: Vec<SourceEvent>, now: clock::Now) -> Result<(), DaemonError> {
         let mut acks = Vec::new();
         let tx = self.store.begin()?;
-        self.core.process(&tx, batch, now_ms, &mut acks)?;
+        self.core.process(&tx, batch, now, &mut acks)?;
         if acks.is_empty() {
             // Nothing was written; dropping the transaction rolls back an empty change.
             drop(tx);
@@ -525,13 +533,18 @@ impl<W: Write> Station<W> {
 }
 
 impl Core {
-    fn finish(&mut self, tx: &Tx<'_>, now: i64, acks: &mut Vec<Ack>) -> Result<(), StoreError> {
-        let last_frame = self.last_frame_ms.unwrap_or(now);
+    fn finish(
+        &mut self,
+        tx: &Tx<'_>,
+        now: clock::Now,
+        acks: &mut Vec<Ack>,
+    ) -> Result<(), StoreError> {
+        let last_frame = self.last_frame_ms.unwrap_or(now.wall_ms);
         let source = self.last_frame_source.clone();
         for event in self.tracker.finish(last_frame) {
             self.label_event(tx, &source, None, event, acks)?;
         }
-        let effects = self.pairer.shutdown(now);
+        let effects = on_wall_clock(self.pairer.shutdown(now.mono_ms), now);
         self.apply(tx, effects, &[], acks)
     }
 
@@ -539,7 +552,7 @@ impl Core {
         &mut self,
         tx: &Tx<'_>,
         batch: Vec<SourceEvent>,
-        now_ms: i64,
+        now: clock::Now,
         acks: &mut Vec<Ack>,
     ) -> Result<(), StoreError> {
         for event in batch {
@@ -547,11 +560,15 @@ impl Core {
                 SourceEvent::Scan(raw) => {
                     let classification = classify_raw(&raw, &self.tacs);
                     let scan_id = self.take_scan_id();
-                    let effects = self.pairer.scan(ScanInput {
-                        scan_id,
-                        at_ms: raw.at_ms,
-                        classification: &classification,
-                    });
+                    // Paired on the monotonic clock; recorded on the wall clock.
+                    let effects = on_wall_clock(
+                        self.pairer.scan(ScanInput {
+                            scan_id,
+                            at_ms: raw.mono_ms,
+                            classification: &classification,
+                        }),
+                        now,
+                    );
                     if let Some(crate::ident::Control::Mode(mode)) = classification.control {
                         tracing::info!(
                             mode = mode.as_str(),
@@ -569,7 +586,7 @@ impl Core {
                 SourceEvent::End { source } => tracing::info!(source = %source, "end of input"),
             }
         }
-        let effects = self.pairer.tick(now_ms);
+        let effects = on_wall_clock(self.pairer.tick(now.mono_ms), now);
         self.apply(tx, effects, &[], acks)
     }
 
@@ -702,6 +719,8 @@ impl Core {
             let raw = RawScan {
                 source: source.to_owned(),
                 at_ms: commit.at_ms,
+                // Labels are paired on the frames' own timeline, which is also their record time.
+                mono_ms: commit.at_ms,
                 bytes,
                 problem: None,
             };

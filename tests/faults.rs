@@ -302,3 +302,140 @@ fn serial_path_that_can_never_be_a_scanner_is_refused_at_start() {
     );
     assert_eq!(scan_count(std::path::Path::new(&db)), 1);
 }
+
+/// A tiny LD_PRELOAD library, compiled here with the system C compiler, that steps the wall
+/// clock (CLOCK_REALTIME) of the process it is loaded into by `FAKE_STEP_MS` once
+/// `FAKE_STEP_AFTER_MS` have passed on the monotonic clock; the monotonic clock is untouched.
+/// It is the one way to step a process's wall clock without stepping the machine's.
+fn clock_step_library(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let source = dir.join("step.c");
+    std::fs::write(
+        &source,
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <time.h>
+static int (*real_gettime)(clockid_t, struct timespec *);
+static struct timespec origin;
+static int have_origin;
+int clock_gettime(clockid_t id, struct timespec *ts) {
+    if (!real_gettime) real_gettime = dlsym(RTLD_NEXT, "clock_gettime");
+    int r = real_gettime(id, ts);
+    if (r != 0 || (id != CLOCK_REALTIME && id != CLOCK_REALTIME_COARSE)) return r;
+    struct timespec m;
+    real_gettime(CLOCK_MONOTONIC, &m);
+    if (!have_origin) { origin = m; have_origin = 1; }
+    long long elapsed = (m.tv_sec - origin.tv_sec) * 1000LL + (m.tv_nsec - origin.tv_nsec) / 1000000;
+    const char *after = getenv("FAKE_STEP_AFTER_MS");
+    const char *step = getenv("FAKE_STEP_MS");
+    if (after && step && elapsed >= atoll(after)) ts->tv_sec += atoll(step) / 1000;
+    return r;
+}
+"#,
+    )
+    .expect("write shim");
+    let lib = dir.join("libstep.so");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&lib)
+        .arg(&source)
+        .arg("-ldl")
+        .status();
+    match built {
+        Ok(status) if status.success() => Some(lib),
+        _ => {
+            eprintln!("NOTE: no C compiler to build the clock-step shim; skipping");
+            None
+        }
+    }
+}
+
+/// Runs a station whose wall clock steps by `step_ms` after `after_ms`, with the given idle
+/// timeout, and returns it with its JSON lines.
+fn station_with_clock_step(
+    dir: &tempfile::TempDir,
+    lib: &std::path::Path,
+    step_ms: i64,
+    after_ms: i64,
+    idle_ms: i64,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        format!("[pairing]\nidle_timeout_ms = {idle_ms}\nprofile = \"serial+imei+imei\"\n"),
+    )
+    .expect("config");
+    let mut child = crate::util::bin()
+        .args(["run", "--json", "--db", &db_in(dir), "--config"])
+        .arg(&config)
+        .env("LD_PRELOAD", lib)
+        .env("FAKE_STEP_MS", step_ms.to_string())
+        .env("FAKE_STEP_AFTER_MS", after_ms.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let lines = read_lines(&mut child);
+    (child, lines)
+}
+
+#[test]
+fn timers_use_the_monotonic_clock_a_step_forward_does_not_close_a_unit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(lib) = clock_step_library(dir.path()) else {
+        return;
+    };
+    let hour = 3_600_000;
+    let (mut child, lines) = station_with_clock_step(&dir, &lib, hour, 1500, 10_000);
+    let stdin = child.stdin.as_mut().expect("stdin");
+    stdin.write_all(b"SC02XG1ABJGH5\n").expect("write");
+    wait_for(&lines, 1, Duration::from_secs(20));
+    let before = scanstation::clock::now_ms();
+    // The station's wall clock jumps an hour ahead meanwhile; the unit is not idle.
+    std::thread::sleep(Duration::from_millis(2500));
+    stdin.write_all(b"354178036859789\n").expect("write");
+    wait_for(&lines, 1, Duration::from_secs(20));
+    drop(child.stdin.take());
+    assert!(child.wait().expect("wait").success());
+
+    let conn = rusqlite::Connection::open(dir.path().join("x.db")).expect("open");
+    let units: Vec<(i64, i64, String)> = conn
+        .prepare("SELECT opened_ms, closed_ms, close_reason FROM units")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(
+        units.len(),
+        1,
+        "one unit, not split by the clock step: {units:?}"
+    );
+    // Timestamps follow the wall clock as it reads after the step.
+    let (_, closed, _) = &units[0];
+    assert!(*closed >= before + hour - 60_000, "{units:?}");
+}
+
+#[test]
+fn timers_use_the_monotonic_clock_a_step_back_does_not_stretch_a_unit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(lib) = clock_step_library(dir.path()) else {
+        return;
+    };
+    let (mut child, lines) = station_with_clock_step(&dir, &lib, -3_600_000, 1000, 1500);
+    child
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"SC02XG1ABJGH5\n")
+        .expect("write");
+    wait_for(&lines, 1, Duration::from_secs(20));
+    // The wall clock jumps an hour back; the unit still closes after 1.5 s of real idleness.
+    let closed = wait_for(&lines, 1, Duration::from_secs(8));
+    let v: serde_json::Value = serde_json::from_str(&closed[0]).expect("json");
+    assert_eq!(v["event"], "unit", "{v}");
+    assert_eq!(v["close_reason"], "idle", "{v}");
+    drop(child.stdin.take());
+    assert!(child.wait().expect("wait").success());
+}

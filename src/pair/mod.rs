@@ -66,6 +66,30 @@ pub enum Effect {
     Undone { unit: i64, scan_id: i64 },
 }
 
+impl Effect {
+    /// The same effect with every time in it moved by `delta_ms`. The handheld path is paired
+    /// on the monotonic clock so that a stepped wall clock cannot close or stretch a unit; the
+    /// daemon moves the times onto the wall clock before they become records.
+    pub fn shifted(self, delta_ms: i64) -> Effect {
+        match self {
+            Effect::Opened { unit, at_ms } => Effect::Opened {
+                unit,
+                at_ms: at_ms.saturating_add(delta_ms),
+            },
+            Effect::Cancelled { unit, at_ms } => Effect::Cancelled {
+                unit,
+                at_ms: at_ms.saturating_add(delta_ms),
+            },
+            Effect::Closed(mut closed) => {
+                closed.opened_at_ms = closed.opened_at_ms.saturating_add(delta_ms);
+                closed.closed_at_ms = closed.closed_at_ms.saturating_add(delta_ms);
+                Effect::Closed(closed)
+            }
+            other @ (Effect::Scan { .. } | Effect::Undone { .. }) => other,
+        }
+    }
+}
+
 /// What happened to one scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -327,6 +327,16 @@ impl WedgeFramer {
         }
     }
 
+    /// When the gap will end the scan being typed, if one is being typed and gaps end scans.
+    pub fn deadline(&self) -> Option<i64> {
+        match self.last_ms {
+            Some(last) if self.gap_ms > 0 && (!self.buf.is_empty() || self.overflow > 0) => {
+                Some(last.saturating_add(self.gap_ms))
+            }
+            _ => None,
+        }
+    }
+
     /// Whatever is left at the end of input.
     pub fn finish(&mut self) -> Option<WedgeScan> {
         self.take()

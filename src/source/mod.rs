@@ -24,8 +24,11 @@ pub use framing::{Frame, FrameProblem, FramingConfig, LineFramer, Terminator};
 pub struct RawScan {
     /// The source's name, e.g. `stdin` or `serial:/dev/scanner`.
     pub source: String,
-    /// Wall-clock arrival time in Unix milliseconds.
+    /// Wall-clock arrival time in Unix milliseconds, the timestamp that is stored.
     pub at_ms: i64,
+    /// Arrival on the monotonic clock ([`crate::clock::mono_ms`]), for durations: idle timeouts
+    /// and repeat windows must not move when the wall clock is stepped.
+    pub mono_ms: i64,
     pub bytes: Vec<u8>,
     /// Set when framing already found the scan unusable (too long, not UTF-8, cut off).
     pub problem: Option<FrameProblem>,

@@ -298,7 +298,8 @@ fn pump(
 ) -> Session {
     let mut buf = [0u8; 1024];
     let mut got_bytes = false;
-    let mut last_path_check = clock::now_ms();
+    // Gaps and checks are durations, so they run on the monotonic clock.
+    let mut last_path_check = clock::mono_ms();
     let gone = |got_bytes: bool, why: String| Session {
         got_bytes,
         lost: Some(why),
@@ -318,7 +319,7 @@ fn pump(
             Ok(n) => {
                 got_bytes = true;
                 let bytes = buf.get(..n).unwrap_or(&[]);
-                for frame in framer.push(bytes, clock::now_ms()) {
+                for frame in framer.push(bytes, clock::mono_ms()) {
                     if !send_scan(events, name, frame) {
                         return receiver_gone(got_bytes);
                     }
@@ -330,16 +331,14 @@ fn pump(
                     std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
                 ) =>
             {
-                let now = clock::now_ms();
+                let now = clock::mono_ms();
                 let sent = framer
                     .poll_idle(now)
                     .is_none_or(|frame| send_scan(events, name, frame));
                 if !sent {
                     return receiver_gone(got_bytes);
                 }
-                // A wall clock that jumps back also triggers a check, so a clock change can
-                // never postpone it for long.
-                if now.saturating_sub(last_path_check) >= PATH_CHECK_MS || now < last_path_check {
+                if now.saturating_sub(last_path_check) >= PATH_CHECK_MS {
                     last_path_check = now;
                     if let Err(e) = std::fs::metadata(path) {
                         return gone(
@@ -365,6 +364,7 @@ fn send_scan(events: &SyncSender<SourceEvent>, name: &str, frame: Frame) -> bool
     let scan = RawScan {
         source: name.to_owned(),
         at_ms: clock::now_ms(),
+        mono_ms: clock::mono_ms(),
         bytes: frame.bytes,
         problem: frame.problem,
     };

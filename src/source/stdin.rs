@@ -32,6 +32,7 @@ impl Source for StdinSource {
                 .send(SourceEvent::Scan(RawScan {
                     source: name.clone(),
                     at_ms: clock::now_ms(),
+                    mono_ms: clock::mono_ms(),
                     bytes,
                     problem,
                 }))
@@ -41,7 +42,7 @@ impl Source for StdinSource {
             match stdin.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    let frames = framer.push(buf.get(..n).unwrap_or(&[]), clock::now_ms());
+                    let frames = framer.push(buf.get(..n).unwrap_or(&[]), clock::mono_ms());
                     for frame in frames {
                         if !send(frame.bytes, frame.problem) {
                             return;

@@ -45,6 +45,7 @@ fn to_raw(source: &str, scan: WedgeScan) -> RawScan {
     RawScan {
         source: source.to_owned(),
         at_ms: clock::now_ms(),
+        mono_ms: clock::mono_ms(),
         problem: scan.too_long.map(|len| FrameProblem::TooLong {
             len,
             max: scan.bytes.len(),
@@ -99,11 +100,30 @@ impl Source for WedgeSource {
             let mut keymap = Keymap::default();
             let mut framer = WedgeFramer::new(self.cfg.gap_ms, self.cfg.max_len);
             let error = loop {
+                // Wait for keys, but never past the moment the gap ends the scan being typed:
+                // a scanner without an Enter suffix must deliver its scan then, not when the
+                // next scan starts.
+                let wait_ms = framer
+                    .deadline()
+                    .map_or(1000, |d| d.saturating_sub(clock::mono_ms()).clamp(0, 1000));
+                match readable(&device, wait_ms) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        if let Some(scan) = framer.poll(clock::mono_ms())
+                            && events.send(SourceEvent::Scan(to_raw(&name, scan))).is_err()
+                        {
+                            return;
+                        }
+                        continue;
+                    }
+                    Err(err) => break err,
+                }
+                let now = clock::Now::read();
                 let batch: Vec<KeyEvent> = match device.fetch_events() {
                     Ok(iter) => iter
                         .filter(|e| e.event_type() == EventType::KEY)
                         .map(|e| KeyEvent {
-                            at_ms: clock::now_ms(),
+                            at_ms: key_time(e.timestamp(), now),
                             code: e.code(),
                             value: e.value(),
                         })
@@ -141,5 +161,51 @@ impl Source for WedgeSource {
                 return;
             }
         }
+    }
+}
+
+/// Waits up to `wait_ms` for the device to have events.
+fn readable(device: &Device, wait_ms: i64) -> Result<bool, String> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let timeout = PollTimeout::from(u16::try_from(wait_ms.max(0)).unwrap_or(u16::MAX));
+    let mut fds = [PollFd::new(device.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, timeout) {
+        Ok(0) => Ok(false),
+        Ok(_) => Ok(true),
+        Err(nix::errno::Errno::EINTR) => Ok(false),
+        Err(err) => Err(format!("cannot wait for keys: {err}")),
+    }
+}
+
+/// The time of a key on the monotonic clock. The kernel stamps each event when the key was
+/// pressed (on the wall clock), so the gaps between keys are exact even when several arrive in
+/// one read; the stamp is carried onto the monotonic clock with the offset read just now.
+pub(crate) fn key_time(stamp: std::time::SystemTime, now: clock::Now) -> i64 {
+    let stamp_ms = stamp
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(now.wall_ms, |d| {
+            i64::try_from(d.as_millis()).unwrap_or(now.wall_ms)
+        });
+    // A stamp from the future (a clock step between the key and the read) counts as now.
+    now.mono_ms
+        .saturating_sub(now.wall_ms.saturating_sub(stamp_ms).max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wedge_key_times_keep_the_kernel_gaps_on_the_monotonic_clock() {
+        let now = clock::Now {
+            wall_ms: 1_700_000_000_500,
+            mono_ms: 42_000,
+        };
+        let at = |ms: u64| std::time::UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(key_time(at(1_700_000_000_500), now), 42_000);
+        assert_eq!(key_time(at(1_700_000_000_380), now), 41_880);
+        // Stamped after the read (the wall clock stepped back): it happened now.
+        assert_eq!(key_time(at(1_700_000_009_000), now), 42_000);
     }
 }
