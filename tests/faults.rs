@@ -439,3 +439,77 @@ fn timers_use_the_monotonic_clock_a_step_back_does_not_stretch_a_unit() {
     drop(child.stdin.take());
     assert!(child.wait().expect("wait").success());
 }
+
+/// The peak resident memory (VmHWM, in KiB) of a child, polled until it exits.
+fn peak_memory_kib(child: &mut std::process::Child) -> u64 {
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        if child.try_wait().expect("try_wait").is_some() {
+            return peak;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A white grey frame with a few black bars, so the locator has something to look at.
+fn big_frame(path: &std::path::Path, width: u32, height: u32) {
+    let mut img = image::GrayImage::from_pixel(width, height, image::Luma([255]));
+    for i in 0..200u32 {
+        let x = (i * 7919) % (width - 40);
+        let y = (i * 104_729) % (height - 200);
+        for dy in 0..200 {
+            for dx in 0..(2 + i % 30) {
+                img.put_pixel(x + dx, y + dy, image::Luma([0]));
+            }
+        }
+    }
+    img.save(path).expect("save frame");
+}
+
+#[test]
+fn images_source_memory_is_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).expect("mkdir");
+    // One frame far over the pixel limit, and several at it, decoded with a budget so small that
+    // every decode overruns and is abandoned: the case that piled up threads and images.
+    big_frame(&frames.join("a-huge.png"), 9000, 9000);
+    for i in 0..4 {
+        big_frame(&frames.join(format!("b-{i}.png")), 8000, 5000);
+    }
+    let config = dir.path().join("station.toml");
+    std::fs::write(&config, "[decode]\nbudget_ms = 5\n").expect("config");
+    let source = format!("images:{}", frames.display());
+    let mut child = crate::util::bin()
+        .args(["run", "--db", &db_in(&dir), "--config"])
+        .arg(&config)
+        .args(["--source", &source])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let peak = peak_memory_kib(&mut child);
+    let out = child.wait_with_output().expect("wait");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("9000x9000 is 81.0 megapixels, over the 40 MP limit"),
+        "{err}"
+    );
+    // The documented limit is 256 MiB per image; the whole station stays near it.
+    assert!(
+        peak < 300 * 1024,
+        "peak resident memory {} MiB",
+        peak / 1024
+    );
+}

@@ -495,6 +495,11 @@ pub struct LoadError {
 pub const MAX_DIMENSION: u32 = 12_000;
 /// The most memory one image may allocate while decoding.
 pub const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+/// The most pixels a frame from a file may have. Decoding a frame needs several working copies
+/// of it (the file's own colour buffer, the grey frame, the locator's scaled and straightened
+/// copies, rxing's bitmaps), about five bytes per pixel at the peak, so this keeps one frame's
+/// peak near the 256 MiB limit: 40 MP is more than any desk camera or label photo needs.
+pub const MAX_PIXELS: u64 = 40_000_000;
 
 /// Loads an image file as a grey frame, with limits against decompression bombs.
 pub fn load_luma(path: &Path) -> Result<GrayImage, LoadError> {
@@ -508,6 +513,20 @@ pub fn load_luma(path: &Path) -> Result<GrayImage, LoadError> {
         .map_err(|e| err(format!("cannot read: {e}")))?;
     if reader.format().is_none() {
         return Err(err("not an image (unknown format)".to_owned()));
+    }
+    // The size is read from the header first, so an oversized frame costs nothing to refuse.
+    let (width, height) = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| err(format!("cannot read: {e}")))?
+        .into_dimensions()
+        .map_err(|e| err(format!("cannot read its size: {e}")))?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(err(format!(
+            "{width}x{height} is {:.1} megapixels, over the {} MP limit that keeps decoding within memory; scale it down",
+            pixels as f64 / 1e6,
+            MAX_PIXELS / 1_000_000
+        )));
     }
     let mut reader = reader;
     let mut limits = image::Limits::default();

@@ -26,7 +26,15 @@ pub struct DecodeWorker {
     decoder: Decoder,
     thread: Option<Thread>,
     overruns: u64,
+    /// Threads abandoned after an overrun that may still be working, each holding its frame and
+    /// the decoder's working memory: their reply channels, to learn when they end.
+    abandoned: Vec<Receiver<Reply>>,
 }
+
+/// The most abandoned decode threads that may run at once. Each holds a frame and the decoder's
+/// working memory, so without a bound a run of slow frames (big stills, a small budget) piles up
+/// threads and memory; beyond the bound the next frame waits for the oldest to finish.
+const MAX_ABANDONED: usize = 1;
 
 impl DecodeWorker {
     pub fn new(decoder: Decoder) -> Self {
@@ -34,6 +42,7 @@ impl DecodeWorker {
             decoder,
             thread: None,
             overruns: 0,
+            abandoned: Vec::new(),
         }
     }
 
@@ -44,6 +53,25 @@ impl DecodeWorker {
 
     pub fn decoder(&self) -> &Decoder {
         &self.decoder
+    }
+
+    /// Forgets abandoned threads that have ended, then waits while too many still run.
+    fn bound_abandoned(&mut self) {
+        self.abandoned
+            .retain(|replies| matches!(replies.try_recv(), Err(mpsc::TryRecvError::Empty)));
+        while self.abandoned.len() > MAX_ABANDONED {
+            let oldest = self.abandoned.remove(0);
+            // The decoder stops starting new work at its soft deadline, so this wait is short
+            // unless rxing itself hangs; then it says so, and memory stays bounded anyway.
+            loop {
+                match oldest.recv_timeout(Duration::from_secs(10)) {
+                    Err(RecvTimeoutError::Timeout) => {
+                        tracing::warn!("an abandoned decode is still running; waiting for it")
+                    }
+                    _ => break,
+                }
+            }
+        }
     }
 
     fn spawn(&self) -> Option<Thread> {
@@ -86,6 +114,7 @@ impl DecodeWorker {
             });
         }
         let budget_ms = self.decoder.config().budget_ms;
+        self.bound_abandoned();
         let thread = match self.thread.take() {
             Some(t) => t,
             None => match self.spawn() {
@@ -117,8 +146,10 @@ impl DecodeWorker {
                 reply
             }
             Err(RecvTimeoutError::Timeout) => {
-                // Dropping `thread` closes both channels: the stuck thread ends after its call.
+                // Dropping the job sender ends the thread after its call; its reply channel is
+                // kept to know when that happens.
                 self.overruns += 1;
+                self.abandoned.push(thread.replies);
                 Err(DecodeError::Overrun { budget_ms })
             }
             Err(RecvTimeoutError::Disconnected) => {

@@ -77,6 +77,9 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// How many images from files may be alive at once (queued, being decoded or being used).
+const MAX_FILE_FRAMES_IN_FLIGHT: usize = 2;
+
 /// `images:PATH,...`: each image decoded once, stamped with the wall clock.
 pub struct Images {
     name: String,
@@ -212,11 +215,26 @@ impl Source for FrameSource {
         if !self.grabber.live() {
             let mut grabber = self.grabber;
             let still = grabber.stills();
+            // Files load faster than the station may use them, and each frame holds its whole
+            // image until the event loop (or an abandoned decode) lets go of it; so the next file
+            // is loaded only when few enough earlier images are still alive.
+            let mut in_flight: std::collections::VecDeque<std::sync::Weak<GrayImage>> =
+                std::collections::VecDeque::new();
             loop {
+                while in_flight.len() >= MAX_FILE_FRAMES_IN_FLIGHT {
+                    if in_flight.front().is_some_and(|w| w.strong_count() > 0) {
+                        std::thread::sleep(Duration::from_millis(2));
+                    } else {
+                        in_flight.pop_front();
+                    }
+                }
                 match grabber.grab() {
                     Ok(Some(frame)) => {
                         let mut result = decode_one(&name, frame, &mut worker);
                         result.still = still;
+                        if let Some(image) = &result.image {
+                            in_flight.push_back(Arc::downgrade(image));
+                        }
                         if events.send(SourceEvent::Frame(result)).is_err() {
                             return;
                         }
