@@ -63,13 +63,9 @@ impl DecodeWorker {
             let oldest = self.abandoned.remove(0);
             // The decoder stops starting new work at its soft deadline, so this wait is short
             // unless rxing itself hangs; then it says so, and memory stays bounded anyway.
-            loop {
-                match oldest.recv_timeout(Duration::from_secs(10)) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        tracing::warn!("an abandoned decode is still running; waiting for it")
-                    }
-                    _ => break,
-                }
+            while let Err(RecvTimeoutError::Timeout) = oldest.recv_timeout(Duration::from_secs(10))
+            {
+                tracing::warn!("an abandoned decode is still running; waiting for it");
             }
         }
     }
