@@ -411,6 +411,9 @@ pub fn summary(c: &Classification) -> String {
     if let Some(gtin14) = &d.gtin14 {
         parts.push(format!("GTIN-14 {gtin14}"));
     }
+    if let Some(add_on) = &d.add_on {
+        parts.push(format!("add-on {add_on}"));
+    }
     if let Some(format) = d.serial_format {
         parts.push(format!("format {format}"));
     }

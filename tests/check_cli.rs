@@ -184,3 +184,26 @@ fn tac_import_of_a_wrong_file_is_a_clear_error() {
         .expect("run");
     assert!(stderr(&missing).contains("missing.csv"));
 }
+
+#[test]
+fn check_shows_the_add_on_of_an_ean13_with_add_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    let mut cmd = bin();
+    cmd.args(["check", "--json", "--db"])
+        .arg(&db)
+        .arg("]E3978073520044951299");
+    let out = cmd.output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("json");
+    assert_eq!(line["kind"], "gtin", "{line}");
+    assert_eq!(line["value"], "9780735200449", "{line}");
+    assert_eq!(line["details"]["add_on"], "51299", "{line}");
+    let mut human = bin();
+    human
+        .args(["check", "--db"])
+        .arg(&db)
+        .arg("]E3978073520044951299");
+    let out = human.output().expect("run");
+    assert!(stdout(&out).contains("add-on 51299"), "{}", stdout(&out));
+}

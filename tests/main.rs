@@ -5,6 +5,7 @@ mod util;
 mod camera_records;
 mod card;
 mod check_cli;
+mod conformance;
 mod consistency;
 mod corpus;
 mod crash;

@@ -8,10 +8,12 @@
 //! 5. ISO/IEC 15434 envelopes (`[)>`);
 //! 6. GS1 element strings: a GS1 AIM identifier, the bracketed form, a GS in the data, or an
 //!    unprefixed string that starts with `01` + 14 digits and parses as GS1;
-//! 7. numbers (spaces and dashes removed) by length, using the symbology to break ties;
-//! 8. hex numbers: MEID (14/15) and ESN (8);
-//! 9. part numbers, vendor serials (with the safe `S`/`1P` rules) and generic serials;
-//! 10. anything else is rejected as junk with the first offending character.
+//! 7. EAN/UPC symbols whose AIM modifier fixes the shape: `]E3` (EAN-13 and a 2- or 5-digit
+//!    add-on) and `]E4` (EAN-8) are GTINs or misreads, nothing else;
+//! 8. numbers (spaces and dashes removed) by length, using the symbology to break ties;
+//! 9. hex numbers: MEID (14/15) and ESN (8);
+//! 10. part numbers, vendor serials (with the safe `S`/`1P` rules) and generic serials;
+//! 11. anything else is rejected as junk with the first offending character.
 
 use super::aim::{Aim, Symbology, split_aim};
 use super::control::{self, Control};
@@ -142,6 +144,13 @@ pub fn classify(input: &str, aim: Option<Aim>, tacs: &dyn TacLookup) -> Classifi
                 pos + 1
             ),
         );
+        return c;
+    }
+    if let Some(aim) = aim
+        && aim.code == b'E'
+        && matches!(aim.modifier, b'3' | b'4')
+    {
+        classify_ean_upc(&mut c, body, aim.modifier);
         return c;
     }
     let symbology = aim.map(Aim::symbology);
@@ -343,6 +352,56 @@ fn classify_digits(
         _ => return false,
     }
     true
+}
+
+/// Classifies the data of an EAN/UPC symbol whose AIM modifier fixes its shape: `]E3` is an
+/// EAN-13 (UPC-A and UPC-E sent as EAN-13) followed by a 2- or 5-digit add-on, `]E4` is an EAN-8.
+///
+/// These symbols carry digits only and their length is known, so anything else is a misread and
+/// is rejected as one instead of falling through to readings (IMEI, serial) that the symbology
+/// rules out. The add-on (an issue number or a price) is not part of the GTIN and names no unit,
+/// so it is reported in the details and never becomes an identifier.
+fn classify_ean_upc(c: &mut Classification, body: &str, modifier: u8) {
+    c.kind = Kind::Gtin;
+    let Some(digits) = compact_number(body, |b| b.is_ascii_digit()) else {
+        c.rejection = Some(Rejection::new(
+            reason::BAD_CHARS,
+            format!(
+                "{} carries digits only: misread",
+                if modifier == b'3' {
+                    "an EAN/UPC symbol with an add-on (]E3)"
+                } else {
+                    "an EAN-8 symbol (]E4)"
+                }
+            ),
+        ));
+        return;
+    };
+    c.value = digits.clone();
+    match (modifier, digits.len()) {
+        (b'3', 15 | 18) => {
+            let (main, add_on) = digits.split_at(13);
+            classify_gtin(c, main);
+            c.details.add_on = Some(add_on.to_owned());
+            c.details.note =
+                Some("EAN-13 with an add-on (]E3): the add-on is not part of the GTIN");
+        }
+        (b'3', n) => {
+            c.rejection = Some(Rejection::new(
+                reason::BAD_LENGTH,
+                format!(
+                    "]E3 is an EAN-13 with a 2- or 5-digit add-on, so 15 or 18 digits; found {n}: misread"
+                ),
+            ));
+        }
+        (_, 8) => classify_gtin(c, &digits),
+        (_, n) => {
+            c.rejection = Some(Rejection::new(
+                reason::BAD_LENGTH,
+                format!("]E4 is an EAN-8, so 8 digits; found {n}: misread"),
+            ));
+        }
+    }
 }
 
 /// Undoes a device classification so the serial rules can take the string.

@@ -148,10 +148,17 @@ pub(crate) fn classify_meid_hex(c: &mut Classification, hex: &str) {
     });
 }
 
-/// True when 18 digits are the decimal form of a real MEID (manufacturer code A0000000 or above).
+/// True when 18 digits are a well-formed decimal MEID: the first 10 digits fit 32 bits and the
+/// last 8 fit 24 bits.
+///
+/// The regional code bound (A0 or above) is not applied here. python-stdnum and Perl's Data::MEID
+/// accept every decimal form whose parts fit, and so must the station, or a label they call a
+/// MEID would be stored as a serial; the bound stays on the hex form, where a value below A0 is
+/// in IMEI space.
 pub fn is_meid_decimal(digits: &str) -> bool {
-    meid_decimal_to_hex(digits.get(..18).unwrap_or(digits))
-        .is_some_and(|hex| hex.get(..2).is_some_and(|rr| rr >= "A0"))
+    digits.len() >= 18
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && meid_decimal_to_hex(digits.get(..18).unwrap_or(digits)).is_some()
 }
 
 /// Classifies 18 or 19 decimal digits as the decimal form of a MEID.
@@ -174,12 +181,17 @@ pub(crate) fn classify_meid_decimal(c: &mut Classification, digits: &str) {
     let Some(hex14) = meid_decimal_to_hex(dec18).filter(|_| is_meid_decimal(dec18)) else {
         c.rejection = Some(Rejection::new(
             reason::OUT_OF_RANGE,
-            "not a decimal MEID: the manufacturer code must be 2684354560..4294967295 and the serial below 16777216",
+            "not a decimal MEID: the manufacturer code must be at most 4294967295 and the serial below 16777216",
         ));
         return;
     };
     meid_common(c, &hex14);
     c.details.meid_decimal = Some(dec18.to_owned());
+    if hex14.get(..2).is_some_and(|rr| rr < "A0") {
+        c.details.note = Some(
+            "regional code below A0: a well-formed decimal MEID, though assigned MEIDs start at A0",
+        );
+    }
     c.identifiers.push(Identifier {
         kind: IdKind::Meid,
         value: digits.to_owned(),
@@ -300,6 +312,14 @@ mod tests {
         );
         assert!(is_meid_decimal("293608736500703710"));
         assert!(!is_meid_decimal("890490321234512345"));
+        // Below regional code A0 the decimal form is still a MEID when both parts fit their bits.
+        assert!(is_meid_decimal("256691404901193046"));
+        assert!(is_meid_decimal("000000000000000000"));
+        assert!(is_meid_decimal("429496729516777215"));
+        assert!(!is_meid_decimal("429496729616777215"));
+        assert!(!is_meid_decimal("429496729516777216"));
+        assert!(!is_meid_decimal("12345678901234567"));
+        assert!(!is_meid_decimal("25669140490119304x"));
     }
 
     #[test]

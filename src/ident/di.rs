@@ -59,6 +59,10 @@ pub enum DiError {
         pos: usize,
         source: gs1::Gs1Error,
     },
+    /// A rule between elements of different format 05 fields, such as the same AI twice with
+    /// different values.
+    #[error("across the gs1 fields: {source}")]
+    Gs1Fields { source: gs1::Gs1Error },
 }
 
 impl DiError {
@@ -71,7 +75,7 @@ impl DiError {
             Self::NoFields => "di_no_fields",
             Self::EmptyField { .. } => "di_empty_field",
             Self::BadField { .. } => "di_bad_field",
-            Self::Gs1 { source, .. } => source.code(),
+            Self::Gs1 { source, .. } | Self::Gs1Fields { source } => source.code(),
         }
     }
 }
@@ -250,6 +254,9 @@ pub fn parse_envelope(s: &str) -> Result<Envelope, DiError> {
             if elements.is_empty() {
                 return Err(DiError::NoFields);
             }
+            // Each field was checked on its own; the fields together form one element string, so
+            // the rules between elements apply across fields too.
+            gs1::check_combinations(&elements).map_err(|source| DiError::Gs1Fields { source })?;
             Envelope::Format05(elements)
         }
         _ => {
@@ -455,6 +462,21 @@ mod tests {
         assert_eq!(
             code(parse_envelope("[)>\u{1e}05\u{1d}\u{1e}\u{4}")),
             "di_no_fields"
+        );
+        // Rules between elements hold across fields as well as within one.
+        assert_eq!(
+            code(parse_envelope("[)>\u{1e}05\u{1d}21A\u{1d}21B\u{1e}\u{4}")),
+            "gs1_duplicate_ai"
+        );
+        assert_eq!(
+            code(parse_envelope(
+                "[)>\u{1e}05\u{1d}0109506000134352\u{1d}3712\u{1e}\u{4}"
+            )),
+            "gs1_exclusive_ais"
+        );
+        assert_eq!(
+            code(parse_envelope("[)>\u{1e}05\u{1d}21A\u{1d}21A\u{1e}\u{4}")),
+            "ok"
         );
     }
 

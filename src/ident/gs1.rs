@@ -11,6 +11,8 @@
 
 use thiserror::Error;
 
+use super::iso3166;
+
 /// The GS control character, which carries FNC1 in decoded barcode text.
 pub const GS: char = '\u{1d}';
 
@@ -72,6 +74,39 @@ pub enum Gs1Error {
         pos: usize,
         value: String,
     },
+    #[error(
+        "country code {code:?} for ai ({ai}) at position {pos} is not an assigned iso 3166-1 numeric code"
+    )]
+    BadCountry {
+        ai: String,
+        pos: usize,
+        code: String,
+    },
+    #[error(
+        "value for ai ({ai}) at position {pos} must be a list of 3-digit country codes: {len} digits"
+    )]
+    CountryListLength { ai: String, pos: usize, len: usize },
+    #[error(
+        "value for ai ({ai}) at position {pos} must start with a gs1 company prefix of at least 4 digits, found {ch:?} at position {at}"
+    )]
+    CompanyPrefix {
+        ai: String,
+        pos: usize,
+        at: usize,
+        ch: char,
+    },
+    #[error("ai ({ai}) appears twice with different values {first:?} and {second:?}")]
+    DuplicateAi {
+        ai: String,
+        first: String,
+        second: String,
+    },
+    #[error("ai ({first}) and ai ({second}) must not appear together: {why}")]
+    ExclusiveAis {
+        first: String,
+        second: String,
+        why: &'static str,
+    },
 }
 
 impl Gs1Error {
@@ -86,6 +121,11 @@ impl Gs1Error {
             Self::BadChars { .. } | Self::GraiFiller { .. } => "gs1_bad_chars",
             Self::BadCheckDigit { .. } => "bad_check_digit",
             Self::BadDate { .. } => "gs1_bad_date",
+            Self::BadCountry { .. } => "gs1_bad_country",
+            Self::CountryListLength { .. } => "gs1_bad_length",
+            Self::CompanyPrefix { .. } => "gs1_bad_company_prefix",
+            Self::DuplicateAi { .. } => "gs1_duplicate_ai",
+            Self::ExclusiveAis { .. } => "gs1_exclusive_ais",
         }
     }
 }
@@ -104,6 +144,16 @@ enum Kind {
     /// AI 8003: a filler 0, a 13-digit GRAI with check digit, then an optional serial from
     /// character set 82.
     Grai,
+    /// Digits only, the first `n` of them a key whose last digit is a GS1 mod-10 check digit
+    /// (the GCN of AI 255, the GTIN of AI 8006); the digits after the key are not checked.
+    CheckedKey(usize),
+    /// One ISO 3166-1 numeric country code, or a list of them (AIs 422 to 426).
+    Countries,
+    /// An ISO 3166-1 numeric country code, then a postal code from character set 82 (AI 421).
+    CountryThenCset82,
+    /// Character set 82 starting with a GS1 company prefix, of which at least the first 4
+    /// characters are digits (AI 8004, GIAI).
+    CompanyPrefixed,
 }
 
 /// The format of one AI's value.
@@ -207,7 +257,10 @@ fn measure_title(prefix: [u8; 2]) -> Option<&'static str> {
 /// GS1 assigns AIs so that no AI is a prefix of another, which is why a longest-first match over
 /// the table is unambiguous. The arms are ordered longest first to implement exactly that.
 fn lookup(s: &[u8]) -> Option<(usize, Spec)> {
-    use Kind::{CheckDigit, Cset82, Date, Grai, Numeric};
+    use Kind::{
+        CheckDigit, CheckedKey, CompanyPrefixed, Countries, CountryThenCset82, Cset82, Date, Grai,
+        Numeric,
+    };
     // Measure AIs are looked up before the table because their titles depend on the second and
     // third digits; an unassigned measure prefix such as 317 falls through to the table, which
     // reports it as unknown.
@@ -218,11 +271,23 @@ fn lookup(s: &[u8]) -> Option<(usize, Spec)> {
     }
     let found = match s {
         [b'8', b'0', b'0', b'3', ..] => (4, var("GRAI", Grai, 14, 30)),
-        [b'8', b'0', b'0', b'4', ..] => (4, var("GIAI", Cset82, 1, 30)),
+        [b'8', b'0', b'0', b'4', ..] => (4, var("GIAI", CompanyPrefixed, 4, 30)),
+        [b'8', b'0', b'0', b'6', ..] => (4, var("ITIP", CheckedKey(14), 18, 18)),
+        [b'8', b'0', b'1', b'7', ..] => (4, var("GSRN - PROVIDER", CheckDigit, 18, 18)),
+        [b'8', b'0', b'1', b'8', ..] => (4, var("GSRN - RECIPIENT", CheckDigit, 18, 18)),
+        [b'8', b'1', b'1', b'1', ..] => (4, var("POINTS", Numeric, 4, 4)),
+        // Amounts and prices: the fourth digit is the number of decimals. 391n and 393n start
+        // with an ISO 4217 currency code, which is taken as three digits without a table.
+        [b'3', b'9', b'0', b'0'..=b'9', ..] => (4, var("AMOUNT", Numeric, 1, 15)),
+        [b'3', b'9', b'1', b'0'..=b'9', ..] => (4, var("AMOUNT", Numeric, 4, 18)),
+        [b'3', b'9', b'2', b'0'..=b'9', ..] => (4, var("PRICE", Numeric, 1, 15)),
+        [b'3', b'9', b'3', b'0'..=b'9', ..] => (4, var("PRICE", Numeric, 4, 18)),
+        [b'3', b'9', b'4', b'0'..=b'3', ..] => (4, var("PRCNT OFF", Numeric, 4, 4)),
         [b'2', b'4', b'0', ..] => (3, var("ADDITIONAL ID", Cset82, 1, 30)),
         [b'2', b'4', b'1', ..] => (3, var("CUST. PART No.", Cset82, 1, 30)),
         [b'2', b'5', b'0', ..] => (3, var("SECONDARY SERIAL", Cset82, 1, 30)),
         [b'2', b'5', b'1', ..] => (3, var("REF. TO SOURCE", Cset82, 1, 30)),
+        [b'2', b'5', b'5', ..] => (3, var("GCN", CheckedKey(13), 13, 25)),
         [b'4', b'0', b'0', ..] => (3, var("ORDER NUMBER", Cset82, 1, 30)),
         [b'4', b'1', n @ b'0'..=b'7', ..] => {
             let title = match n {
@@ -237,7 +302,13 @@ fn lookup(s: &[u8]) -> Option<(usize, Spec)> {
             };
             (3, fixed(title, CheckDigit, 13))
         }
-        [b'4', b'2', b'2', ..] => (3, var("ORIGIN", Numeric, 3, 3)),
+        [b'4', b'2', b'0', ..] => (3, var("SHIP TO POST", Cset82, 1, 20)),
+        [b'4', b'2', b'1', ..] => (3, var("SHIP TO POST", CountryThenCset82, 4, 12)),
+        [b'4', b'2', b'2', ..] => (3, var("ORIGIN", Countries, 3, 3)),
+        [b'4', b'2', b'3', ..] => (3, var("COUNTRY - INITIAL PROCESS", Countries, 3, 15)),
+        [b'4', b'2', b'4', ..] => (3, var("COUNTRY - PROCESS", Countries, 3, 3)),
+        [b'4', b'2', b'5', ..] => (3, var("COUNTRY - DISASSEMBLY", Countries, 3, 15)),
+        [b'4', b'2', b'6', ..] => (3, var("COUNTRY - FULL PROCESS", Countries, 3, 3)),
         [b'0', b'0', ..] => (2, fixed("SSCC", CheckDigit, 18)),
         [b'0', b'1', ..] => (2, fixed("GTIN", CheckDigit, 14)),
         [b'0', b'2', ..] => (2, fixed("CONTENT", CheckDigit, 14)),
@@ -350,6 +421,21 @@ fn valid_date(d: &[u8]) -> bool {
     day <= days
 }
 
+/// Checks that three digits are an assigned ISO 3166-1 numeric country code; `pos` is where they
+/// start.
+fn check_country(ai: &str, code: &[u8], pos: usize) -> Result<(), Gs1Error> {
+    let text = String::from_utf8_lossy(code);
+    if iso3166::is_assigned(&text) {
+        Ok(())
+    } else {
+        Err(Gs1Error::BadCountry {
+            ai: ai.to_owned(),
+            pos,
+            code: text.into_owned(),
+        })
+    }
+}
+
 /// Validates the value `data[start..end]` of `ai` against `spec` and returns it.
 fn validate<'a>(
     ai: &str,
@@ -364,8 +450,9 @@ fn validate<'a>(
     // offset).
     for (i, &b) in bytes.iter().enumerate() {
         let ok = match spec.kind {
-            Kind::Cset82 => is_cset82(b),
+            Kind::Cset82 | Kind::CompanyPrefixed => is_cset82(b),
             Kind::Grai if i >= 14 => is_cset82(b),
+            Kind::CountryThenCset82 if i >= 3 => is_cset82(b),
             _ => b.is_ascii_digit(),
         };
         if !ok {
@@ -420,6 +507,33 @@ fn validate<'a>(
                 });
             }
             verify_check(ai, bytes.get(1..14).unwrap_or_default(), start + 1)?;
+        }
+        Kind::CheckedKey(n) => verify_check(ai, bytes.get(..n).unwrap_or_default(), start)?,
+        Kind::Countries => {
+            // 423 and 425 hold up to five codes; the length range of the spec bounds the count.
+            if len % 3 != 0 {
+                return Err(Gs1Error::CountryListLength {
+                    ai: ai.to_owned(),
+                    pos: start,
+                    len,
+                });
+            }
+            for (i, code) in bytes.chunks(3).enumerate() {
+                check_country(ai, code, start + 3 * i)?;
+            }
+        }
+        Kind::CountryThenCset82 => check_country(ai, bytes.get(..3).unwrap_or_default(), start)?,
+        Kind::CompanyPrefixed => {
+            // GS1 company prefixes have 4 to 12 digits, so the first 4 characters of a key that
+            // starts with one are always digits; a letter there means a misprint or a made-up code.
+            if let Some(i) = bytes.iter().take(4).position(|b| !b.is_ascii_digit()) {
+                return Err(Gs1Error::CompanyPrefix {
+                    ai: ai.to_owned(),
+                    pos: start,
+                    at: start + i,
+                    ch: char_at(data, start + i),
+                });
+            }
         }
         _ => {}
     }
@@ -492,6 +606,7 @@ pub fn parse(data: &str) -> Result<Vec<Element>, Gs1Error> {
     if elements.is_empty() {
         return Err(Gs1Error::Empty);
     }
+    check_combinations(&elements)?;
     Ok(elements)
 }
 
@@ -551,7 +666,129 @@ pub fn parse_bracketed(s: &str) -> Result<Vec<Element>, Gs1Error> {
         });
         pos = end;
     }
+    check_combinations(&elements)?;
     Ok(elements)
+}
+
+/// Pairs of AIs that must not appear in one element string, from the "invalid pairs of element
+/// strings" of the GS1 General Specifications (the `ex=` attributes of the GS1 Barcode Syntax
+/// Dictionary). A trailing `n` stands for any last digit, so `390n` covers 3900 to 3909.
+///
+/// Only pairs whose AIs are both in the table above are listed: a pair with an AI the parser does
+/// not know can never be seen, because that AI is rejected first.
+const EXCLUSIVE: &[(&str, &str, &str)] = &[
+    (
+        "01",
+        "02",
+        "a trade item's GTIN and the GTIN of the items a logistic unit contains",
+    ),
+    (
+        "01",
+        "37",
+        "a count of contained items belongs with (02), not (01)",
+    ),
+    ("01", "255", "a trade item and a coupon"),
+    ("02", "255", "a logistic unit's content and a coupon"),
+    ("01", "8006", "a whole trade item and one of its pieces"),
+    (
+        "37",
+        "8006",
+        "a count of contained items and one piece of a trade item",
+    ),
+    ("255", "8006", "a coupon and a piece of a trade item"),
+    ("420", "421", "two ship-to postal codes"),
+    (
+        "422",
+        "426",
+        "a country of origin and a country covering the whole process",
+    ),
+    (
+        "423",
+        "426",
+        "a country of initial processing and one covering the whole process",
+    ),
+    (
+        "424",
+        "426",
+        "a country of processing and one covering the whole process",
+    ),
+    (
+        "425",
+        "426",
+        "a country of disassembly and one covering the whole process",
+    ),
+    (
+        "8017",
+        "8018",
+        "a service relation as provider and as recipient",
+    ),
+    (
+        "390n",
+        "391n",
+        "an amount payable with and without a currency",
+    ),
+    ("390n", "394n", "an amount off and a percentage off"),
+    ("390n", "8111", "an amount off and loyalty points"),
+    ("394n", "8111", "a percentage off and loyalty points"),
+    ("392n", "393n", "a price with and without a currency"),
+];
+
+/// True when `ai` matches `pattern`, where a trailing `n` in the pattern matches any digit.
+fn ai_matches(pattern: &str, ai: &str) -> bool {
+    match pattern.strip_suffix('n') {
+        Some(stem) => {
+            ai.len() == pattern.len()
+                && ai.starts_with(stem)
+                && ai.bytes().last().is_some_and(|b| b.is_ascii_digit())
+        }
+        None => ai == pattern,
+    }
+}
+
+/// Why two different AIs must not appear together, or `None` when they may.
+fn exclusive(a: &str, b: &str) -> Option<&'static str> {
+    // A measure, amount or price given twice with different decimal positions (3102 and 3103) is
+    // one quantity stated twice; GS1 excludes every such pair within one family (`ex=310n`).
+    // The four-digit AIs starting with 3 are the measures (predefined length) and the amounts and
+    // prices of 390n to 394n; their first three digits name the quantity.
+    let family = |ai: &str| {
+        ai.len() == 4 && ai.starts_with('3') && (is_predefined_length(ai) || ai.starts_with("39"))
+    };
+    if family(a) && family(b) && a.get(..3) == b.get(..3) {
+        return Some("the same quantity with two decimal positions");
+    }
+    EXCLUSIVE.iter().find_map(|&(x, y, why)| {
+        ((ai_matches(x, a) && ai_matches(y, b)) || (ai_matches(x, b) && ai_matches(y, a)))
+            .then_some(why)
+    })
+}
+
+/// Checks the rules that concern several elements of one element string: an AI given twice must
+/// carry the same value both times, and mutually exclusive AIs must not meet.
+///
+/// The first offending pair in the order of the elements is reported.
+pub fn check_combinations(elements: &[Element]) -> Result<(), Gs1Error> {
+    for (i, first) in elements.iter().enumerate() {
+        for second in elements.iter().skip(i + 1) {
+            if first.ai == second.ai {
+                // The same AI twice with the same value says nothing new, so GS1 allows it.
+                if first.value != second.value {
+                    return Err(Gs1Error::DuplicateAi {
+                        ai: first.ai.clone(),
+                        first: first.value.clone(),
+                        second: second.value.clone(),
+                    });
+                }
+            } else if let Some(why) = exclusive(&first.ai, &second.ai) {
+                return Err(Gs1Error::ExclusiveAis {
+                    first: first.ai.clone(),
+                    second: second.ai.clone(),
+                    why,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The raw form with GS after every variable-length element except the last.
@@ -664,6 +901,13 @@ mod tests {
             ("3103", Some("NET WEIGHT (kg)")),
             ("3695", Some("VOLUME (yd3), log")),
             ("95", Some("INTERNAL")),
+            ("422", Some("ORIGIN")),
+            ("421", Some("SHIP TO POST")),
+            ("426", Some("COUNTRY - FULL PROCESS")),
+            ("255", Some("GCN")),
+            ("8006", Some("ITIP")),
+            ("8018", Some("GSRN - RECIPIENT")),
+            ("3925", Some("PRICE")),
             ("3106", None),
             ("3170", None),
             ("011", None),
@@ -684,7 +928,8 @@ mod tests {
             assert!(is_predefined_length(ai), "{ai} should be predefined");
         }
         for ai in [
-            "10", "21", "22", "240", "30", "37", "422", "8003", "8004", "90", "99", "03", "x",
+            "10", "21", "22", "240", "255", "30", "37", "3901", "420", "421", "422", "423", "8003",
+            "8004", "8006", "8018", "90", "99", "03", "x",
         ] {
             assert!(!is_predefined_length(ai), "{ai} should not be predefined");
         }
@@ -743,14 +988,14 @@ mod tests {
                 vec![el("8003", "09506000012346")],
             ),
             (
-                format!("240AB-1/2{gs}241C.D{gs}250S(1){gs}251R{gs}400PO*9{gs}8004G%"),
+                format!("240AB-1/2{gs}241C.D{gs}250S(1){gs}251R{gs}400PO*9{gs}80049506G%"),
                 vec![
                     el("240", "AB-1/2"),
                     el("241", "C.D"),
                     el("250", "S(1)"),
                     el("251", "R"),
                     el("400", "PO*9"),
-                    el("8004", "G%"),
+                    el("8004", "9506G%"),
                 ],
             ),
             (
@@ -940,6 +1185,32 @@ mod tests {
                 pos: 2,
                 value: "201331".to_owned(),
             },
+            Gs1Error::BadCountry {
+                ai: "422".to_owned(),
+                pos: 3,
+                code: "999".to_owned(),
+            },
+            Gs1Error::CountryListLength {
+                ai: "423".to_owned(),
+                pos: 3,
+                len: 4,
+            },
+            Gs1Error::CompanyPrefix {
+                ai: "8004".to_owned(),
+                pos: 4,
+                at: 4,
+                ch: 'A',
+            },
+            Gs1Error::DuplicateAi {
+                ai: "99".to_owned(),
+                first: "ABC".to_owned(),
+                second: "XYZ".to_owned(),
+            },
+            Gs1Error::ExclusiveAis {
+                first: "01".to_owned(),
+                second: "02".to_owned(),
+                why: "a reason",
+            },
         ];
         for e in messages {
             let text = e.to_string();
@@ -1055,6 +1326,186 @@ mod tests {
         assert_eq!(parse_bracketed(&to_bracketed(&elements)), Ok(elements));
     }
 
+    #[test]
+    fn country_ais() {
+        let cases: &[(&str, &str)] = &[
+            ("(422)276", "ok"),
+            ("(422)999", "gs1_bad_country"),
+            ("(422)000", "gs1_bad_country"),
+            ("(421)840A1-2", "ok"),
+            ("(421)840", "gs1_too_short"),
+            ("(421)891A", "gs1_bad_country"),
+            ("(421)8401234567890", "gs1_too_long"),
+            ("(423)276", "ok"),
+            ("(423)276840156392036", "ok"),
+            ("(423)276840156392036250", "gs1_too_long"),
+            ("(423)27684", "gs1_bad_length"),
+            ("(423)276840999", "gs1_bad_country"),
+            ("(424)724", "ok"),
+            ("(424)7240", "gs1_too_long"),
+            ("(425)724620", "ok"),
+            ("(425)724621", "gs1_bad_country"),
+            ("(426)036", "ok"),
+            ("(426)37", "gs1_too_short"),
+        ];
+        for &(input, want) in cases {
+            assert_eq!(code(parse_bracketed(input)), want, "input {input:?}");
+        }
+        assert_eq!(
+            parse("423276840999"),
+            Err(Gs1Error::BadCountry {
+                ai: "423".to_owned(),
+                pos: 9,
+                code: "999".to_owned()
+            }),
+            "the third code of the list starts at position 9"
+        );
+    }
+
+    #[test]
+    fn giai_company_prefix() {
+        let cases: &[(&str, &str)] = &[
+            ("80049506", "ok"),
+            ("80049506000ABC-1", "ok"),
+            ("8004950", "gs1_too_short"),
+            ("8004950A", "gs1_bad_company_prefix"),
+            ("8004A506", "gs1_bad_company_prefix"),
+            ("8004G%", "gs1_too_short"),
+        ];
+        for &(input, want) in cases {
+            assert_eq!(code(parse(input)), want, "input {input:?}");
+        }
+        assert_eq!(
+            parse("8004950A"),
+            Err(Gs1Error::CompanyPrefix {
+                ai: "8004".to_owned(),
+                pos: 4,
+                at: 7,
+                ch: 'A'
+            })
+        );
+    }
+
+    #[test]
+    fn new_keys_check_their_check_digits() {
+        let cases: &[(&str, &str)] = &[
+            ("(255)0950600000002", "ok"),
+            ("(255)0950600000002123456789012", "ok"),
+            ("(255)09506000000021234567890123", "gs1_too_long"),
+            ("(255)0950600000003", "bad_check_digit"),
+            ("(8006)095060001343520102", "ok"),
+            ("(8006)095060001343530102", "bad_check_digit"),
+            ("(8006)0950600013435201", "gs1_too_short"),
+            ("(8017)095060000000000015", "ok"),
+            ("(8018)095060000000000016", "bad_check_digit"),
+            ("(8111)0100", "ok"),
+            ("(3941)0050", "ok"),
+            ("(3944)0050", "gs1_unknown_ai"),
+            ("(3912)978123", "ok"),
+            ("(3912)978", "gs1_too_short"),
+        ];
+        for &(input, want) in cases {
+            assert_eq!(code(parse_bracketed(input)), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn duplicates_and_exclusive_pairs() {
+        let gtin = "(01)09506000134352";
+        let cases: &[(String, &str)] = &[
+            ("(99)ABC(99)XYZ".to_owned(), "gs1_duplicate_ai"),
+            ("(99)ABC(99)ABC".to_owned(), "ok"),
+            (format!("{gtin}(10)A(21)S(10)A"), "ok"),
+            (format!("{gtin}(10)A(21)S(10)B"), "gs1_duplicate_ai"),
+            (format!("{gtin}(02)09506000134352"), "gs1_exclusive_ais"),
+            (format!("(02)09506000134352{gtin}"), "gs1_exclusive_ais"),
+            (format!("{gtin}(37)1"), "gs1_exclusive_ais"),
+            ("(02)09506000134352(37)1".to_owned(), "ok"),
+            (format!("{gtin}(255)0950600000002"), "gs1_exclusive_ais"),
+            (
+                "(02)09506000134352(255)0950600000002".to_owned(),
+                "gs1_exclusive_ais",
+            ),
+            (
+                format!("{gtin}(8006)095060001343520102"),
+                "gs1_exclusive_ais",
+            ),
+            (
+                "(37)1(8006)095060001343520102".to_owned(),
+                "gs1_exclusive_ais",
+            ),
+            ("(420)1(421)2761".to_owned(), "gs1_exclusive_ais"),
+            ("(420)1(422)276".to_owned(), "ok"),
+            (format!("{gtin}(422)276(426)276"), "gs1_exclusive_ais"),
+            (format!("{gtin}(423)276(426)276"), "gs1_exclusive_ais"),
+            (format!("{gtin}(424)276(426)276"), "gs1_exclusive_ais"),
+            (format!("{gtin}(425)276(426)276"), "gs1_exclusive_ais"),
+            (format!("{gtin}(422)276(423)276(424)276(425)276"), "ok"),
+            (
+                "(8017)095060000000000015(8018)095060000000000015".to_owned(),
+                "gs1_exclusive_ais",
+            ),
+            (
+                format!("{gtin}(3102)001250(3103)000125"),
+                "gs1_exclusive_ais",
+            ),
+            (format!("{gtin}(3102)001250(3102)001250"), "ok"),
+            (format!("{gtin}(3102)001250(3202)002756"), "ok"),
+            (format!("{gtin}(3302)001250(3102)001250"), "ok"),
+            ("(3901)100(3902)1000".to_owned(), "gs1_exclusive_ais"),
+            ("(3901)100(3911)978100".to_owned(), "gs1_exclusive_ais"),
+            ("(3901)100(3940)0050".to_owned(), "gs1_exclusive_ais"),
+            ("(3901)100(8111)0100".to_owned(), "gs1_exclusive_ais"),
+            ("(3940)0050(8111)0100".to_owned(), "gs1_exclusive_ais"),
+            ("(3921)100(3932)978100".to_owned(), "gs1_exclusive_ais"),
+            ("(3901)100(3921)100".to_owned(), "ok"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(code(parse_bracketed(input)), *want, "input {input:?}");
+            // The raw form obeys the same rules.
+            if let Ok(elements) = parse_bracketed(input) {
+                assert_eq!(parse(&to_raw(&elements)), Ok(elements), "input {input:?}");
+            }
+        }
+        assert_eq!(
+            parse_bracketed("(99)ABC(99)XYZ"),
+            Err(Gs1Error::DuplicateAi {
+                ai: "99".to_owned(),
+                first: "ABC".to_owned(),
+                second: "XYZ".to_owned()
+            })
+        );
+        assert_eq!(
+            parse(&format!("0109506000134352{GS}37{GS}")).map_err(|e| e.code()),
+            Err("gs1_empty")
+        );
+        assert_eq!(
+            parse("010950600013435237").map_err(|e| e.code()),
+            Err("gs1_empty")
+        );
+        assert_eq!(
+            parse("01095060001343523712").map_err(|e| e.to_string()),
+            Err("ai (01) and ai (37) must not appear together: a count of contained items belongs with (02), not (01)".to_owned())
+        );
+    }
+
+    #[test]
+    fn exclusive_patterns() {
+        assert!(ai_matches("390n", "3905"));
+        assert!(!ai_matches("390n", "390"));
+        assert!(!ai_matches("390n", "3915"));
+        assert!(ai_matches("01", "01"));
+        assert!(!ai_matches("01", "010"));
+        // Every listed AI is one the parser knows, so no rule is dead.
+        for &(a, b, why) in EXCLUSIVE {
+            for pattern in [a, b] {
+                let ai = pattern.replace('n', "0");
+                assert!(ai_title(&ai).is_some(), "{pattern} is not in the table");
+            }
+            assert!(!why.is_empty() && !why.contains('\n'));
+        }
+    }
+
     const CSET82: &str =
         "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
@@ -1103,6 +1554,23 @@ mod tests {
             .prop_map(|(y, m, d)| format!("{y:02}{m:02}{d:02}"))
     }
 
+    fn country() -> impl Strategy<Value = String> {
+        proptest::sample::select(iso3166::NUMERIC.to_vec()).prop_map(|(n, _)| format!("{n:03}"))
+    }
+
+    /// Drops every element that breaks a combination rule with one kept before it, so a random
+    /// list becomes a valid element string.
+    fn compatible(elements: Vec<Element>) -> Vec<Element> {
+        let mut kept: Vec<Element> = Vec::new();
+        for e in elements {
+            kept.push(e);
+            if check_combinations(&kept).is_err() {
+                kept.pop();
+            }
+        }
+        kept
+    }
+
     fn element() -> impl Strategy<Value = Element> {
         let measure_prefixes: Vec<String> = (310..370)
             .map(|p| p.to_string())
@@ -1124,10 +1592,19 @@ mod tests {
             )
                 .prop_map(|(ai, v)| el(ai, &v)),
             (
-                proptest::sample::select(vec!["240", "241", "250", "251", "400", "8004", "90"]),
+                proptest::sample::select(vec!["240", "241", "250", "251", "400", "90"]),
                 x_value(30)
             )
                 .prop_map(|(ai, v)| el(ai, &v)),
+            (digit_string(4, 12), x_value(18))
+                .prop_map(|(prefix, reference)| el("8004", &format!("{prefix}{reference}"))),
+            (country(), x_value(9)).prop_map(|(c, post)| el("421", &format!("{c}{post}"))),
+            proptest::collection::vec(country(), 1..=5)
+                .prop_map(|codes| el("423", &codes.concat())),
+            (digit_string(12, 12), digit_string(0, 12))
+                .prop_map(|(p, serial)| el("255", &format!("{}{serial}", with_check_digit(p)))),
+            digit_string(17, 17).prop_map(|p| el("8018", &with_check_digit(p))),
+            (0u8..=9, digit_string(1, 15)).prop_map(|(n, v)| el(&format!("390{n}"), &v)),
             (
                 proptest::sample::select(vec![
                     "91", "92", "93", "94", "95", "96", "97", "98", "99"
@@ -1147,7 +1624,7 @@ mod tests {
                 digit_string(12, 12)
             )
                 .prop_map(|(ai, p)| el(ai, &with_check_digit(p))),
-            digit_string(3, 3).prop_map(|v| el("422", &v)),
+            country().prop_map(|c| el("422", &c)),
             (digit_string(12, 12), proptest::option::of(x_value(16))).prop_map(|(p, serial)| {
                 el(
                     "8003",
@@ -1165,7 +1642,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(elements in proptest::collection::vec(element(), 1..8)) {
+        fn round_trip(elements in proptest::collection::vec(element(), 1..8).prop_map(compatible)) {
             let raw = to_raw(&elements);
             let bracketed = to_bracketed(&elements);
             prop_assert_eq!(parse(&raw), Ok(elements.clone()));

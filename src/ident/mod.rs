@@ -18,6 +18,7 @@ pub mod di;
 pub mod gs1;
 pub mod gtin;
 pub mod gtin_prefixes;
+pub mod iso3166;
 pub mod serial;
 pub mod tac;
 
@@ -134,6 +135,8 @@ pub mod reason {
     pub const BAD_PREFIX: &str = "bad_prefix";
     pub const OUT_OF_RANGE: &str = "out_of_range";
     pub const TOO_SHORT: &str = "too_short";
+    /// A symbol whose symbology fixes its length (`]E3`, `]E4`) came with another length.
+    pub const BAD_LENGTH: &str = "bad_length";
     pub const UNKNOWN_CONTROL: &str = "unknown_control";
 }
 
@@ -233,6 +236,10 @@ pub struct Details {
     pub manufacturer_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gtin14: Option<String>,
+    /// The 2- or 5-digit add-on of an EAN/UPC symbol (`]E3`): an issue number or a price, never
+    /// part of the GTIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add_on: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub elements: Vec<gs1::Element>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
