@@ -152,7 +152,9 @@ pub const MIGRATIONS: &[&str] = &[
     //
     // The triggers keep `recall_found` true whichever statement changes a unit's identifiers
     // (added on scan, rewritten on close, removed by UNDO or CANCEL) or cancels a unit, in the
-    // transaction that makes the change; each costs a few indexed lookups. List imports and
+    // transaction that makes the change; each costs a few indexed lookups. The CROSS JOINs fix
+    // the join order (lists first, then the active-entry index by list, match and value):
+    // left to itself the planner scans the whole entry index, 1M rows for every identifier. List imports and
     // removals update it in `store::lists` (set-based, so a million-entry import does not fire
     // a trigger per entry). The backfill makes an existing database's counts what the old
     // recount gave.
@@ -186,8 +188,8 @@ pub const MIGRATIONS: &[&str] = &[
           AND EXISTS (SELECT 1 FROM units WHERE id = NEW.unit_id AND status != 'cancelled')
     BEGIN
         INSERT OR IGNORE INTO recall_found (entry_id, list_id)
-            SELECT e.id, e.list_id FROM lists l JOIN list_entries e ON e.list_id = l.id
-            WHERE l.kind = 'recall' AND e.match = NEW.kind AND e.lo = NEW.key
+            SELECT e.id, e.list_id FROM lists l CROSS JOIN list_entries e
+            WHERE e.list_id = l.id AND l.kind = 'recall' AND e.match = NEW.kind AND e.lo = NEW.key
               AND e.removed_version IS NULL
               AND NOT EXISTS (SELECT 1 FROM recall_found f WHERE f.entry_id = e.id);
     END;
@@ -198,8 +200,8 @@ pub const MIGRATIONS: &[&str] = &[
             WHERE ui.key = OLD.key AND ui.kind = OLD.kind AND u.status != 'cancelled')
     BEGIN
         DELETE FROM recall_found WHERE entry_id IN (
-            SELECT e.id FROM lists l JOIN list_entries e ON e.list_id = l.id
-            WHERE l.kind = 'recall' AND e.match = OLD.kind AND e.lo = OLD.key
+            SELECT e.id FROM lists l CROSS JOIN list_entries e
+            WHERE e.list_id = l.id AND l.kind = 'recall' AND e.match = OLD.kind AND e.lo = OLD.key
               AND e.removed_version IS NULL);
     END;
     CREATE TRIGGER recall_unit_cancelled AFTER UPDATE OF status ON units
@@ -207,10 +209,9 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN
         DELETE FROM recall_found WHERE entry_id IN (
             SELECT e.id FROM unit_identifiers ui
-                JOIN lists l ON l.kind = 'recall'
-                JOIN list_entries e ON e.list_id = l.id AND e.match = ui.kind AND e.lo = ui.key
-                    AND e.removed_version IS NULL
-            WHERE ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
+                CROSS JOIN lists l CROSS JOIN list_entries e
+            WHERE l.kind = 'recall' AND e.list_id = l.id AND e.match = ui.kind AND e.lo = ui.key
+              AND ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
               AND NOT EXISTS (
                 SELECT 1 FROM unit_identifiers o JOIN units u ON u.id = o.unit_id
                 WHERE o.key = ui.key AND o.kind = ui.kind AND u.status != 'cancelled'));
@@ -220,10 +221,9 @@ pub const MIGRATIONS: &[&str] = &[
     BEGIN
         INSERT OR IGNORE INTO recall_found (entry_id, list_id)
             SELECT e.id, e.list_id FROM unit_identifiers ui
-                JOIN lists l ON l.kind = 'recall'
-                JOIN list_entries e ON e.list_id = l.id AND e.match = ui.kind AND e.lo = ui.key
-                    AND e.removed_version IS NULL
-            WHERE ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
+                CROSS JOIN lists l CROSS JOIN list_entries e
+            WHERE l.kind = 'recall' AND e.list_id = l.id AND e.match = ui.kind AND e.lo = ui.key
+              AND e.removed_version IS NULL AND ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
               AND NOT EXISTS (SELECT 1 FROM recall_found f WHERE f.entry_id = e.id);
     END;",
 ];
@@ -244,7 +244,8 @@ mod tests {
             for sql in &MIGRATIONS[..5] {
                 conn.execute_batch(sql).expect("old migration");
             }
-            conn.pragma_update(None, "user_version", 5).expect("version");
+            conn.pragma_update(None, "user_version", 5)
+                .expect("version");
             conn.execute_batch(
                 "INSERT INTO lists (id, name, kind, version, active, created_ms, updated_ms)
                      VALUES (1, 'r1', 'recall', 2, 4, 0, 0), (2, 'r2', 'recall', 1, 2, 0, 0),
