@@ -548,10 +548,14 @@ fn defect12_failed_list_lookup_holds_the_unit() {
         .expect("write");
     stdin.flush().expect("flush");
     let first = wait_for(&lines, 4, Duration::from_secs(30));
-    assert!(first.iter().any(|l| l.contains("\"decision\":\"proceed\"")), "{first:?}");
+    assert!(
+        first.iter().any(|l| l.contains("\"decision\":\"proceed\"")),
+        "{first:?}"
+    );
 
     let conn = rusqlite::Connection::open(&db).expect("second connection");
-    conn.busy_timeout(Duration::from_secs(30)).expect("busy timeout");
+    conn.busy_timeout(Duration::from_secs(30))
+        .expect("busy timeout");
     conn.execute_batch("ALTER TABLE list_entries RENAME TO list_entries_unreadable")
         .expect("rename");
 

@@ -678,10 +678,8 @@ fn defect8_kept_recall_progress_equals_the_full_recount() {
     fn same(store: &Store, want: &[(&str, i64, i64)]) {
         let kept = store.recall_progress().expect("progress");
         assert_eq!(kept, store.recall_progress_recount().expect("recount"));
-        let want: Vec<(String, i64, i64)> = want
-            .iter()
-            .map(|&(n, a, b)| (n.to_owned(), a, b))
-            .collect();
+        let want: Vec<(String, i64, i64)> =
+            want.iter().map(|&(n, a, b)| (n.to_owned(), a, b)).collect();
         assert_eq!(kept, want);
     }
     f.import(

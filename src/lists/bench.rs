@@ -318,7 +318,14 @@ fn recall_closes(store: &mut Store, probes: &[Probe], rng: &mut Rng) -> anyhow::
             flags: Vec::new(),
             identifiers: records,
             mode: Some("recall".to_owned()),
-            decision: Some(if hits.is_empty() { "proceed" } else { "recall-hit" }.to_owned()),
+            decision: Some(
+                if hits.is_empty() {
+                    "proceed"
+                } else {
+                    "recall-hit"
+                }
+                .to_owned(),
+            ),
             decision_reason: None,
             decision_list: None,
             decision_list_version: None,

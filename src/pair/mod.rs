@@ -1034,7 +1034,9 @@ mod tests {
         scan(&mut p, 1, 0, "C02XG1ABJGH5");
         scan(&mut p, 2, 500, "354178036859789");
         let effects = scan(&mut p, 3, 4_000, "C02XG1ABJGH5");
-        assert!(matches!(&effects[..], [Effect::Closed(u), Effect::Scan { .. }] if u.reason == CloseReason::Idle));
+        assert!(
+            matches!(&effects[..], [Effect::Closed(u), Effect::Scan { .. }] if u.reason == CloseReason::Idle)
+        );
         assert_eq!(effects[1], repeat(3, 1, 1)[0]);
         assert_eq!(p.open_unit(), None);
         let mut p = Pairer::new(cfg, 1);
