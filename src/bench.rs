@@ -31,7 +31,8 @@ pub enum BenchCommand {
         #[arg(long, value_name = "PATH")]
         db: Option<std::path::PathBuf>,
     },
-    /// Import a generated list of N entries and time `match_unit` against it (10k lookups).
+    /// Import a generated recall list of N entries, time `match_unit` against it (10k lookups) and
+    /// the event-loop cost of closing recall-mode units (write, match, progress).
     Lists {
         /// How many list entries to generate and import.
         #[arg(long, default_value_t = 1_000_000)]

@@ -1085,8 +1085,9 @@ impl Core {
                 }
             }
         }
-        let hits = self.list_hits(&unit_keys, &crate::lists::ListKind::ALL);
+        let (hits, lookup_failed) = self.list_hits(&unit_keys, &crate::lists::ListKind::ALL);
         let facts = workflow::Facts {
+            lookup_failed,
             flags: flags
                 .iter()
                 .map(|f| workflow::FlagFact {
@@ -1146,21 +1147,24 @@ impl Core {
         })
     }
 
-    /// Active list entries matching `keys`, from the read connection; a lookup failure is
-    /// logged and treated as no match, because a scan must never be lost to a list problem.
+    /// Active list entries matching `keys`, from the read connection, and whether the lookup
+    /// failed. A failure is logged and handed to the decision, which holds the unit: the scan
+    /// and unit are still stored, because a scan must never be lost to a list problem, but
+    /// they must not pass either, since the lists they were not checked against may block them.
     fn list_hits(
         &self,
         keys: &crate::lists::UnitKeys,
         kinds: &[crate::lists::ListKind],
-    ) -> Vec<crate::lists::ListHit> {
+    ) -> (Vec<crate::lists::ListHit>, bool) {
+        // No database file existed at start, so there were no lists to miss.
         let Some(reader) = &self.lists else {
-            return Vec::new();
+            return (Vec::new(), false);
         };
         match reader.match_unit(keys, kinds) {
-            Ok(hits) => hits,
+            Ok(hits) => (hits, false),
             Err(err) => {
-                tracing::error!(error = %err, "list lookup failed; deciding without lists");
-                Vec::new()
+                tracing::error!(error = %err, "list lookup failed; holding the unit (quarantine)");
+                (Vec::new(), true)
             }
         }
     }
@@ -1177,8 +1181,10 @@ impl Core {
         if self.mode == Mode::Recall {
             kinds.push(crate::lists::ListKind::Recall);
         }
+        let (hits, lookup_failed) = self.list_hits(&keys, &kinds);
         let facts = workflow::Facts {
-            hits: self.list_hits(&keys, &kinds),
+            hits,
+            lookup_failed,
             ..workflow::Facts::default()
         };
         let verdict = workflow::decide(self.mode, &facts);

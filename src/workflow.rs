@@ -101,7 +101,13 @@ pub struct Facts {
     pub hits: Vec<ListHit>,
     /// The unit's identifiers as (kind, key), to check a return against its shipped record.
     pub keys: Vec<(crate::ident::IdKind, String)>,
+    /// The list lookup failed, so `hits` is not known to be complete: a blocklisted or
+    /// recalled unit may be among what looks like no hit.
+    pub lookup_failed: bool,
 }
+
+/// The reason recorded when the lists could not be read, for units and scans alike.
+pub const LOOKUP_FAILED: &str = "list lookup failed";
 
 fn flag<'a>(facts: &'a Facts, code: &str) -> Option<&'a FlagFact> {
     facts.flags.iter().find(|f| f.code == code)
@@ -110,6 +116,11 @@ fn flag<'a>(facts: &'a Facts, code: &str) -> Option<&'a FlagFact> {
 /// Decides what a closed unit means in `mode`.
 pub fn decide(mode: Mode, facts: &Facts) -> Verdict {
     let hits = |kind: ListKind| facts.hits.iter().filter(move |h| h.kind == kind);
+    // Without the lists nothing says the device is not blocked or recalled, so it is held for a
+    // person rather than passed: a list problem must never let a unit through.
+    if facts.lookup_failed {
+        return Verdict::new(Decision::Quarantine, LOOKUP_FAILED);
+    }
     // A blocked device is quarantined at the counter whatever the desk is doing.
     if let Some(hit) = hits(ListKind::Blocklist).next() {
         return Verdict::from_hit(Decision::Quarantine, hit, "blocklist");
@@ -434,6 +445,34 @@ mod tests {
             decide(Mode::Intake, &Facts::default()).decision,
             Decision::Proceed
         );
+    }
+
+    /// Defect 12 (issue 9): a failed list lookup looked like "no hit" and the unit proceeded.
+    #[test]
+    fn defect12_failed_lookup_quarantines_in_every_mode() {
+        let failed = Facts {
+            lookup_failed: true,
+            ..Facts::default()
+        };
+        // Even with facts that would otherwise pass it (a shipped-list hit at returns, an
+        // expected hit at audit), the unit is held.
+        let passing = Facts {
+            hits: vec![
+                hit("exp", ListKind::Expected, MatchKind::Serial, "X", ""),
+                hit("ship", ListKind::Shipped, MatchKind::Serial, "X", "order 1"),
+            ],
+            keys: vec![(IdKind::Serial, "X".to_owned())],
+            lookup_failed: true,
+            ..Facts::default()
+        };
+        for mode in Mode::ALL {
+            for facts in [&failed, &passing] {
+                let v = decide(mode, facts);
+                assert_eq!(v.decision, Decision::Quarantine, "{mode:?}");
+                assert_eq!(v.reason, "list lookup failed");
+                assert_eq!((v.list, v.list_version), (None, None));
+            }
+        }
     }
 
     #[test]

@@ -488,3 +488,95 @@ fn camera_source_without_a_camera_names_what_was_found() {
         "{err}"
     );
 }
+
+/// Defect 7 (issue 9): the serial read again right after the second IMEI completed its unit
+/// opened a phantom second unit, flagged as a duplicate of the first. It is a repeat: stored
+/// as a scan of the closed unit, and no unit is opened.
+#[test]
+fn defect7_rescan_after_close_is_a_repeat_not_a_unit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let out = run_with_stdin(
+        &["run", "--json", "--db", &db],
+        b"C02XG1ABJGH5\n354178036859789\n354178036859797\nC02XG1ABJGH5\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = events(&out);
+    let units: Vec<_> = events.iter().filter(|e| e["event"] == "unit").collect();
+    assert_eq!(units.len(), 1, "{events:#?}");
+    assert_eq!(units[0]["status"], "ok");
+    let store = open(&db);
+    assert_eq!(store.count("units").expect("count"), 1);
+    assert_eq!(store.count("scans").expect("count"), 4);
+    let rescan = store.scan(4).expect("scan").expect("scan 4");
+    assert_eq!(rescan.outcome, "repeat");
+    assert_eq!(rescan.unit, Some(1));
+    let unit = store.unit(1).expect("unit").expect("unit 1");
+    assert_eq!(unit.status, "ok");
+    assert!(unit.flags.is_empty(), "{:?}", unit.flags);
+}
+
+/// Defect 12 (issue 9): when the list lookup failed, the unit proceeded as if no list held it.
+/// Here the lookup really fails: a second connection renames the list entries table while the
+/// station runs, so the station's read connection can no longer read the blocklist. The
+/// blocklisted unit scanned next is stored, with its scans, and held with the reason.
+#[test]
+fn defect12_failed_list_lookup_holds_the_unit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    {
+        let mut store = Store::open(Path::new(&db)).expect("create store");
+        let list = dir.path().join("stolen.csv");
+        std::fs::write(&list, "match,value,reason\nserial,R58M315CL4T,stolen\n").expect("list");
+        let (_, errors) = scanstation::lists::import_file(
+            &mut store,
+            scanstation::lists::ListKind::Blocklist,
+            "stolen",
+            &list,
+            false,
+            0,
+        )
+        .expect("import");
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    let mut child = spawn_json(&db, &[]);
+    let lines = read_lines(&mut child);
+    let mut stdin = child.stdin.take().expect("stdin");
+    // The lists work at first: a unit no list holds proceeds.
+    stdin
+        .write_all(b"C02XG1ABJGH5\n354178036859789\n354178036859797\n")
+        .expect("write");
+    stdin.flush().expect("flush");
+    let first = wait_for(&lines, 4, Duration::from_secs(30));
+    assert!(
+        first.iter().any(|l| l.contains("\"decision\":\"proceed\"")),
+        "{first:?}"
+    );
+
+    let conn = rusqlite::Connection::open(&db).expect("second connection");
+    conn.busy_timeout(Duration::from_secs(30))
+        .expect("busy timeout");
+    conn.execute_batch("ALTER TABLE list_entries RENAME TO list_entries_unreadable")
+        .expect("rename");
+
+    stdin
+        .write_all(b"R58M315CL4T\n490154203237518\n490154203237526\n")
+        .expect("write");
+    stdin.flush().expect("flush");
+    let _ = wait_for(&lines, 4, Duration::from_secs(30));
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+
+    let store = open(&db);
+    assert_eq!(store.count("units").expect("count"), 2);
+    let unit = store.unit(2).expect("unit").expect("unit 2");
+    assert_eq!(unit.values("serial"), ["R58M315CL4T"]);
+    assert_eq!(unit.status, "flagged");
+    assert_eq!(unit.decision.as_deref(), Some("quarantine"));
+    assert_eq!(unit.decision_reason.as_deref(), Some("list lookup failed"));
+    let scan = store.scan(4).expect("scan").expect("scan 4");
+    assert_eq!(scan.value, "R58M315CL4T");
+    assert_eq!(scan.decision.as_deref(), Some("quarantine"));
+    assert_eq!(scan.decision_reason.as_deref(), Some("list lookup failed"));
+}

@@ -588,3 +588,182 @@ fn list_and_match_kinds_round_trip_their_names() {
         "line 7: x"
     );
 }
+
+/// A desk writing units through the store's real write path (`Tx`), one scan per value.
+struct Desk {
+    next_scan: i64,
+}
+
+impl Desk {
+    /// Opens `unit` and adds one scan per value, as the daemon does while a unit is open.
+    fn open(&mut self, store: &mut Store, unit: i64, values: &[&str]) -> Vec<i64> {
+        let tx = store.begin().expect("begin");
+        tx.open_unit(unit, T0).expect("open unit");
+        let mut scans = Vec::new();
+        for value in values {
+            scans.push(self.add_in(&tx, unit, value));
+        }
+        tx.commit().expect("commit");
+        scans
+    }
+
+    fn add(&mut self, store: &mut Store, unit: i64, value: &str) -> i64 {
+        let tx = store.begin().expect("begin");
+        let scan = self.add_in(&tx, unit, value);
+        tx.commit().expect("commit");
+        scan
+    }
+
+    fn add_in(&mut self, tx: &scanstation::store::Tx<'_>, unit: i64, value: &str) -> i64 {
+        let c = classify(value, None, &NoTacs);
+        assert!(c.valid(), "{value}: {c:?}");
+        self.next_scan += 1;
+        let id = self.next_scan;
+        tx.insert_scan(&scanstation::store::ScanRecord {
+            id,
+            at_ms: T0,
+            source: "test".to_owned(),
+            raw: value.as_bytes().to_vec(),
+            symbology: None,
+            kind: c.kind.as_str().to_owned(),
+            value: c.value.clone(),
+            valid: true,
+            reason_code: None,
+            reason: None,
+            outcome: "added".to_owned(),
+            unit: Some(unit),
+            mode: Some("recall".to_owned()),
+            decision: None,
+            decision_reason: None,
+        })
+        .expect("scan");
+        tx.add_identifiers(unit, id, &c.identifiers)
+            .expect("identifiers");
+        id
+    }
+
+    /// Closes `unit` with what the store holds for it, rewriting its identifiers as the daemon's
+    /// close does.
+    fn close(store: &mut Store, unit: i64, status: &str) {
+        let mut record = store.unit(unit).expect("unit").expect("unit exists");
+        record.status = status.to_owned();
+        record.closed_ms = Some(T0 + 1);
+        record.close_reason = Some("next".to_owned());
+        let tx = store.begin().expect("begin");
+        tx.close_unit(&record).expect("close");
+        tx.commit().expect("commit");
+    }
+
+    fn undo(store: &mut Store, unit: i64, scan: i64) {
+        let tx = store.begin().expect("begin");
+        tx.remove_identifiers(unit, scan).expect("undo");
+        tx.commit().expect("commit");
+    }
+
+    fn cancel(store: &mut Store, unit: i64) {
+        let tx = store.begin().expect("begin");
+        tx.cancel_unit(unit, T0 + 2).expect("cancel");
+        tx.commit().expect("commit");
+    }
+}
+
+/// Defect 8 (issue 9): recall progress is kept as units and lists change instead of recounted
+/// after every recall unit; the kept counts must always equal the full recount, through
+/// cancels, UNDO, units seen twice, open units, several recall lists, deltas that remove
+/// entries, replacements and list removal.
+#[test]
+fn defect8_kept_recall_progress_equals_the_full_recount() {
+    let mut f = fixture();
+    #[track_caller]
+    fn same(store: &Store, want: &[(&str, i64, i64)]) {
+        let kept = store.recall_progress().expect("progress");
+        assert_eq!(kept, store.recall_progress_recount().expect("recount"));
+        let want: Vec<(String, i64, i64)> =
+            want.iter().map(|&(n, a, b)| (n.to_owned(), a, b)).collect();
+        assert_eq!(kept, want);
+    }
+    f.import(
+        ListKind::Recall,
+        "r1",
+        "match,value,value_to,reason\n\
+         serial,C02XG1ABJGH5,,\n\
+         serial,R58M315CL4T,,\n\
+         imei,354178036859789,,\n\
+         imei,490154203237518,,\n\
+         tac,35417803,,\n\
+         serial_prefix,C02,,\n",
+        T0,
+    );
+    f.import(
+        ListKind::Recall,
+        "r2",
+        "match,value\nserial,R58M315CL4T\nimei,352099001761481\n",
+        T0,
+    );
+    f.import(
+        ListKind::Blocklist,
+        "b",
+        "match,value\nserial,C02XG1ABJGH5\n",
+        T0,
+    );
+    same(&f.store, &[("r1", 0, 4), ("r2", 0, 2)]);
+    let mut desk = Desk { next_scan: 0 };
+    let store = &mut f.store;
+
+    // An open unit counts as soon as its scans are stored.
+    desk.open(store, 1, &["C02XG1ABJGH5", "354178036859789"]);
+    same(store, &[("r1", 2, 4), ("r2", 0, 2)]);
+    Desk::close(store, 1, "ok");
+    same(store, &[("r1", 2, 4), ("r2", 0, 2)]);
+    // The same serial seen on a second unit counts once.
+    desk.open(store, 2, &["C02XG1ABJGH5", "352099001761481"]);
+    Desk::close(store, 2, "flagged");
+    same(store, &[("r1", 2, 4), ("r2", 1, 2)]);
+    // UNDO takes a value back; CANCEL drops a unit's values, but a value another unit holds
+    // stays found.
+    let scans = desk.open(store, 3, &["R58M315CL4T", "490154203237518"]);
+    same(store, &[("r1", 4, 4), ("r2", 2, 2)]);
+    Desk::undo(store, 3, scans[0]);
+    same(store, &[("r1", 3, 4), ("r2", 1, 2)]);
+    desk.add(store, 3, "C02XG1ABJGH5");
+    Desk::cancel(store, 3);
+    same(store, &[("r1", 2, 4), ("r2", 1, 2)]);
+    // A value first seen on a cancelled unit, then on an open one.
+    desk.open(store, 4, &["490154203237518"]);
+    same(store, &[("r1", 3, 4), ("r2", 1, 2)]);
+    desk.open(store, 5, &["R58M315CL4T"]);
+    same(store, &[("r1", 4, 4), ("r2", 2, 2)]);
+
+    // A delta removes a found entry, adds one a stored unit already holds and one nobody holds.
+    f.import(
+        ListKind::Recall,
+        "r1",
+        "match,value,value_to,reason,op\n\
+         serial,C02XG1ABJGH5,,,remove\n\
+         imei,352099001761481,,,add\n\
+         serial,NOBODY1234,,,add\n",
+        T0 + 10,
+    );
+    same(&f.store, &[("r1", 4, 5), ("r2", 2, 2)]);
+    // A replacement keeps only what it lists.
+    f.import(
+        ListKind::Recall,
+        "r2",
+        "match,value\nserial,C02XG1ABJGH5\nserial,NOBODY1234\n",
+        T0 + 20,
+    );
+    same(&f.store, &[("r1", 4, 5), ("r2", 1, 2)]);
+    // A unit cancelled after the lists changed.
+    Desk::cancel(&mut f.store, 5);
+    same(&f.store, &[("r1", 3, 5), ("r2", 1, 2)]);
+    assert!(f.store.remove_list("r2").expect("remove"));
+    same(&f.store, &[("r1", 3, 5)]);
+    // A list removed and imported again starts from what the units hold.
+    f.import(
+        ListKind::Recall,
+        "r2",
+        "match,value\nserial,C02XG1ABJGH5\nimei,490154203237518\n",
+        T0 + 30,
+    );
+    same(&f.store, &[("r1", 3, 5), ("r2", 2, 2)]);
+}

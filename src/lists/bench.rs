@@ -1,9 +1,16 @@
 //! The list benchmark, `scanstation bench lists --entries N`: import speed and match latency.
 //!
 //! It generates a deterministic list (serials, IMEIs with and without check digit, IMEI ranges,
-//! TACs and serial prefixes), parses and imports it as the blocklist `bench` (replacing an earlier
-//! one of that name), then times `match_unit` for 10,000 units, half of them built to hit an entry
-//! and half random. It prints figures and asserts nothing, like the other benchmarks.
+//! TACs and serial prefixes), parses and imports it as the recall list `bench` (replacing an
+//! earlier one of that name), then times `match_unit` for 10,000 units, half of them built to hit
+//! an entry and half random. Matching reads every list kind alike, so the figures hold for a
+//! blocklist of the same size.
+//!
+//! Then it times what closing a recall-mode unit costs the event loop against that list: the
+//! unit's write (its identifiers keep the recall progress up to date in the same transaction),
+//! the match and the progress read; and, once per run for comparison, the full recount that
+//! progress used to be (about 350 ms a unit for a million entries). It prints figures and
+//! asserts nothing, like the other benchmarks.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,13 +20,18 @@ use anyhow::{Context, bail};
 
 use super::{ImportMode, ListKind, UnitKeys, parse};
 use crate::ident::device::imei_check_digit;
-use crate::store::Store;
+use crate::ident::{IdKind, Identifier};
+use crate::store::{ScanRecord, Store, UnitIdRecord, UnitRecord};
 
 /// The name of the list the benchmark writes.
 pub const BENCH_LIST: &str = "bench";
 
 /// The number of timed `match_unit` calls.
 const MATCHES: usize = 10_000;
+
+/// The number of recall-mode unit closes timed, and of full recounts timed beside them.
+const CLOSES: usize = 200;
+const RECOUNTS: usize = 10;
 
 /// The number of untimed calls first, so the timings show a running station, not a cold start.
 const WARM_UP: usize = 1_000;
@@ -164,7 +176,7 @@ pub fn run(entries: usize, db: &Path) -> anyhow::Result<()> {
     }
     let t = Instant::now();
     let report = store.import_list(
-        ListKind::Blocklist,
+        ListKind::Recall,
         BENCH_LIST,
         &parsed.entries,
         ImportMode::Replace,
@@ -226,6 +238,140 @@ pub fn run(entries: usize, db: &Path) -> anyhow::Result<()> {
             "{} units built to hit an entry matched nothing",
             hit_units - hit_found
         );
+    }
+    recall_closes(&mut store, &probes, &mut rng)
+}
+
+/// The identifiers of a unit built from `keys`: its serial and its IMEIs (with check digits).
+fn identifiers(keys: &UnitKeys) -> Vec<Identifier> {
+    let serials = keys.serials.iter().map(|s| Identifier {
+        kind: IdKind::Serial,
+        value: s.clone(),
+        key: s.clone(),
+    });
+    let imeis = keys.imei14s.iter().map(|k| Identifier {
+        kind: IdKind::Imei,
+        value: format!("{k}{}", imei_check_digit(k).unwrap_or('0')),
+        key: k.clone(),
+    });
+    serials.chain(imeis).collect()
+}
+
+/// Times the event loop's part of closing recall-mode units: the write of each unit and its
+/// scans in one transaction with its commit, the match, and the progress read after it; then
+/// the old full recount for comparison.
+fn recall_closes(store: &mut Store, probes: &[Probe], rng: &mut Rng) -> anyhow::Result<()> {
+    let (mut scan_id, mut unit_id) = store.next_ids()?;
+    let kinds = ListKind::ALL;
+    let (mut writes, mut matches, mut reads) = (Vec::new(), Vec::new(), Vec::new());
+    let mut progress = Vec::new();
+    for i in 0..CLOSES {
+        let keys = match probes.get(i % probes.len().max(1)) {
+            Some(p) if i % 2 == 0 => hit_unit(p, rng),
+            _ => miss_unit(rng),
+        };
+        let ids = identifiers(&keys);
+        // The daemon matches on its read connection inside the write transaction; the writer
+        // here sees the same entries, and the transaction would hold it, so it matches first.
+        let t = Instant::now();
+        let hits = store.match_unit(&keys, &kinds)?;
+        matches.push(t.elapsed());
+        let t = Instant::now();
+        let tx = store.begin()?;
+        tx.open_unit(unit_id, 0)?;
+        let mut records = Vec::new();
+        for (slot, id) in ids.iter().enumerate() {
+            tx.insert_scan(&ScanRecord {
+                id: scan_id,
+                at_ms: 0,
+                source: "bench".to_owned(),
+                raw: id.value.as_bytes().to_vec(),
+                symbology: None,
+                kind: id.kind.as_str().to_owned(),
+                value: id.value.clone(),
+                valid: true,
+                reason_code: None,
+                reason: None,
+                outcome: "added".to_owned(),
+                unit: Some(unit_id),
+                mode: Some("recall".to_owned()),
+                decision: None,
+                decision_reason: None,
+            })?;
+            tx.add_identifiers(unit_id, scan_id, std::slice::from_ref(id))?;
+            records.push(UnitIdRecord {
+                kind: id.kind.as_str().to_owned(),
+                value: id.value.clone(),
+                key: id.key.clone(),
+                slot: i64::try_from(slot).unwrap_or(0) + 1,
+                scan_id,
+            });
+            scan_id += 1;
+        }
+        tx.close_unit(&UnitRecord {
+            id: unit_id,
+            opened_ms: 0,
+            closed_ms: Some(0),
+            status: "ok".to_owned(),
+            close_reason: Some("complete".to_owned()),
+            complete: true,
+            flags: Vec::new(),
+            identifiers: records,
+            mode: Some("recall".to_owned()),
+            decision: Some(
+                if hits.is_empty() {
+                    "proceed"
+                } else {
+                    "recall-hit"
+                }
+                .to_owned(),
+            ),
+            decision_reason: None,
+            decision_list: None,
+            decision_list_version: None,
+            invalid: Vec::new(),
+            amends: 0,
+        })?;
+        tx.commit()?;
+        writes.push(t.elapsed());
+        unit_id += 1;
+        let t = Instant::now();
+        progress = store.recall_progress()?;
+        reads.push(t.elapsed());
+    }
+    let mut recounts = Vec::new();
+    let mut recounted = Vec::new();
+    for _ in 0..RECOUNTS {
+        let t = Instant::now();
+        recounted = store.recall_progress_recount()?;
+        recounts.push(t.elapsed());
+    }
+    for times in [&mut writes, &mut matches, &mut reads, &mut recounts] {
+        times.sort();
+    }
+    let us = |times: &[Duration], p: f64| percentile(times, p).as_micros();
+    println!(
+        "recall unit close x{CLOSES} (half on the list): write + commit median {} us, p99 {} us; \
+         match median {} us, p99 {} us; progress read median {} us, p99 {} us",
+        us(&writes, 0.5),
+        us(&writes, 0.99),
+        us(&matches, 0.5),
+        us(&matches, 0.99),
+        us(&reads, 0.5),
+        us(&reads, 0.99),
+    );
+    println!(
+        "old progress recount x{RECOUNTS} (every entry against every unit): median {} us, p99 {} us",
+        us(&recounts, 0.5),
+        us(&recounts, 0.99),
+    );
+    println!(
+        "event loop per recall unit (match + progress): before median {} us, after median {} us",
+        us(&matches, 0.5) + us(&recounts, 0.5),
+        us(&matches, 0.5) + us(&reads, 0.5),
+    );
+    if progress != recounted {
+        bail!("kept recall progress {progress:?} differs from the recount {recounted:?}");
     }
     Ok(())
 }

@@ -256,6 +256,23 @@ struct LastScan {
     keys: Vec<(IdKind, String)>,
 }
 
+/// The values of the unit that closed last, remembered so that a value of it scanned again
+/// right after it closed is a repeat of it, not the first scan of a new unit.
+///
+/// [`LastScan`] only recognises the previous scan's exact values, which misses most ways a
+/// unit ends: the serial read again after the second IMEI completed the unit, any value read
+/// again after the idle timeout or after the scan that did not fit closed it. Each of those
+/// used to open a phantom unit that the store then flagged as a duplicate.
+#[derive(Debug)]
+struct RecentUnit {
+    unit: i64,
+    /// The unit's values with the scan that added each.
+    identifiers: Vec<(IdKind, String, i64)>,
+    /// When the repeat window starts: the moment the unit closed (for an idle close, the moment
+    /// its timer ran out, not the later scan that noticed it), or the latest repeat of it.
+    since_ms: i64,
+}
+
 /// The pairing state machine for one desk.
 #[derive(Debug)]
 pub struct Pairer {
@@ -263,6 +280,7 @@ pub struct Pairer {
     next_unit_id: i64,
     open: Option<OpenUnit>,
     last: Option<LastScan>,
+    recent: Option<RecentUnit>,
 }
 
 impl Pairer {
@@ -273,6 +291,7 @@ impl Pairer {
             next_unit_id,
             open: None,
             last: None,
+            recent: None,
         }
     }
 
@@ -339,6 +358,7 @@ impl Pairer {
     ) -> Vec<Effect> {
         let saved_open = self.open.take();
         let saved_last = self.last.take();
+        let saved_recent = self.recent.take();
         if let Some((id, opened_at_ms)) = existing {
             let mut unit = OpenUnit::new(id, opened_at_ms);
             unit.last_ms = at_ms;
@@ -355,6 +375,7 @@ impl Pairer {
         self.close(at_ms, CloseReason::Label, &mut effects);
         self.open = saved_open;
         self.last = saved_last;
+        self.recent = saved_recent;
         effects
     }
 
@@ -428,6 +449,7 @@ impl Pairer {
         // scanned again after it is meant, not a double-fire.
         if !matches!(control, Control::Mode(_)) {
             self.last = None;
+            self.recent = None;
         }
         match control {
             Control::Next => {
@@ -436,6 +458,8 @@ impl Pairer {
                     u.id
                 });
                 self.close(input.at_ms, CloseReason::Next, effects);
+                // The operator ended this unit on purpose, so its values read again are meant.
+                self.recent = None;
                 (unit, Outcome::Control(control))
             }
             Control::Cancel => {
@@ -523,6 +547,9 @@ impl Pairer {
                 open.last_ms = input.at_ms;
                 open.scans.push(input.scan_id);
             }
+            if let Some(recent) = self.recent.as_mut().filter(|r| r.unit == unit) {
+                recent.since_ms = recent.since_ms.max(input.at_ms);
+            }
             return (Some(unit), Outcome::Repeat { of_scan: origin });
         }
 
@@ -551,9 +578,52 @@ impl Pairer {
                 });
                 return (Some(unit), Outcome::Repeat { of_scan: origin });
             }
-            if overflows(open, input.classification) {
-                self.close(input.at_ms, CloseReason::Overflow, effects);
+        }
+
+        // Every value belongs to the unit that just closed: the operator read that label again
+        // (or the trigger fired twice), whichever way the unit ended. Opening a unit for it
+        // would make a phantom duplicate, and joining the open unit would pair values of two
+        // units, so it is a repeat of the closed unit and touches neither.
+        if let Some(recent) = self
+            .recent
+            .as_mut()
+            .filter(|r| input.at_ms.saturating_sub(r.since_ms) < window)
+        {
+            let mut origin = None;
+            for (kind, key) in &keys {
+                match recent
+                    .identifiers
+                    .iter()
+                    .find(|(k, held, _)| k == kind && held == key)
+                {
+                    Some(&(_, _, scan_id)) => {
+                        origin.get_or_insert(scan_id);
+                    }
+                    None => {
+                        origin = None;
+                        break;
+                    }
+                }
             }
+            if let Some(origin) = origin {
+                recent.since_ms = recent.since_ms.max(input.at_ms);
+                let unit = recent.unit;
+                self.last = Some(LastScan {
+                    origin,
+                    unit,
+                    at_ms: input.at_ms,
+                    keys,
+                });
+                return (Some(unit), Outcome::Repeat { of_scan: origin });
+            }
+        }
+
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|open| overflows(open, input.classification))
+        {
+            self.close(input.at_ms, CloseReason::Overflow, effects);
         }
 
         let unit = self.ensure_open(input.at_ms, effects);
@@ -597,12 +667,19 @@ impl Pairer {
 
     fn expire(&mut self, now_ms: i64, effects: &mut Vec<Effect>) {
         let timeout = self.cfg.idle_timeout_ms;
-        if self
+        let Some(last_ms) = self
             .open
             .as_ref()
-            .is_some_and(|u| now_ms.saturating_sub(u.last_ms) >= timeout)
-        {
-            self.close(now_ms, CloseReason::Idle, effects);
+            .map(|u| u.last_ms)
+            .filter(|&last| now_ms.saturating_sub(last) >= timeout)
+        else {
+            return;
+        };
+        self.close(now_ms, CloseReason::Idle, effects);
+        // The unit was over when its timer ran out; a late scan that noticed it must not move
+        // the start of the repeat window to its own time.
+        if let Some(recent) = self.recent.as_mut() {
+            recent.since_ms = last_ms.saturating_add(timeout).min(now_ms);
         }
     }
 
@@ -610,6 +687,15 @@ impl Pairer {
         let Some(open) = self.open.take() else {
             return;
         };
+        self.recent = Some(RecentUnit {
+            unit: open.id,
+            identifiers: open
+                .identifiers
+                .iter()
+                .map(|i| (i.kind, i.key.clone(), i.scan_id))
+                .collect(),
+            since_ms: at_ms,
+        });
         let profile = &self.cfg.profile;
         let mut identifiers = open.identifiers;
         identifiers.sort_by_key(|i| (i.kind, i.slot));
@@ -916,6 +1002,117 @@ mod tests {
             }]
         );
         assert_eq!(p.open_unit(), None);
+    }
+
+    fn repeat(scan_id: i64, unit: i64, of_scan: i64) -> Vec<Effect> {
+        vec![Effect::Scan {
+            scan_id,
+            unit: Some(unit),
+            outcome: Outcome::Repeat { of_scan },
+        }]
+    }
+
+    /// Defect 7 (issue 9): the serial read again right after the second IMEI completed the
+    /// unit opened a phantom unit that the store flagged as a duplicate.
+    #[test]
+    fn defect7_rescan_after_complete_close_is_a_repeat() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 1_000, "354178036859789");
+        let effects = scan(&mut p, 3, 2_000, "354178036859797");
+        assert!(matches!(&effects[0], Effect::Closed(u) if u.reason == CloseReason::Complete));
+        assert_eq!(scan(&mut p, 4, 2_500, "C02XG1ABJGH5"), repeat(4, 1, 1));
+        assert_eq!(scan(&mut p, 5, 3_000, "354178036859789"), repeat(5, 1, 2));
+        assert_eq!(p.open_unit(), None);
+        // The window runs from the latest repeat; after it the label is meant again.
+        assert_eq!(scan(&mut p, 6, 12_999, "C02XG1ABJGH5"), repeat(6, 1, 1));
+        assert_eq!(
+            scan(&mut p, 7, 30_000, "C02XG1ABJGH5")[0],
+            Effect::Opened {
+                unit: 2,
+                at_ms: 30_000
+            }
+        );
+    }
+
+    /// Defect 7 (issue 9): a value read again after the idle timeout closed its unit, whether a
+    /// tick or the late scan itself noticed the timeout, is a repeat of that unit.
+    #[test]
+    fn defect7_rescan_after_idle_close_is_a_repeat() {
+        let cfg = PairConfig {
+            idle_timeout_ms: 2_000,
+            repeat_window_ms: 5_000,
+            ..PairConfig::default()
+        };
+        // Closed by a tick.
+        let mut p = Pairer::new(cfg.clone(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 500, "354178036859789");
+        assert!(matches!(&p.tick(2_500)[..], [Effect::Closed(u)] if u.reason == CloseReason::Idle));
+        assert_eq!(scan(&mut p, 3, 3_000, "C02XG1ABJGH5"), repeat(3, 1, 1));
+        assert_eq!(p.open_unit(), None);
+
+        // Closed by the late scan: the window starts when the timer ran out (2 500), not at
+        // the scan that noticed it, so 7 600 is already outside it.
+        let mut p = Pairer::new(cfg.clone(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 500, "354178036859789");
+        let effects = scan(&mut p, 3, 4_000, "C02XG1ABJGH5");
+        assert!(
+            matches!(&effects[..], [Effect::Closed(u), Effect::Scan { .. }] if u.reason == CloseReason::Idle)
+        );
+        assert_eq!(effects[1], repeat(3, 1, 1)[0]);
+        assert_eq!(p.open_unit(), None);
+        let mut p = Pairer::new(cfg, 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 500, "354178036859789");
+        let effects = scan(&mut p, 3, 7_600, "C02XG1ABJGH5");
+        assert!(effects.contains(&Effect::Opened {
+            unit: 2,
+            at_ms: 7_600
+        }));
+    }
+
+    /// Defect 7 (issue 9): after the scan that did not fit closed its unit and opened the next,
+    /// a value of the closed unit read again is a repeat of it: it neither opens a unit nor
+    /// joins the next one.
+    #[test]
+    fn defect7_rescan_after_overflow_close_is_a_repeat() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 1_000, "354178036859789");
+        let effects = scan(&mut p, 3, 2_000, "R58M315CL4T");
+        assert!(matches!(&effects[0], Effect::Closed(u) if u.reason == CloseReason::Overflow));
+        assert_eq!(p.open_unit(), Some(2));
+        assert_eq!(scan(&mut p, 4, 2_500, "354178036859789"), repeat(4, 1, 2));
+        assert_eq!(scan(&mut p, 5, 3_000, "C02XG1ABJGH5"), repeat(5, 1, 1));
+        // The next unit is untouched: it still holds only its serial and fills up as usual.
+        scan(&mut p, 6, 4_000, "490154203237518");
+        let effects = scan(&mut p, 7, 5_000, "490154203237526");
+        let Some(Effect::Closed(unit)) = effects.first() else {
+            panic!("expected unit 2 to close, got {effects:?}");
+        };
+        assert_eq!((unit.id, unit.reason), (2, CloseReason::Complete));
+        assert_eq!(unit.scans, vec![3, 6, 7]);
+    }
+
+    /// NEXT says the operator means what follows, so a label read again after it is a new unit
+    /// (and the store flags it as a duplicate), as before.
+    #[test]
+    fn rescan_after_next_is_meant() {
+        let mut p = Pairer::new(PairConfig::default(), 1);
+        scan(&mut p, 1, 0, "C02XG1ABJGH5");
+        scan(&mut p, 2, 100, "SCANSTATION:NEXT");
+        assert_eq!(
+            scan(&mut p, 3, 200, "C02XG1ABJGH5"),
+            vec![
+                Effect::Opened {
+                    unit: 2,
+                    at_ms: 200
+                },
+                added(3, 2)
+            ]
+        );
     }
 
     #[test]

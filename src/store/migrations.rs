@@ -144,4 +144,138 @@ pub const MIGRATIONS: &[&str] = &[
         sharpness REAL NOT NULL,
         jpeg BLOB NOT NULL
     );",
+    // 6: recall progress kept as it happens instead of recounted. Counting every entry of a
+    // million-entry recall list against every unit after each recall unit took about 350 ms of
+    // the event loop. `recall_found` holds the active exact (serial, imei) entries of recall
+    // lists that a unit not cancelled holds, and `lists.recall_found` / `lists.recall_total`
+    // count them, so progress is one read of `lists`.
+    //
+    // The triggers keep `recall_found` true whichever statement changes a unit's identifiers
+    // (added on scan, rewritten on close, removed by UNDO or CANCEL) or cancels a unit, in the
+    // transaction that makes the change; each costs a few indexed lookups. The CROSS JOINs fix
+    // the join order (lists first, then the active-entry index by list, match and value):
+    // left to itself the planner scans the whole entry index, 1M rows for every identifier. List imports and
+    // removals update it in `store::lists` (set-based, so a million-entry import does not fire
+    // a trigger per entry). The backfill makes an existing database's counts what the old
+    // recount gave.
+    "CREATE TABLE recall_found (
+        entry_id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL
+    );
+    CREATE INDEX recall_found_list ON recall_found(list_id);
+    ALTER TABLE lists ADD COLUMN recall_found INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE lists ADD COLUMN recall_total INTEGER NOT NULL DEFAULT 0;
+    INSERT INTO recall_found (entry_id, list_id)
+        SELECT e.id, e.list_id FROM lists l JOIN list_entries e ON e.list_id = l.id
+        WHERE l.kind = 'recall' AND e.match IN ('serial', 'imei') AND e.removed_version IS NULL
+          AND EXISTS (
+            SELECT 1 FROM unit_identifiers ui JOIN units u ON u.id = ui.unit_id
+            WHERE ui.key = e.lo AND ui.kind = e.match AND u.status != 'cancelled');
+    UPDATE lists SET
+        recall_found = (SELECT COUNT(*) FROM recall_found f WHERE f.list_id = lists.id),
+        recall_total = (SELECT COUNT(*) FROM list_entries e
+                        WHERE e.list_id = lists.id AND e.match IN ('serial', 'imei')
+                          AND e.removed_version IS NULL)
+        WHERE kind = 'recall';
+    CREATE TRIGGER recall_found_counted AFTER INSERT ON recall_found BEGIN
+        UPDATE lists SET recall_found = recall_found + 1 WHERE id = NEW.list_id;
+    END;
+    CREATE TRIGGER recall_found_uncounted AFTER DELETE ON recall_found BEGIN
+        UPDATE lists SET recall_found = recall_found - 1 WHERE id = OLD.list_id;
+    END;
+    CREATE TRIGGER recall_seen AFTER INSERT ON unit_identifiers
+        WHEN NEW.kind IN ('serial', 'imei')
+          AND EXISTS (SELECT 1 FROM units WHERE id = NEW.unit_id AND status != 'cancelled')
+    BEGIN
+        INSERT OR IGNORE INTO recall_found (entry_id, list_id)
+            SELECT e.id, e.list_id FROM lists l CROSS JOIN list_entries e
+            WHERE e.list_id = l.id AND l.kind = 'recall' AND e.match = NEW.kind AND e.lo = NEW.key
+              AND e.removed_version IS NULL
+              AND NOT EXISTS (SELECT 1 FROM recall_found f WHERE f.entry_id = e.id);
+    END;
+    CREATE TRIGGER recall_unseen AFTER DELETE ON unit_identifiers
+        WHEN OLD.kind IN ('serial', 'imei')
+          AND NOT EXISTS (
+            SELECT 1 FROM unit_identifiers ui JOIN units u ON u.id = ui.unit_id
+            WHERE ui.key = OLD.key AND ui.kind = OLD.kind AND u.status != 'cancelled')
+    BEGIN
+        DELETE FROM recall_found WHERE entry_id IN (
+            SELECT e.id FROM lists l CROSS JOIN list_entries e
+            WHERE e.list_id = l.id AND l.kind = 'recall' AND e.match = OLD.kind AND e.lo = OLD.key
+              AND e.removed_version IS NULL);
+    END;
+    CREATE TRIGGER recall_unit_cancelled AFTER UPDATE OF status ON units
+        WHEN NEW.status = 'cancelled' AND OLD.status != 'cancelled'
+    BEGIN
+        DELETE FROM recall_found WHERE entry_id IN (
+            SELECT e.id FROM unit_identifiers ui
+                CROSS JOIN lists l CROSS JOIN list_entries e
+            WHERE l.kind = 'recall' AND e.list_id = l.id AND e.match = ui.kind AND e.lo = ui.key
+              AND ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
+              AND NOT EXISTS (
+                SELECT 1 FROM unit_identifiers o JOIN units u ON u.id = o.unit_id
+                WHERE o.key = ui.key AND o.kind = ui.kind AND u.status != 'cancelled'));
+    END;
+    CREATE TRIGGER recall_unit_restored AFTER UPDATE OF status ON units
+        WHEN OLD.status = 'cancelled' AND NEW.status != 'cancelled'
+    BEGIN
+        INSERT OR IGNORE INTO recall_found (entry_id, list_id)
+            SELECT e.id, e.list_id FROM unit_identifiers ui
+                CROSS JOIN lists l CROSS JOIN list_entries e
+            WHERE l.kind = 'recall' AND e.list_id = l.id AND e.match = ui.kind AND e.lo = ui.key
+              AND e.removed_version IS NULL AND ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
+              AND NOT EXISTS (SELECT 1 FROM recall_found f WHERE f.entry_id = e.id);
+    END;",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use crate::store::Store;
+
+    /// Defect 8 (issue 9): a database that already holds recall lists and units gets the same
+    /// progress from the kept counts of migration 6 as the old full recount gave.
+    #[test]
+    fn defect8_migration_backfills_recall_progress() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            for sql in &MIGRATIONS[..5] {
+                conn.execute_batch(sql).expect("old migration");
+            }
+            conn.pragma_update(None, "user_version", 5)
+                .expect("version");
+            conn.execute_batch(
+                "INSERT INTO lists (id, name, kind, version, active, created_ms, updated_ms)
+                     VALUES (1, 'r1', 'recall', 2, 4, 0, 0), (2, 'r2', 'recall', 1, 2, 0, 0),
+                            (3, 'b', 'blocklist', 1, 1, 0, 0);
+                 INSERT INTO list_entries (list_id, match, lo, hi, reason, line, added_version, removed_version)
+                     VALUES (1, 'serial', 'C02XG1ABJGH5', NULL, '', 2, 1, NULL),
+                            (1, 'serial', 'R58M315CL4T', NULL, '', 3, 1, 2),
+                            (1, 'imei', '35417803685978', NULL, '', 4, 1, NULL),
+                            (1, 'imei', '49015420323751', NULL, '', 5, 2, NULL),
+                            (1, 'tac', '35417803', NULL, '', 6, 1, NULL),
+                            (2, 'serial', 'R58M315CL4T', NULL, '', 2, 1, NULL),
+                            (2, 'imei', '35209900176148', NULL, '', 3, 1, NULL),
+                            (3, 'serial', 'C02XG1ABJGH5', NULL, '', 2, 1, NULL);
+                 INSERT INTO units (id, opened_ms, status) VALUES
+                     (1, 0, 'ok'), (2, 0, 'open'), (3, 0, 'cancelled'), (4, 0, 'flagged');
+                 INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, outcome, unit_id)
+                     VALUES (1, 0, 'test', x'00', 'serial', 'x', 1, 'added', 1);
+                 INSERT INTO unit_identifiers (unit_id, kind, value, key, slot, scan_id) VALUES
+                     (1, 'serial', 'C02XG1ABJGH5', 'C02XG1ABJGH5', 1, 1),
+                     (1, 'imei', '354178036859789', '35417803685978', 1, 1),
+                     (2, 'serial', 'R58M315CL4T', 'R58M315CL4T', 1, 1),
+                     (3, 'imei', '352099001761481', '35209900176148', 1, 1),
+                     (4, 'imei', '354178036859789', '35417803685978', 1, 1);",
+            )
+            .expect("old data");
+        }
+        let store = Store::open(&path).expect("migrate");
+        assert_eq!(store.schema_version().expect("version"), 6);
+        let want = vec![("r1".to_owned(), 2, 3), ("r2".to_owned(), 1, 2)];
+        assert_eq!(store.recall_progress_recount().expect("recount"), want);
+        assert_eq!(store.recall_progress().expect("progress"), want);
+    }
+}
