@@ -12,6 +12,7 @@ mod daemon;
 #[cfg(feature = "serial")]
 mod daemon_serial;
 mod decode;
+mod escape;
 mod ident_props;
 mod ident_vectors;
 mod lists;
