@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{self, Config, LogFormat, SourceSpec};
 use crate::ident::{self, Classification, tac::MemoryTacs};
 use crate::store::{self, Store};
+use crate::term::{self, escape};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -301,7 +302,9 @@ pub fn main() -> ExitCode {
                     message.push_str(&text);
                 }
             }
-            eprintln!("scanstation: error: {message}");
+            // Errors quote file names, config values and bad input lines; this is the one place
+            // they reach the terminal, so it is the one place they are escaped.
+            eprintln!("scanstation: error: {}", term::Escaped(&message));
             ExitCode::FAILURE
         }
     }
@@ -366,21 +369,6 @@ pub fn unescape(text: &str) -> String {
         }
         out.push(ch);
         rest = &rest[ch.len_utf8()..];
-    }
-    out
-}
-
-/// Shows control characters as `<GS>`-style names so a line never moves the terminal cursor.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '\u{1d}' => out.push_str("<GS>"),
-            '\u{1e}' => out.push_str("<RS>"),
-            '\u{04}' => out.push_str("<EOT>"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
     }
     out
 }
@@ -460,7 +448,8 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
                 c.kind.to_string(),
                 if c.valid() { "valid" } else { "INVALID" }.to_owned(),
                 escape(&c.value),
-                summary(c),
+                // The summary names the TAC's brand and model, which come from an imported file.
+                escape(&summary(c)),
             ]
         })
         .collect();
@@ -517,11 +506,15 @@ fn list(command: ListCommand) -> Result<ExitCode> {
                 crate::clock::now_ms(),
             )?;
             for bad in &skipped {
-                eprintln!("{}:{bad} (skipped)", file.display());
+                eprintln!(
+                    "{}:{} (skipped)",
+                    term::path(&file),
+                    escape(&bad.to_string())
+                );
             }
             println!(
                 "list {} ({}) is now version {}: {} added, {} removed{}{}",
-                report.list,
+                escape(&report.list),
                 kind.as_str(),
                 report.version,
                 report.added,
@@ -551,7 +544,7 @@ fn list(command: ListCommand) -> Result<ExitCode> {
                 writeln!(
                     out,
                     "{:<24}  {:<9}  {:>7}  {:>9}  {}",
-                    l.name,
+                    escape(&l.name),
                     l.kind.as_str(),
                     l.version,
                     l.active,
@@ -569,7 +562,7 @@ fn list(command: ListCommand) -> Result<ExitCode> {
             writeln!(
                 out,
                 "list {} ({}), version {}, {} active entries",
-                summary.name,
+                escape(&summary.name),
                 summary.kind.as_str(),
                 summary.version,
                 summary.active
@@ -579,8 +572,8 @@ fn list(command: ListCommand) -> Result<ExitCode> {
                     out,
                     "{:<16}  {:<34}  {}",
                     e.kind.as_str(),
-                    e.display_value(),
-                    e.reason
+                    escape(&e.display_value()),
+                    escape(&e.reason)
                 )?;
             }
             Ok(ExitCode::SUCCESS)
@@ -588,7 +581,7 @@ fn list(command: ListCommand) -> Result<ExitCode> {
         ListCommand::Rm { db, name } => {
             let mut store = Store::open(&db.path()?)?;
             if store.remove_list(&name)? {
-                println!("list {name} removed");
+                println!("list {} removed", escape(&name));
                 Ok(ExitCode::SUCCESS)
             } else {
                 anyhow::bail!("no list named {name:?} (see `scanstation list ls`)")
@@ -665,7 +658,7 @@ fn record_wedge(device: &std::path::Path, seconds: u64) -> Result<ExitCode> {
     let mut dev = evdev::Device::open(device)
         .with_context(|| format!("cannot open input device {}", device.display()))?;
     dev.grab().context("cannot grab the device exclusively")?;
-    eprintln!("recording {} for {seconds} s: scan now", device.display());
+    eprintln!("recording {} for {seconds} s: scan now", term::path(device));
     let start = std::time::Instant::now();
     let mut events = Vec::new();
     while start.elapsed().as_secs() < seconds {
@@ -705,7 +698,7 @@ fn card(out: &std::path::Path) -> Result<ExitCode> {
             out.display()
         ),
     }
-    println!("desk card written to {}", out.display());
+    println!("desk card written to {}", term::path(out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -779,14 +772,16 @@ fn decode(args: &DecodeArgs) -> Result<ExitCode> {
                 } else if symbols.is_empty() {
                     writeln!(
                         out,
-                        "{shown:<50}  {ms:>8.1}  {:<10}  (no barcode found)",
+                        "{:<50}  {ms:>8.1}  {:<10}  (no barcode found)",
+                        escape(shown),
                         "-"
                     )?;
                 } else {
                     for s in &symbols {
                         writeln!(
                             out,
-                            "{shown:<50}  {ms:>8.1}  {:<10}  {}",
+                            "{:<50}  {ms:>8.1}  {:<10}  {}",
+                            escape(shown),
                             s.format.name(),
                             escape(&s.text)
                         )?;
@@ -814,7 +809,14 @@ fn report_error(out: &mut impl Write, json: bool, file: &str, error: &str) -> Re
     if json {
         writeln!(out, "{}", serde_json::json!({"file": file, "error": error}))?;
     } else {
-        writeln!(out, "{file:<50}  {:>8}  {:<10}  ERROR: {error}", "-", "-")?;
+        writeln!(
+            out,
+            "{:<50}  {:>8}  {:<10}  ERROR: {}",
+            escape(file),
+            "-",
+            "-",
+            escape(error)
+        )?;
     }
     Ok(())
 }
@@ -839,7 +841,15 @@ fn export(args: &ExportArgs) -> Result<ExitCode> {
     };
     let store = open_existing(&args.db)?;
     let mut out = std::io::stdout().lock();
-    crate::export::export(&store, args.what, args.format, since, &mut out)?;
+    if out.is_terminal() {
+        // Someone reading an export on the terminal sees list reasons and raw scans, which
+        // may hold control bytes: shown escaped there; a pipe or a file gets the exact export.
+        let mut buffer = Vec::new();
+        crate::export::export(&store, args.what, args.format, since, &mut buffer)?;
+        out.write_all(term::escape_lines(&String::from_utf8_lossy(&buffer)).as_bytes())?;
+    } else {
+        crate::export::export(&store, args.what, args.format, since, &mut out)?;
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -887,7 +897,7 @@ fn find(args: &FindArgs) -> Result<ExitCode> {
             picture.height,
             picture.jpeg.len(),
             escape(&picture.frame),
-            path.display()
+            term::path(path)
         );
     }
     let mut out = std::io::stdout().lock();
@@ -927,9 +937,9 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
             for skipped in parsed.skipped.iter().take(5) {
                 eprintln!(
                     "{}:{}: skipped: {}",
-                    file.display(),
+                    term::path(&file),
                     skipped.line,
-                    skipped.reason
+                    escape(&skipped.reason)
                 );
             }
             if parsed.skipped.len() > 5 {
@@ -939,7 +949,7 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
                 "imported {} TACs, skipped {} rows, into {}",
                 report.imported,
                 report.skipped,
-                path.display()
+                term::path(&path)
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -954,7 +964,11 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
             }
             let mut store = Store::open(&db.path()?)?;
             store.set_local_tac(&tac, &brand, &model)?;
-            println!("TAC {tac} is now {brand} {model} (local entry)");
+            println!(
+                "TAC {tac} is now {} {} (local entry)",
+                escape(&brand),
+                escape(&model)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -1019,8 +1033,26 @@ fn init_logging(format: LogFormat) {
     // A second init (tests calling run twice in one process) is harmless; ignore it.
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Text => builder.fmt_fields(escaped_fields()).try_init(),
     };
+}
+
+/// Text log fields with every control character made visible.
+///
+/// Log lines name device paths, source names, frame files and errors that quote them.
+/// tracing-subscriber escapes only ESC, BEL, BS, FF, DEL and C1 in the message and nothing in
+/// the other fields, so a CR or a bidi override in a path would still reach the terminal.
+fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            write!(writer, "{}", term::Escaped(&text))
+        } else {
+            write!(writer, "{field}={}", term::Escaped(&text))
+        }
+    })
+    .delimited(" ")
 }
 
 /// `scanstation run`: the daemon.
@@ -1041,7 +1073,7 @@ fn run_daemon(args: &RunArgs) -> Result<ExitCode> {
     {
         eprintln!(
             "scanstation: scan or type a label and press Enter; Ctrl+D or Ctrl+C ends (database {})",
-            db.display()
+            term::path(&db)
         );
     }
     crate::daemon::run(&config, &db, shutdown)?;

@@ -7,11 +7,11 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::cli::escape;
 use crate::clock;
 use crate::feedback::{scan_json, unit_json};
 use crate::ident::{self, TacLookup};
 use crate::store::{ScanRecord, Store, StoreError, UnitRecord};
+use crate::term::{escape, escape_bytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -131,7 +131,7 @@ fn scan_row(s: &ScanRecord) -> Vec<String> {
         clock::rfc3339(s.at_ms),
         s.source.clone(),
         // Control bytes would break spreadsheet cells; the JSON forms keep them exactly.
-        escape(&String::from_utf8_lossy(&s.raw)),
+        escape_bytes(&s.raw),
         s.symbology.clone().unwrap_or_default(),
         s.kind.clone(),
         escape(&s.value),
@@ -144,6 +144,26 @@ fn scan_row(s: &ScanRecord) -> Vec<String> {
         s.decision.clone().unwrap_or_default(),
         s.decision_reason.clone().unwrap_or_default(),
     ]
+}
+
+/// A CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP CSV injection).
+///
+/// The CSV export is opened in spreadsheets, which treat a cell starting with `=`, `+`, `-` or
+/// `@` as a formula, and some also one starting with a tab or a carriage return. Such a cell is
+/// written with one `'` in front, which spreadsheets take as "this is text". A cell that already
+/// starts with `'` gets one too, so the rule can be undone without guessing: a cell that starts
+/// with `'` is the value with one `'` in front; every other cell is the value. The JSON forms
+/// carry the values as they are.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
+/// Undoes [`csv_cell`]: the value a cell of the CSV export stands for.
+pub fn csv_value(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
 }
 
 /// Writes units or scans since `since_ms` in the chosen format.
@@ -178,7 +198,7 @@ pub fn export(
             let mut w = csv::Writer::from_writer(out);
             w.write_record(header)?;
             for row in rows {
-                w.write_record(row)?;
+                w.write_record(row.iter().map(|cell| csv_cell(cell).into_owned()))?;
             }
             w.flush()?;
         }
@@ -263,61 +283,71 @@ pub fn print_found(found: &Value, out: &mut dyn Write) -> std::io::Result<()> {
     let units = found["units"].as_array().map_or(&[][..], Vec::as_slice);
     let scans = found["scans"].as_array().map_or(&[][..], Vec::as_slice);
     if units.is_empty() && scans.is_empty() {
-        return writeln!(out, "nothing found for {}", found["query"]);
+        return put(out, format!("nothing found for {}", found["query"]));
     }
     for unit in units {
-        writeln!(
+        put(
             out,
-            "unit {} [{}] closed {} ({})",
-            unit["id"],
-            unit["status"].as_str().unwrap_or(""),
-            unit["closed_at"].as_str().unwrap_or("-"),
-            unit["close_reason"].as_str().unwrap_or("open")
+            format!(
+                "unit {} [{}] closed {} ({})",
+                unit["id"],
+                unit["status"].as_str().unwrap_or(""),
+                unit["closed_at"].as_str().unwrap_or("-"),
+                unit["close_reason"].as_str().unwrap_or("open")
+            ),
         )?;
         if let Some(bytes) = unit["evidence"]["bytes"].as_i64() {
-            writeln!(
+            put(
                 out,
-                "  label picture: {}x{} JPEG, {bytes} bytes (find --evidence FILE writes it)",
-                unit["evidence"]["width"], unit["evidence"]["height"]
+                format!(
+                    "  label picture: {}x{} JPEG, {bytes} bytes (find --evidence FILE writes it)",
+                    unit["evidence"]["width"], unit["evidence"]["height"]
+                ),
             )?;
         }
         for bad in unit["invalid"].as_array().map_or(&[][..], Vec::as_slice) {
-            writeln!(
+            put(
                 out,
-                "  INVALID {} {}: {}",
-                bad["kind"].as_str().unwrap_or(""),
-                escape(bad["value"].as_str().unwrap_or("")),
-                bad["reason"].as_str().unwrap_or("")
+                format!(
+                    "  INVALID {} {}: {}",
+                    bad["kind"].as_str().unwrap_or(""),
+                    bad["value"].as_str().unwrap_or(""),
+                    bad["reason"].as_str().unwrap_or("")
+                ),
             )?;
         }
         for flag in unit["flags"].as_array().map_or(&[][..], Vec::as_slice) {
-            writeln!(
+            put(
                 out,
-                "  flag {}: {}",
-                flag["code"].as_str().unwrap_or(""),
-                flag["message"].as_str().unwrap_or("")
+                format!(
+                    "  flag {}: {}",
+                    flag["code"].as_str().unwrap_or(""),
+                    flag["message"].as_str().unwrap_or("")
+                ),
             )?;
         }
         for id in unit["identifiers"]
             .as_array()
             .map_or(&[][..], Vec::as_slice)
         {
-            writeln!(
+            put(
                 out,
-                "  {} {} (slot {}, scan {})",
-                id["kind"].as_str().unwrap_or(""),
-                id["value"].as_str().unwrap_or(""),
-                id["slot"],
-                id["scan"]
+                format!(
+                    "  {} {} (slot {}, scan {})",
+                    id["kind"].as_str().unwrap_or(""),
+                    id["value"].as_str().unwrap_or(""),
+                    id["slot"],
+                    id["scan"]
+                ),
             )?;
         }
-        writeln!(out, "  history:")?;
+        put(out, "  history:".to_owned())?;
         for scan in unit["scans"].as_array().map_or(&[][..], Vec::as_slice) {
             print_scan(scan, out)?;
         }
     }
     if !scans.is_empty() {
-        writeln!(out, "not in any unit; seen in these scans:")?;
+        put(out, "not in any unit; seen in these scans:".to_owned())?;
         for scan in scans {
             print_scan(scan, out)?;
         }
@@ -326,18 +356,26 @@ pub fn print_found(found: &Value, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 fn print_scan(scan: &Value, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
+    put(
         out,
-        "    scan {} {} {} {} {} {}{}",
-        scan["id"],
-        scan["at"].as_str().unwrap_or(""),
-        scan["source"].as_str().unwrap_or(""),
-        scan["kind"].as_str().unwrap_or(""),
-        escape(scan["value"].as_str().unwrap_or("")),
-        scan["outcome"].as_str().unwrap_or(""),
-        scan["reason"]
-            .as_str()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default()
+        format!(
+            "    scan {} {} {} {} {} {}{}",
+            scan["id"],
+            scan["at"].as_str().unwrap_or(""),
+            scan["source"].as_str().unwrap_or(""),
+            scan["kind"].as_str().unwrap_or(""),
+            scan["value"].as_str().unwrap_or(""),
+            scan["outcome"].as_str().unwrap_or(""),
+            scan["reason"]
+                .as_str()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
     )
+}
+
+/// Writes one human line, escaped whole: every field of a `find` line (values, list reasons,
+/// flag messages naming TAC brands, frame names) came from outside.
+fn put(out: &mut dyn Write, line: String) -> std::io::Result<()> {
+    writeln!(out, "{}", escape(&line))
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::clock;
 use crate::store::{ScanRecord, UnitRecord};
+use crate::term::{escape, escape_bytes};
 
 /// The JSON event for a committed scan (`--json`, and `export --format ndjson`).
 pub fn scan_json(s: &ScanRecord) -> Value {
@@ -148,7 +149,7 @@ impl<W: Write> Feedback<W> {
             return writeln!(self.out, "{}", scan_json(s));
         }
         let unit = s.unit.map(|u| format!(" -> unit {u}")).unwrap_or_default();
-        let value = crate::cli::escape(&s.value);
+        let value = &s.value;
         let (tone, text) = match s.outcome.as_str() {
             "rejected" => (
                 Tone::Red,
@@ -156,7 +157,7 @@ impl<W: Write> Feedback<W> {
                     "REJECTED scan {}: {} [{}]",
                     s.id,
                     s.reason.as_deref().unwrap_or("invalid"),
-                    crate::cli::escape(&String::from_utf8_lossy(&s.raw))
+                    escape_bytes(&s.raw)
                 ),
             ),
             "flagged" => (
@@ -192,7 +193,9 @@ impl<W: Write> Feedback<W> {
                 ),
             },
         };
-        self.line(tone, &text)
+        // The value, the reasons (a list's reason, a TAC's brand in a finding) and the raw
+        // scan all came from outside: the whole line is escaped once, so no field is missed.
+        self.line(tone, &escape(&text))
     }
 
     pub fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
@@ -209,11 +212,7 @@ impl<W: Write> Feedback<W> {
             }
         }
         for bad in &u.invalid {
-            parts.push(format!(
-                "INVALID {} {}",
-                bad.kind,
-                crate::cli::escape(&bad.value)
-            ));
+            parts.push(format!("INVALID {} {}", bad.kind, bad.value));
         }
         let reason = match (u.close_reason.as_deref().unwrap_or(""), u.amends) {
             (reason, 0) => reason.to_owned(),
@@ -238,7 +237,8 @@ impl<W: Write> Feedback<W> {
         for flag in &u.flags {
             text.push_str(&format!(" | {}", flag.message));
         }
-        self.line(tone, &text)
+        // Values, list reasons and flag messages (which quote TAC brands) came from outside.
+        self.line(tone, &escape(&text))
     }
 
     /// Recall-sweep progress: how much of each recall list has been found so far.
@@ -252,7 +252,7 @@ impl<W: Write> Feedback<W> {
         }
         self.line(
             Tone::Plain,
-            &format!("recall {list}: {found}/{expected} found"),
+            &escape(&format!("recall {list}: {found}/{expected} found")),
         )
     }
 

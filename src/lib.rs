@@ -5,6 +5,7 @@
 //! - [`ident`]: classify and validate one decoded string (IMEI, MEID, ICCID, EID, GTIN, GS1, serials).
 //! - [`store`]: the SQLite store (one writer, WAL, append-only migrations) and the TAC table.
 //! - [`cli`]: the command line, the thin layer the binary calls.
+//! - [`term`]: outside text made safe to print on a terminal; every human line uses it.
 //! - [`bench`]: benchmarks that live in the repo, run with `scanstation bench ...`.
 
 pub mod bench;
@@ -23,4 +24,5 @@ pub mod pair;
 pub mod source;
 pub mod store;
 pub mod synth;
+pub mod term;
 pub mod workflow;

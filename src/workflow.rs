@@ -346,35 +346,35 @@ impl AuditReport {
     }
 
     pub fn print(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        // List names, values, reasons and unit identifiers came from outside: each line is
+        // escaped whole before it reaches the terminal.
+        let mut put = |line: String| writeln!(out, "{}", crate::term::Escaped(&line));
         let total = self.found.len() + self.missing.len();
-        writeln!(
-            out,
+        put(format!(
             "audit of {} v{}: {} of {total} found, {} missing, {} unexpected",
             self.list,
             self.version,
             self.found.len(),
             self.missing.len(),
             self.unexpected.len()
-        )?;
+        ))?;
         for (e, unit) in &self.found {
-            writeln!(
-                out,
+            put(format!(
                 "  found       {} {} (unit {unit})",
                 e.kind.as_str(),
                 e.display_value()
-            )?;
+            ))?;
         }
         for e in &self.missing {
-            writeln!(
-                out,
+            put(format!(
                 "  MISSING     {} {} {}",
                 e.kind.as_str(),
                 e.display_value(),
                 e.reason
-            )?;
+            ))?;
         }
         for (id, label) in &self.unexpected {
-            writeln!(out, "  UNEXPECTED  unit {id}: {label}")?;
+            put(format!("  UNEXPECTED  unit {id}: {label}"))?;
         }
         Ok(())
     }

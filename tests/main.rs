@@ -13,6 +13,7 @@ mod daemon;
 #[cfg(feature = "serial")]
 mod daemon_serial;
 mod decode;
+mod escape;
 mod faults;
 mod ident_props;
 mod ident_vectors;
