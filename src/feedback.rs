@@ -3,8 +3,9 @@
 //! A line is printed only for what the store has committed; the daemon calls this module after
 //! the commit, never before, which is what makes a printed line an acknowledgement.
 
+mod alarm;
+
 use std::io::{self, Write};
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
@@ -88,17 +89,25 @@ pub struct Feedback<W: Write> {
     json: bool,
     color: bool,
     bell: bool,
-    on_reject: Option<String>,
+    /// The runner of `feedback.on_reject`, when one is configured.
+    alarm: Option<alarm::Alarm>,
 }
 
 impl<W: Write> Feedback<W> {
     pub fn new(out: W, json: bool, color: bool, bell: bool, on_reject: Option<String>) -> Self {
+        let alarm = on_reject.and_then(|command| match alarm::Alarm::start(command) {
+            Ok(alarm) => Some(alarm),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot start the feedback.on_reject runner; red lines run no command");
+                None
+            }
+        });
         Feedback {
             out,
             json,
             color,
             bell,
-            on_reject,
+            alarm,
         }
     }
 
@@ -114,40 +123,42 @@ impl<W: Write> Feedback<W> {
         } else {
             ""
         };
-        writeln!(self.out, "{start}{text}{end}{bell}")?;
-        if tone == Tone::Red {
-            self.alarm(text);
-        }
-        Ok(())
+        writeln!(self.out, "{start}{text}{end}{bell}")
     }
 
-    /// Runs the configured command for a red line without waiting for it.
-    fn alarm(&self, text: &str) {
-        let Some(command) = &self.on_reject else {
-            return;
-        };
-        match Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .env("SCANSTATION_REASON", text)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
+    /// Hands a red line to `feedback.on_reject`, after the line (or its JSON event) is out:
+    /// the command runs in human and JSON mode alike, and never holds up the station.
+    fn ring(&self, tone: Tone, text: &str) {
+        if tone == Tone::Red
+            && let Some(alarm) = &self.alarm
         {
-            // A thread reaps the child so no zombie is left behind.
-            Ok(mut child) => {
-                std::thread::spawn(move || child.wait());
-            }
-            Err(err) => {
-                tracing::warn!(command = %command, error = %err, "cannot run feedback.on_reject")
-            }
+            alarm.ring(text);
         }
     }
 
     pub fn scan(&mut self, s: &ScanRecord) -> io::Result<()> {
+        let (tone, text) = Self::scan_line(s);
         if self.json {
-            return writeln!(self.out, "{}", scan_json(s));
+            writeln!(self.out, "{}", scan_json(s))?;
+        } else {
+            self.line(tone, &text)?;
         }
+        self.ring(tone, &text);
+        Ok(())
+    }
+
+    pub fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
+        let (tone, text) = Self::unit_line(u);
+        if self.json {
+            writeln!(self.out, "{}", unit_json(u))?;
+        } else {
+            self.line(tone, &text)?;
+        }
+        self.ring(tone, &text);
+        Ok(())
+    }
+    /// A scan's human line and its tone.
+    fn scan_line(s: &ScanRecord) -> (Tone, String) {
         let unit = s.unit.map(|u| format!(" -> unit {u}")).unwrap_or_default();
         let value = &s.value;
         let (tone, text) = match s.outcome.as_str() {
@@ -195,13 +206,11 @@ impl<W: Write> Feedback<W> {
         };
         // The value, the reasons (a list's reason, a TAC's brand in a finding) and the raw
         // scan all came from outside: the whole line is escaped once, so no field is missed.
-        self.line(tone, &escape(&text))
+        (tone, escape(&text))
     }
 
-    pub fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
-        if self.json {
-            return writeln!(self.out, "{}", unit_json(u));
-        }
+    /// A unit's human line and its tone.
+    fn unit_line(u: &UnitRecord) -> (Tone, String) {
         let mut parts = Vec::new();
         for kind in [
             "serial", "imei", "meid", "esn", "eid", "iccid", "gtin", "part",
@@ -238,7 +247,7 @@ impl<W: Write> Feedback<W> {
             text.push_str(&format!(" | {}", flag.message));
         }
         // Values, list reasons and flag messages (which quote TAC brands) came from outside.
-        self.line(tone, &escape(&text))
+        (tone, escape(&text))
     }
 
     /// Recall-sweep progress: how much of each recall list has been found so far.

@@ -513,3 +513,56 @@ fn images_source_memory_is_bounded() {
         peak / 1024
     );
 }
+
+#[test]
+fn on_reject_burst_is_bounded_coalesced_and_runs_in_json_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_in(&dir);
+    let log = dir.path().join("alarm.log");
+    let config = dir.path().join("station.toml");
+    // Each run notes its start and its end; two starts in a row would be overlapping runs.
+    std::fs::write(
+        &config,
+        format!(
+            "[feedback]\non_reject = \"echo start $SCANSTATION_COALESCED >> {0}; sleep 0.3; echo end >> {0}\"\n",
+            log.display()
+        ),
+    )
+    .expect("config");
+    let input = b"not a label\n".repeat(1000);
+    let out = run_with_stdin(
+        &[
+            "run",
+            "--json",
+            "--db",
+            &db,
+            "--config",
+            &config.to_string_lossy(),
+        ],
+        &input,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejected = crate::util::stdout(&out)
+        .lines()
+        .filter(|l| l.contains("\"outcome\":\"rejected\""))
+        .count();
+    assert_eq!(rejected, 1000);
+    assert_eq!(scan_count(std::path::Path::new(&db)), 1000);
+    // The station exits without waiting for the command; give the last run time to end.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.trim_end().ends_with("end") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines.is_empty(), "on_reject never ran in --json mode");
+    for pair in lines.chunks(2) {
+        assert!(pair[0].starts_with("start "), "overlapping runs: {text}");
+        assert_eq!(pair.get(1), Some(&"end"), "overlapping runs: {text}");
+    }
+    let runs = lines.len() / 2;
+    assert!(runs < 100, "{runs} runs for 1000 rejects: not coalesced");
+}
