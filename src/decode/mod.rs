@@ -507,42 +507,50 @@ pub fn load_luma(path: &Path) -> Result<GrayImage, LoadError> {
         path: path.display().to_string(),
         message,
     };
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| err(format!("cannot open: {e}")))?
+    let reader = image::ImageReader::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
+    decode_luma(reader).map_err(err)
+}
+
+/// Decodes an opened image as a grey frame with [`load_luma`]'s limits. The format set on the
+/// reader (from the file name) is the fallback when the content does not name one.
+///
+/// Public only so the fuzz targets can feed it bytes without a file.
+#[doc(hidden)]
+pub fn decode_luma<R: std::io::BufRead + std::io::Seek>(
+    reader: image::ImageReader<R>,
+) -> Result<GrayImage, String> {
+    let mut reader = reader
         .with_guessed_format()
-        .map_err(|e| err(format!("cannot read: {e}")))?;
+        .map_err(|e| format!("cannot read: {e}"))?;
     if reader.format().is_none() {
-        return Err(err("not an image (unknown format)".to_owned()));
+        return Err("not an image (unknown format)".to_owned());
     }
-    // The size is read from the header first, so an oversized frame costs nothing to refuse.
-    let (width, height) = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| err(format!("cannot read: {e}")))?
-        .into_dimensions()
-        .map_err(|e| err(format!("cannot read its size: {e}")))?;
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > MAX_PIXELS {
-        return Err(err(format!(
-            "{width}x{height} is {:.1} megapixels, over the {} MP limit that keeps decoding within memory; scale it down",
-            pixels as f64 / 1e6,
-            MAX_PIXELS / 1_000_000
-        )));
-    }
-    let mut reader = reader;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
     limits.max_image_height = Some(MAX_DIMENSION);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let image = reader
-        .decode()
-        .map_err(|e| err(format!("cannot decode: {e}")))?;
+    // The size comes from the header, so an oversized frame costs nothing to refuse.
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| format!("cannot decode: {e}"))?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(format!(
+            "{width}x{height} is {:.1} megapixels, over the {} MP limit that keeps decoding within memory; scale it down",
+            pixels as f64 / 1e6,
+            MAX_PIXELS / 1_000_000
+        ));
+    }
+    let image =
+        image::DynamicImage::from_decoder(decoder).map_err(|e| format!("cannot decode: {e}"))?;
     if image.width() == 0 || image.height() == 0 {
-        return Err(err(format!(
+        return Err(format!(
             "empty image ({}x{})",
             image.width(),
             image.height()
-        )));
+        ));
     }
     Ok(image.into_luma8())
 }

@@ -321,8 +321,13 @@ impl WedgeFramer {
 
     /// Ends the scan being typed when the gap since the last key has passed.
     pub fn poll(&mut self, now_ms: i64) -> Option<WedgeScan> {
+        // Recorded event files carry any i64 time, so the gap between two keys is computed
+        // saturating: a plain subtraction overflows (and panics in debug builds) on a jump from
+        // near i64::MIN to near i64::MAX.
         match self.last_ms {
-            Some(last) if self.gap_ms > 0 && now_ms - last >= self.gap_ms => self.take(),
+            Some(last) if self.gap_ms > 0 && now_ms.saturating_sub(last) >= self.gap_ms => {
+                self.take()
+            }
             _ => None,
         }
     }
@@ -634,6 +639,20 @@ mod tests {
         assert!(parse_events("0 KEY_A sideways").is_err());
         assert!(parse_events("zero KEY_A down").is_err());
         assert_eq!(parse_events("5 30 1").map(|e| e[0].code), Ok(30));
+    }
+
+    #[test]
+    fn time_jump_across_the_whole_i64_range_does_not_overflow() {
+        // `now_ms - last` in `WedgeFramer::poll` overflowed on this file (a panic in debug builds),
+        // found while writing the keymap fuzz target, which now feeds such times.
+        let events =
+            parse_events("-9223372036854775808 KEY_A down\n9223372036854775807 KEY_B down\n")
+                .expect("valid event file");
+        let scans: Vec<Vec<u8>> = play(&events, 50, 4096)
+            .into_iter()
+            .map(|s| s.bytes)
+            .collect();
+        assert_eq!(scans, vec![b"a".to_vec(), b"b".to_vec()]);
     }
 
     #[test]
