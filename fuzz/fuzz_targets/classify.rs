@@ -122,7 +122,9 @@ fn check(c: &Classification) {
             IdKind::Meid => {
                 k.len() == 14
                     && all_upper_hex(k)
-                    && k >= "A0"
+                    // The A0 floor binds the hex form only: a decimal MEID is valid whenever
+                    // its parts fit 32 and 24 bits (python-stdnum, Data::MEID).
+                    && (k >= "A0" || all_digits(v))
                     // A 15-character hex MEID carries a mod-16 Luhn check digit.
                     && (v.len() != 15
                         || !all_upper_hex(v)

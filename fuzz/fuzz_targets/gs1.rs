@@ -93,6 +93,9 @@ fn check_elements(elements: &[Element]) {
             "11" | "12" | "13" | "15" | "16" | "17" => valid_yymmdd(&e.value),
             "8003" => e.value.starts_with('0') && e.value.get(1..14).is_some_and(check_digit_holds),
             "20" | "30" | "37" | "422" => digits(&e.value),
+            // 390n-394n (amounts, prices, percentages) are variable-length digits; the other
+            // 3nnn measures are fixed at six.
+            ai if ai.len() == 4 && ai.starts_with("39") => digits(&e.value),
             ai if ai.len() == 4 && ai.starts_with('3') => e.value.len() == 6 && digits(&e.value),
             _ => true,
         };
