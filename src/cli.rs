@@ -60,6 +60,13 @@ pub enum Command {
     Export(ExportArgs),
     /// Find a unit by any identifier (an IMEI with or without its check digit, a serial, ...).
     Find(FindArgs),
+    /// Run the station's decisions on a script of scans, frames and lists, with no devices,
+    /// clock or database, and print what the operator would be told (see `station::simulate`).
+    Simulate {
+        /// The script file, or `-` for stdin.
+        #[arg(value_name = "SCRIPT")]
+        script: PathBuf,
+    },
     /// Copy the database to a new file, safely even while a station writes to it (SQLite's
     /// online backup API); the copy is one self-contained, checked file.
     Backup {
@@ -321,6 +328,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => audit(command),
         Command::Export(args) => export(&args),
         Command::Find(args) => find(&args),
+        Command::Simulate { script } => {
+            let text = if script.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .context("cannot read the script from stdin")?
+            } else {
+                std::fs::read_to_string(&script)
+                    .with_context(|| format!("cannot read the script {}", term::path(&script)))?
+            };
+            let transcript = crate::station::simulate::simulate(&text);
+            // Values in the transcript came from the script, which may hold anything.
+            print!("{}", term::escape_lines(&transcript));
+            Ok(if transcript.lines().any(|l| l.contains(": error: ")) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Backup { db, out } => backup(&db, &out),
         Command::Tac { command } => tac(command),
         Command::Bench { command } => crate::bench::run(command),
@@ -604,7 +628,7 @@ fn audit(command: AuditCommand) -> Result<ExitCode> {
         None => i64::MIN,
     };
     let store = open_existing(&db)?;
-    let reports = crate::workflow::audit_reports(&store, list.as_deref(), since_ms)?;
+    let reports = crate::export::audit_reports(&store, list.as_deref(), since_ms)?;
     anyhow::ensure!(
         !reports.is_empty(),
         "no expected lists{}: import one with `scanstation list import --kind expected`",
@@ -873,13 +897,12 @@ fn find(args: &FindArgs) -> Result<ExitCode> {
     let tacs = store.load_tacs()?;
     let found = crate::export::find(&store, &unescape(&args.value), &tacs)?;
     if let Some(path) = &args.evidence {
-        let newest = found["units"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice)
+        let newest = found
+            .units
             .iter()
             .rev()
-            .filter(|u| !u["evidence"].is_null())
-            .find_map(|u| u["id"].as_i64());
+            .find(|u| u.evidence.is_some())
+            .map(|u| u.unit.id);
         let Some(unit) = newest else {
             anyhow::bail!(
                 "no label picture for {}: no camera unit holding it has one",
@@ -902,12 +925,11 @@ fn find(args: &FindArgs) -> Result<ExitCode> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{found}")?;
+        writeln!(out, "{}", crate::event::line(&found.event()))?;
     } else {
         crate::export::print_found(&found, &mut out)?;
     }
-    let nothing = found["units"].as_array().is_none_or(Vec::is_empty)
-        && found["scans"].as_array().is_none_or(Vec::is_empty);
+    let nothing = found.units.is_empty() && found.scans.is_empty();
     Ok(if nothing {
         ExitCode::from(1)
     } else {

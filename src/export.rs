@@ -5,13 +5,17 @@
 
 use std::io::Write;
 
-use serde_json::{Value, json};
-
 use crate::clock;
-use crate::feedback::{scan_json, unit_json};
-use crate::ident::{self, TacLookup};
-use crate::store::{ScanRecord, Store, StoreError, UnitRecord};
+use crate::event::{
+    self, EvidenceInfo, FoundEvent, FoundIdentifier, FoundUnit, ScanEvent, UnitEvent,
+};
+use crate::ident::control::Mode;
+use crate::ident::{self, IdKind, Identifier, Kind, TacLookup};
+use crate::lists::{ListKind, UnitKeys};
+use crate::record::{ScanRecord, UnitRecord};
+use crate::store::{Store, StoreError};
 use crate::term::{escape, escape_bytes};
+use crate::workflow::{AuditReport, audit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -38,35 +42,35 @@ pub enum ExportError {
 }
 
 fn unit_row(u: &UnitRecord) -> Vec<String> {
-    let imeis = u.values("imei");
-    let one = |kind: &str| {
+    let imeis = u.values(IdKind::Imei);
+    let one = |kind: IdKind| {
         u.values(kind)
             .first()
             .map_or(String::new(), |v| (*v).to_owned())
     };
     vec![
         u.id.to_string(),
-        u.status.clone(),
-        one("serial"),
+        u.status.to_string(),
+        one(IdKind::Serial),
         imeis.first().map_or(String::new(), |v| (*v).to_owned()),
         imeis.get(1).map_or(String::new(), |v| (*v).to_owned()),
-        one("eid"),
-        one("meid"),
-        one("esn"),
-        one("iccid"),
-        one("gtin"),
-        one("part"),
+        one(IdKind::Eid),
+        one(IdKind::Meid),
+        one(IdKind::Esn),
+        one(IdKind::Iccid),
+        one(IdKind::Gtin),
+        one(IdKind::Part),
         u.flags
             .iter()
             .map(|f| format!("{}: {}", f.code, f.message))
             .collect::<Vec<_>>()
             .join("; "),
-        u.close_reason.clone().unwrap_or_default(),
+        u.close_reason.map(|r| r.to_string()).unwrap_or_default(),
         u.complete.to_string(),
         clock::rfc3339(u.opened_ms),
         u.closed_ms.map(clock::rfc3339).unwrap_or_default(),
-        u.mode.clone().unwrap_or_default(),
-        u.decision.clone().unwrap_or_default(),
+        u.mode.map(|m| m.to_string()).unwrap_or_default(),
+        u.decision.map(|d| d.to_string()).unwrap_or_default(),
         u.decision_reason.clone().unwrap_or_default(),
         u.decision_list.clone().unwrap_or_default(),
         u.decision_list_version
@@ -133,15 +137,15 @@ fn scan_row(s: &ScanRecord) -> Vec<String> {
         // Control bytes would break spreadsheet cells; the JSON forms keep them exactly.
         escape_bytes(&s.raw),
         s.symbology.clone().unwrap_or_default(),
-        s.kind.clone(),
+        s.kind.to_string(),
         escape(&s.value),
         s.valid.to_string(),
         s.reason_code.clone().unwrap_or_default(),
         s.reason.clone().unwrap_or_default(),
-        s.outcome.clone(),
+        s.outcome.to_string(),
         s.unit.map(|u| u.to_string()).unwrap_or_default(),
-        s.mode.clone().unwrap_or_default(),
-        s.decision.clone().unwrap_or_default(),
+        s.mode.map(|m| m.to_string()).unwrap_or_default(),
+        s.decision.map(|d| d.to_string()).unwrap_or_default(),
         s.decision_reason.clone().unwrap_or_default(),
     ]
 }
@@ -174,27 +178,17 @@ pub fn export(
     since_ms: i64,
     out: &mut dyn Write,
 ) -> Result<usize, ExportError> {
-    let (header, rows, objects): (&[&str], Vec<Vec<String>>, Vec<Value>) = match what {
-        What::Units => {
-            let units = store.units_since(since_ms)?;
-            (
-                &UNIT_HEADER,
-                units.iter().map(unit_row).collect(),
-                units.iter().map(unit_json).collect(),
-            )
-        }
-        What::Scans => {
-            let scans = store.scans_since(since_ms)?;
-            (
-                &SCAN_HEADER,
-                scans.iter().map(scan_row).collect(),
-                scans.iter().map(scan_json).collect(),
-            )
-        }
+    let (units, scans) = match what {
+        What::Units => (store.units_since(since_ms)?, Vec::new()),
+        What::Scans => (Vec::new(), store.scans_since(since_ms)?),
     };
-    let count = rows.len();
+    let count = units.len() + scans.len();
     match format {
         Format::Csv => {
+            let (header, rows): (&[&str], Vec<Vec<String>>) = match what {
+                What::Units => (&UNIT_HEADER, units.iter().map(unit_row).collect()),
+                What::Scans => (&SCAN_HEADER, scans.iter().map(scan_row).collect()),
+            };
             let mut w = csv::Writer::from_writer(out);
             w.write_record(header)?;
             for row in rows {
@@ -202,22 +196,95 @@ pub fn export(
             }
             w.flush()?;
         }
+        // The JSON forms are the live events, serialised by `event`.
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &objects).map_err(std::io::Error::from)?;
+            match what {
+                What::Units => serde_json::to_writer_pretty(
+                    &mut *out,
+                    &units.iter().map(UnitEvent::from).collect::<Vec<_>>(),
+                ),
+                What::Scans => serde_json::to_writer_pretty(
+                    &mut *out,
+                    &scans.iter().map(ScanEvent::from).collect::<Vec<_>>(),
+                ),
+            }
+            .map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
         Format::Ndjson => {
-            for object in objects {
-                writeln!(out, "{object}")?;
+            for u in &units {
+                writeln!(out, "{}", event::line(&UnitEvent::from(u)))?;
+            }
+            for s in &scans {
+                writeln!(out, "{}", event::line(&ScanEvent::from(s)))?;
             }
         }
     }
     Ok(count)
 }
 
+/// A unit `find` found, with what is shown about it.
+#[derive(Debug, Clone)]
+pub struct FoundRecord {
+    pub unit: UnitRecord,
+    /// Its scan history, oldest first.
+    pub scans: Vec<ScanRecord>,
+    /// The size of its label picture: (bytes, width, height).
+    pub evidence: Option<(i64, u32, u32)>,
+}
+
+/// Everything the store knows about one value.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub query: String,
+    pub kind: Kind,
+    pub keys: Vec<String>,
+    pub units: Vec<FoundRecord>,
+    /// Scans that carried the value, when no unit holds it.
+    pub scans: Vec<ScanRecord>,
+}
+
+impl Found {
+    /// The JSON form (`find --json`).
+    pub fn event(&self) -> FoundEvent<'_> {
+        FoundEvent {
+            query: &self.query,
+            kind: self.kind,
+            keys: &self.keys,
+            units: self
+                .units
+                .iter()
+                .map(|f| FoundUnit {
+                    unit: UnitEvent::from(&f.unit),
+                    identifiers: f
+                        .unit
+                        .identifiers
+                        .iter()
+                        .map(|i| FoundIdentifier {
+                            kind: i.kind,
+                            value: &i.value,
+                            key: &i.key,
+                            slot: i.slot,
+                            scan: i.scan_id,
+                        })
+                        .collect(),
+                    scans: f.scans.iter().map(ScanEvent::from).collect(),
+                    evidence: f.evidence.map(|(bytes, width, height)| EvidenceInfo {
+                        bytes,
+                        width,
+                        height,
+                        format: "jpeg",
+                    }),
+                })
+                .collect(),
+            scans: self.scans.iter().map(ScanEvent::from).collect(),
+        }
+    }
+}
+
 /// Everything the store knows about one value: the units holding it and their scan history,
 /// or, when it never joined a unit, the scans that carried it.
-pub fn find(store: &Store, value: &str, tacs: &dyn TacLookup) -> Result<Value, StoreError> {
+pub fn find(store: &Store, value: &str, tacs: &dyn TacLookup) -> Result<Found, StoreError> {
     let c = ident::classify(value, None, tacs);
     let mut keys: Vec<String> = c.identifiers.iter().map(|i| i.key.clone()).collect();
     // An IMEI14 or a bare serial still finds its unit even when it is not a complete identifier.
@@ -238,136 +305,105 @@ pub fn find(store: &Store, value: &str, tacs: &dyn TacLookup) -> Result<Value, S
     let mut units = Vec::new();
     for id in unit_ids {
         if let Some(unit) = store.unit(id)? {
-            let mut object = unit_json(&unit);
-            object["identifiers"] = json!(unit
-                .identifiers
-                .iter()
-                .map(|i| json!({"kind": i.kind, "value": i.value, "key": i.key, "slot": i.slot, "scan": i.scan_id}))
-                .collect::<Vec<_>>());
-            object["scans"] = json!(
-                store
-                    .scans_of_unit(id)?
-                    .iter()
-                    .map(scan_json)
-                    .collect::<Vec<_>>()
-            );
-            object["evidence"] = match store.evidence_size(id)? {
-                Some((bytes, width, height)) => {
-                    json!({"bytes": bytes, "width": width, "height": height, "format": "jpeg"})
-                }
-                None => Value::Null,
-            };
-            units.push(object);
+            units.push(FoundRecord {
+                unit,
+                scans: store.scans_of_unit(id)?,
+                evidence: store.evidence_size(id)?,
+            });
         }
     }
-    let scans: Vec<Value> = if units.is_empty() {
+    let scans = if units.is_empty() {
         let mut found = store.scans_with_value(&c.value)?;
         if c.value != value {
             found.extend(store.scans_with_value(value)?);
         }
-        found.iter().map(scan_json).collect()
+        found
     } else {
         Vec::new()
     };
-    Ok(json!({
-        "query": value,
-        "kind": c.kind,
-        "keys": keys,
-        "units": units,
-        "scans": scans,
-    }))
+    Ok(Found {
+        query: value.to_owned(),
+        kind: c.kind,
+        keys,
+        units,
+        scans,
+    })
 }
 
 /// The human form of a `find` result.
-pub fn print_found(found: &Value, out: &mut dyn Write) -> std::io::Result<()> {
-    let units = found["units"].as_array().map_or(&[][..], Vec::as_slice);
-    let scans = found["scans"].as_array().map_or(&[][..], Vec::as_slice);
-    if units.is_empty() && scans.is_empty() {
-        return put(out, format!("nothing found for {}", found["query"]));
+pub fn print_found(found: &Found, out: &mut dyn Write) -> std::io::Result<()> {
+    if found.units.is_empty() && found.scans.is_empty() {
+        return put(out, format!("nothing found for {:?}", found.query));
     }
-    for unit in units {
+    for FoundRecord {
+        unit,
+        scans,
+        evidence,
+    } in &found.units
+    {
         put(
             out,
             format!(
                 "unit {} [{}] closed {} ({})",
-                unit["id"],
-                unit["status"].as_str().unwrap_or(""),
-                unit["closed_at"].as_str().unwrap_or("-"),
-                unit["close_reason"].as_str().unwrap_or("open")
+                unit.id,
+                unit.status,
+                unit.closed_ms.map_or("-".to_owned(), clock::rfc3339),
+                unit.close_reason.map_or("open", |r| r.as_str())
             ),
         )?;
-        if let Some(bytes) = unit["evidence"]["bytes"].as_i64() {
+        if let Some((bytes, width, height)) = evidence {
             put(
                 out,
                 format!(
-                    "  label picture: {}x{} JPEG, {bytes} bytes (find --evidence FILE writes it)",
-                    unit["evidence"]["width"], unit["evidence"]["height"]
+                    "  label picture: {width}x{height} JPEG, {bytes} bytes (find --evidence FILE writes it)"
                 ),
             )?;
         }
-        for bad in unit["invalid"].as_array().map_or(&[][..], Vec::as_slice) {
+        for bad in &unit.invalid {
             put(
                 out,
-                format!(
-                    "  INVALID {} {}: {}",
-                    bad["kind"].as_str().unwrap_or(""),
-                    bad["value"].as_str().unwrap_or(""),
-                    bad["reason"].as_str().unwrap_or("")
-                ),
+                format!("  INVALID {} {}: {}", bad.kind, bad.value, bad.reason),
             )?;
         }
-        for flag in unit["flags"].as_array().map_or(&[][..], Vec::as_slice) {
-            put(
-                out,
-                format!(
-                    "  flag {}: {}",
-                    flag["code"].as_str().unwrap_or(""),
-                    flag["message"].as_str().unwrap_or("")
-                ),
-            )?;
+        for flag in &unit.flags {
+            put(out, format!("  flag {}: {}", flag.code, flag.message))?;
         }
-        for id in unit["identifiers"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice)
-        {
+        for id in &unit.identifiers {
             put(
                 out,
                 format!(
                     "  {} {} (slot {}, scan {})",
-                    id["kind"].as_str().unwrap_or(""),
-                    id["value"].as_str().unwrap_or(""),
-                    id["slot"],
-                    id["scan"]
+                    id.kind, id.value, id.slot, id.scan_id
                 ),
             )?;
         }
         put(out, "  history:".to_owned())?;
-        for scan in unit["scans"].as_array().map_or(&[][..], Vec::as_slice) {
+        for scan in scans {
             print_scan(scan, out)?;
         }
     }
-    if !scans.is_empty() {
+    if !found.scans.is_empty() {
         put(out, "not in any unit; seen in these scans:".to_owned())?;
-        for scan in scans {
+        for scan in &found.scans {
             print_scan(scan, out)?;
         }
     }
     Ok(())
 }
 
-fn print_scan(scan: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+fn print_scan(scan: &ScanRecord, out: &mut dyn Write) -> std::io::Result<()> {
     put(
         out,
         format!(
             "    scan {} {} {} {} {} {}{}",
-            scan["id"],
-            scan["at"].as_str().unwrap_or(""),
-            scan["source"].as_str().unwrap_or(""),
-            scan["kind"].as_str().unwrap_or(""),
-            scan["value"].as_str().unwrap_or(""),
-            scan["outcome"].as_str().unwrap_or(""),
-            scan["reason"]
-                .as_str()
+            scan.id,
+            clock::rfc3339(scan.at_ms),
+            scan.source,
+            scan.kind,
+            scan.value,
+            scan.outcome,
+            scan.reason
+                .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
@@ -378,4 +414,44 @@ fn print_scan(scan: &Value, out: &mut dyn Write) -> std::io::Result<()> {
 /// flag messages naming TAC brands, frame names) came from outside.
 fn put(out: &mut dyn Write, line: String) -> std::io::Result<()> {
     writeln!(out, "{}", escape(&line))
+}
+
+/// Builds the audit report of every expected list (or one), over units audited since `since_ms`.
+pub fn audit_reports(
+    store: &Store,
+    only: Option<&str>,
+    since_ms: i64,
+) -> Result<Vec<AuditReport>, StoreError> {
+    let units: Vec<(i64, String, UnitKeys)> = store
+        .units_in_mode(Mode::Audit, since_ms)?
+        .into_iter()
+        .map(|u| {
+            let ids: Vec<Identifier> = u
+                .identifiers
+                .iter()
+                .map(|i| Identifier {
+                    kind: i.kind,
+                    value: i.value.clone(),
+                    key: i.key.clone(),
+                })
+                .collect();
+            let label = u
+                .identifiers
+                .iter()
+                .map(|i| format!("{} {}", i.kind, i.value))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (u.id, label, UnitKeys::from_identifiers(&ids))
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for summary in store.lists()? {
+        if summary.kind != ListKind::Expected || only.is_some_and(|name| name != summary.name) {
+            continue;
+        }
+        if let Some((summary, entries)) = store.list_entries(&summary.name)? {
+            reports.push(audit(&summary.name, summary.version, &entries, &units));
+        }
+    }
+    Ok(reports)
 }

@@ -7,72 +7,10 @@ mod alarm;
 
 use std::io::{self, Write};
 
-use serde_json::{Value, json};
-
-use crate::clock;
-use crate::store::{ScanRecord, UnitRecord};
+use crate::event::{self, ProgressEvent, ScanEvent, UnitEvent};
+use crate::ident::IdKind;
+use crate::record::{Decision, ScanOutcome, ScanRecord, UnitRecord, UnitStatus};
 use crate::term::{escape, escape_bytes};
-
-/// The JSON event for a committed scan (`--json`, and `export --format ndjson`).
-pub fn scan_json(s: &ScanRecord) -> Value {
-    json!({
-        "event": "scan",
-        "id": s.id,
-        "at": clock::rfc3339(s.at_ms),
-        "source": s.source,
-        "raw": String::from_utf8_lossy(&s.raw),
-        "symbology": s.symbology,
-        "kind": s.kind,
-        "value": s.value,
-        "valid": s.valid,
-        "reason": s.reason,
-        "reason_code": s.reason_code,
-        "outcome": s.outcome,
-        "unit": s.unit,
-        "mode": s.mode,
-        "decision": s.decision,
-        "decision_reason": s.decision_reason,
-    })
-}
-
-fn first(u: &UnitRecord, kind: &str) -> Value {
-    u.values(kind).first().map_or(Value::Null, |v| json!(v))
-}
-
-/// The JSON event for a closed (or cancelled) unit.
-pub fn unit_json(u: &UnitRecord) -> Value {
-    json!({
-        "event": "unit",
-        "id": u.id,
-        "serial": first(u, "serial"),
-        "imeis": u.values("imei"),
-        "eid": first(u, "eid"),
-        "gtin": first(u, "gtin"),
-        "meid": first(u, "meid"),
-        "esn": first(u, "esn"),
-        "iccid": first(u, "iccid"),
-        "part": first(u, "part"),
-        "status": u.status,
-        "flags": u.flags,
-        "close_reason": u.close_reason,
-        "complete": u.complete,
-        "opened_at": clock::rfc3339(u.opened_ms),
-        "closed_at": u.closed_ms.map(clock::rfc3339),
-        "mode": u.mode,
-        "decision": u.decision,
-        "reason": u.decision_reason,
-        "list": u.decision_list,
-        "list_version": u.decision_list_version,
-        "amended": u.amends > 0,
-        "invalid_imeis": u
-            .invalid
-            .iter()
-            .filter(|i| i.kind == "imei")
-            .map(|i| i.value.as_str())
-            .collect::<Vec<_>>(),
-        "invalid": u.invalid,
-    })
-}
 
 /// How a line is coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +77,7 @@ impl<W: Write> Feedback<W> {
     pub fn scan(&mut self, s: &ScanRecord) -> io::Result<()> {
         let (tone, text) = Self::scan_line(s);
         if self.json {
-            writeln!(self.out, "{}", scan_json(s))?;
+            writeln!(self.out, "{}", event::line(&ScanEvent::from(s)))?;
         } else {
             self.line(tone, &text)?;
         }
@@ -150,7 +88,7 @@ impl<W: Write> Feedback<W> {
     pub fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
         let (tone, text) = Self::unit_line(u);
         if self.json {
-            writeln!(self.out, "{}", unit_json(u))?;
+            writeln!(self.out, "{}", event::line(&UnitEvent::from(u)))?;
         } else {
             self.line(tone, &text)?;
         }
@@ -161,8 +99,8 @@ impl<W: Write> Feedback<W> {
     fn scan_line(s: &ScanRecord) -> (Tone, String) {
         let unit = s.unit.map(|u| format!(" -> unit {u}")).unwrap_or_default();
         let value = &s.value;
-        let (tone, text) = match s.outcome.as_str() {
-            "rejected" => (
+        let (tone, text) = match s.outcome {
+            ScanOutcome::Rejected => (
                 Tone::Red,
                 format!(
                     "REJECTED scan {}: {} [{}]",
@@ -171,7 +109,7 @@ impl<W: Write> Feedback<W> {
                     escape_bytes(&s.raw)
                 ),
             ),
-            "flagged" => (
+            ScanOutcome::Flagged => (
                 Tone::Red,
                 format!(
                     "FLAGGED scan {} {} {value}: {}{unit}",
@@ -180,29 +118,31 @@ impl<W: Write> Feedback<W> {
                     s.reason.as_deref().unwrap_or("invalid")
                 ),
             ),
-            "repeat" => (
+            ScanOutcome::Repeat => (
                 Tone::Plain,
                 format!("repeat  scan {} {} {value}{unit}", s.id, s.kind),
             ),
-            "control" | "nothing_to_undo" => (
+            ScanOutcome::Control | ScanOutcome::NothingToUndo => (
                 Tone::Amber,
                 format!("control scan {} {value}{unit} ({})", s.id, s.outcome),
             ),
-            _ => match (s.decision.as_deref(), &s.decision_reason) {
-                (Some(d @ ("quarantine" | "recall-hit")), Some(why)) => (
-                    Tone::Red,
-                    format!(
-                        "{} scan {} {} {value}{unit}: {why}",
-                        d.to_ascii_uppercase(),
-                        s.id,
-                        s.kind
+            ScanOutcome::Added | ScanOutcome::NoIdentifiers => {
+                match (s.decision, &s.decision_reason) {
+                    (Some(d @ (Decision::Quarantine | Decision::RecallHit)), Some(why)) => (
+                        Tone::Red,
+                        format!(
+                            "{} scan {} {} {value}{unit}: {why}",
+                            d.as_str().to_ascii_uppercase(),
+                            s.id,
+                            s.kind
+                        ),
                     ),
-                ),
-                _ => (
-                    Tone::Green,
-                    format!("ok      scan {} {} {value}{unit}", s.id, s.kind),
-                ),
-            },
+                    _ => (
+                        Tone::Green,
+                        format!("ok      scan {} {} {value}{unit}", s.id, s.kind),
+                    ),
+                }
+            }
         };
         // The value, the reasons (a list's reason, a TAC's brand in a finding) and the raw
         // scan all came from outside: the whole line is escaped once, so no field is missed.
@@ -213,7 +153,14 @@ impl<W: Write> Feedback<W> {
     fn unit_line(u: &UnitRecord) -> (Tone, String) {
         let mut parts = Vec::new();
         for kind in [
-            "serial", "imei", "meid", "esn", "eid", "iccid", "gtin", "part",
+            IdKind::Serial,
+            IdKind::Imei,
+            IdKind::Meid,
+            IdKind::Esn,
+            IdKind::Eid,
+            IdKind::Iccid,
+            IdKind::Gtin,
+            IdKind::Part,
         ] {
             let values = u.values(kind);
             if !values.is_empty() {
@@ -223,23 +170,24 @@ impl<W: Write> Feedback<W> {
         for bad in &u.invalid {
             parts.push(format!("INVALID {} {}", bad.kind, bad.value));
         }
-        let reason = match (u.close_reason.as_deref().unwrap_or(""), u.amends) {
+        let reason = match (u.close_reason.map_or("", |r| r.as_str()), u.amends) {
             (reason, 0) => reason.to_owned(),
             (reason, _) => format!("{reason}, amended"),
         };
-        let (tone, head) = match (u.status.as_str(), u.decision.as_deref()) {
-            ("cancelled", _) => (Tone::Amber, "UNIT CANCELLED".to_owned()),
-            ("ok", _) => (Tone::Green, "UNIT OK".to_owned()),
-            (_, Some("duplicate")) => (Tone::Amber, "UNIT DUPLICATE".to_owned()),
-            (_, Some(d)) if d != "proceed" => {
-                (Tone::Red, format!("UNIT {}", d.to_ascii_uppercase()))
-            }
+        let (tone, head) = match (u.status, u.decision) {
+            (UnitStatus::Cancelled, _) => (Tone::Amber, "UNIT CANCELLED".to_owned()),
+            (UnitStatus::Ok, _) => (Tone::Green, "UNIT OK".to_owned()),
+            (_, Some(Decision::Duplicate)) => (Tone::Amber, "UNIT DUPLICATE".to_owned()),
+            (_, Some(d)) if d != Decision::Proceed => (
+                Tone::Red,
+                format!("UNIT {}", d.as_str().to_ascii_uppercase()),
+            ),
             _ => (Tone::Red, "UNIT FLAGGED".to_owned()),
         };
         let mut text = format!("{head} {} ({reason}): {}", u.id, parts.join("; "));
-        if let (Some(decision), Some(why)) = (&u.decision, &u.decision_reason)
-            && u.status != "ok"
-            && decision != "proceed"
+        if let (Some(decision), Some(why)) = (u.decision, &u.decision_reason)
+            && u.status != UnitStatus::Ok
+            && decision != Decision::Proceed
         {
             text.push_str(&format!(" | {decision}: {why}"));
         }
@@ -256,7 +204,7 @@ impl<W: Write> Feedback<W> {
             return writeln!(
                 self.out,
                 "{}",
-                json!({"event": "progress", "list": list, "found": found, "expected": expected})
+                event::line(&ProgressEvent::new(list, found, expected))
             );
         }
         self.line(

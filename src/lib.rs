@@ -8,6 +8,64 @@
 //! - [`term`]: outside text made safe to print on a terminal; every human line uses it.
 //! - [`bench`]: benchmarks that live in the repo, run with `scanstation bench ...`.
 
+/// A closed set of names stored in the database and shown in events: each variant has one
+/// stable lowercase name, `as_str` and `parse` are inverse, and serde reads and writes the
+/// name, so the store, the events and the exports can never spell a value two ways.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            $vis const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stable name, as stored and printed.
+            $vis fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// The value of a stable name; `None` for any other text.
+            $vis fn parse(text: &str) -> Option<$name> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// A value equals its stable name, so code and tests can compare with the stored text.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown {} {:?}",
+                        stringify!($name),
+                        text
+                    ))
+                })
+            }
+        }
+    };
+}
+
 pub mod bench;
 pub mod card;
 pub mod cli;
@@ -15,13 +73,16 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod event;
 pub mod evidence;
 pub mod export;
 pub mod feedback;
 pub mod ident;
 pub mod lists;
 pub mod pair;
+pub mod record;
 pub mod source;
+pub mod station;
 pub mod store;
 pub mod synth;
 pub mod term;

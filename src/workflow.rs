@@ -6,44 +6,9 @@
 //! version used is returned so the decision can be reproduced later.
 
 use crate::ident::control::Mode;
-use crate::ident::{IdKind, Identifier};
+use crate::ident::{Flag, FlagCode};
 use crate::lists::{Entry, ListHit, ListKind, MatchKind, UnitKeys};
-use crate::store::{Store, StoreError};
-
-/// The decisions the station records, as named in events and exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Proceed,
-    Duplicate,
-    Conflict,
-    Quarantine,
-    NotFound,
-    Mismatch,
-    RecallHit,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Proceed => "proceed",
-            Decision::Duplicate => "duplicate",
-            Decision::Conflict => "conflict",
-            Decision::Quarantine => "quarantine",
-            Decision::NotFound => "not-found",
-            Decision::Mismatch => "mismatch",
-            Decision::RecallHit => "recall-hit",
-        }
-    }
-
-    /// Green, amber or red for the operator.
-    pub fn tone(self) -> crate::feedback::Tone {
-        match self {
-            Decision::Proceed => crate::feedback::Tone::Green,
-            Decision::Duplicate => crate::feedback::Tone::Amber,
-            _ => crate::feedback::Tone::Red,
-        }
-    }
-}
+pub use crate::record::Decision;
 
 /// A decision with its reason and, where a list decided it, the list and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,18 +50,11 @@ impl Verdict {
     }
 }
 
-/// A flag as the decision sees it: its code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlagFact {
-    pub code: String,
-    pub message: String,
-}
-
 /// Everything known about a closing unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     /// Pairing flags plus conflict/duplicate flags against stored units.
-    pub flags: Vec<FlagFact>,
+    pub flags: Vec<Flag>,
     /// Active list entries this unit matches, of every kind.
     pub hits: Vec<ListHit>,
     /// The unit's identifiers as (kind, key), to check a return against its shipped record.
@@ -109,7 +67,7 @@ pub struct Facts {
 /// The reason recorded when the lists could not be read, for units and scans alike.
 pub const LOOKUP_FAILED: &str = "list lookup failed";
 
-fn flag<'a>(facts: &'a Facts, code: &str) -> Option<&'a FlagFact> {
+fn flag(facts: &Facts, code: FlagCode) -> Option<&Flag> {
     facts.flags.iter().find(|f| f.code == code)
 }
 
@@ -125,23 +83,19 @@ pub fn decide(mode: Mode, facts: &Facts) -> Verdict {
     if let Some(hit) = hits(ListKind::Blocklist).next() {
         return Verdict::from_hit(Decision::Quarantine, hit, "blocklist");
     }
-    if let Some(bad) = flag(facts, "invalid_scan") {
+    if let Some(bad) = flag(facts, FlagCode::InvalidScan) {
         return Verdict::new(Decision::Quarantine, bad.message.clone());
     }
     // Identifiers that contradict each other (a relabelled or counterfeit box) are held for a
     // person to look at, whatever the desk is doing, like a misprinted label.
-    if let Some(odd) = facts
-        .flags
-        .iter()
-        .find(|f| crate::ident::consistency::is_consistency_code(&f.code))
-    {
+    if let Some(odd) = facts.flags.iter().find(|f| f.code.is_consistency()) {
         return Verdict::new(Decision::Quarantine, odd.message.clone());
     }
     match mode {
         Mode::Intake => {
-            if let Some(conflict) = flag(facts, "conflict") {
+            if let Some(conflict) = flag(facts, FlagCode::Conflict) {
                 Verdict::new(Decision::Conflict, conflict.message.clone())
-            } else if let Some(duplicate) = flag(facts, "duplicate") {
+            } else if let Some(duplicate) = flag(facts, FlagCode::Duplicate) {
                 Verdict::new(Decision::Duplicate, duplicate.message.clone())
             } else {
                 Verdict::new(Decision::Proceed, "new unit")
@@ -170,13 +124,13 @@ pub fn decide(mode: Mode, facts: &Facts) -> Verdict {
 /// A return must be a unit the station knows (from intake, or a shipped list), and every
 /// scanned identifier must belong to that same unit.
 fn decide_return(facts: &Facts) -> Verdict {
-    if let Some(conflict) = flag(facts, "conflict") {
+    if let Some(conflict) = flag(facts, FlagCode::Conflict) {
         return Verdict::new(
             Decision::Mismatch,
             format!("swapped device? {}", conflict.message),
         );
     }
-    if let Some(known) = flag(facts, "duplicate") {
+    if let Some(known) = flag(facts, FlagCode::Duplicate) {
         return Verdict::new(
             Decision::Proceed,
             format!("matches the shipped record: {}", known.message),
@@ -287,48 +241,6 @@ pub fn audit(
     }
 }
 
-/// Builds the audit report of every expected list (or one), over units audited since `since_ms`.
-pub fn audit_reports(
-    store: &Store,
-    only: Option<&str>,
-    since_ms: i64,
-) -> Result<Vec<AuditReport>, StoreError> {
-    let units: Vec<(i64, String, UnitKeys)> = store
-        .units_in_mode(Mode::Audit.as_str(), since_ms)?
-        .into_iter()
-        .map(|u| {
-            let ids: Vec<Identifier> = u
-                .identifiers
-                .iter()
-                .filter_map(|i| {
-                    IdKind::parse(&i.kind).map(|kind| Identifier {
-                        kind,
-                        value: i.value.clone(),
-                        key: i.key.clone(),
-                    })
-                })
-                .collect();
-            let label = u
-                .identifiers
-                .iter()
-                .map(|i| format!("{} {}", i.kind, i.value))
-                .collect::<Vec<_>>()
-                .join(", ");
-            (u.id, label, UnitKeys::from_identifiers(&ids))
-        })
-        .collect();
-    let mut reports = Vec::new();
-    for summary in store.lists()? {
-        if summary.kind != ListKind::Expected || only.is_some_and(|name| name != summary.name) {
-            continue;
-        }
-        if let Some((summary, entries)) = store.list_entries(&summary.name)? {
-            reports.push(audit(&summary.name, summary.version, &entries, &units));
-        }
-    }
-    Ok(reports)
-}
-
 impl AuditReport {
     pub fn to_json(&self) -> serde_json::Value {
         let entry = |e: &Entry| serde_json::json!({"match": e.kind.as_str(), "value": e.display_value(), "reason": e.reason});
@@ -396,11 +308,9 @@ mod tests {
         }
     }
 
-    fn flagged(code: &str, message: &str) -> FlagFact {
-        FlagFact {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        }
+    fn flagged(code: &str, message: &str) -> Flag {
+        let code = FlagCode::parse(code).expect("a known flag code");
+        Flag::new(code, message)
     }
 
     #[test]
@@ -609,7 +519,11 @@ mod tests {
 
     #[test]
     fn inconsistent_labels_are_quarantined_in_every_mode() {
-        for code in crate::ident::consistency::code::ALL {
+        for code in FlagCode::ALL
+            .iter()
+            .filter(|c| c.is_consistency())
+            .map(|c| c.as_str())
+        {
             let message =
                 format!("{code}: GTIN 00195949038440 is Apple but IMEI 33002145123456 is Samsung");
             let facts = Facts {

@@ -1,7 +1,8 @@
 //! The label consistency rules against the real Osmocom TAC export in ../shared/data: the
 //! brand spellings the rules depend on must be the ones the data uses.
 
-use scanstation::ident::consistency::{self, code, normalise_brand};
+use scanstation::ident::FlagCode;
+use scanstation::ident::consistency::{self, normalise_brand};
 use scanstation::ident::tac::{MemoryTacs, read_osmocom};
 use scanstation::ident::{GtinPrefixes, IdKind, TacLookup};
 
@@ -71,13 +72,13 @@ fn real_apple_and_samsung_tacs_normalise_to_the_brands_the_rules_expect() {
         &tacs,
         &prefixes,
     );
-    let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+    let codes: Vec<FlagCode> = findings.iter().map(|f| f.code).collect();
     assert_eq!(
         codes,
         [
-            code::IMEI_BRAND_MISMATCH,
-            code::SERIAL_BRAND_MISMATCH,
-            code::GTIN_BRAND_MISMATCH
+            FlagCode::ImeiBrandMismatch,
+            FlagCode::SerialBrandMismatch,
+            FlagCode::GtinBrandMismatch
         ],
         "{findings:?}"
     );
@@ -104,7 +105,7 @@ fn real_apple_and_samsung_tacs_normalise_to_the_brands_the_rules_expect() {
     );
     assert_eq!(
         plus.iter().map(|f| f.code).collect::<Vec<_>>(),
-        [code::IMEI_MODEL_MISMATCH],
+        [FlagCode::ImeiModelMismatch],
         "{plus:?}"
     );
 }

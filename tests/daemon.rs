@@ -102,7 +102,10 @@ R58M315CL4T\n35-417803-685978-2\n\xff\xfe junk\n<script>\n352099001761481\nSCANS
     assert_eq!(first.raw, b"SC02XG1ABJGH5");
     let unit = store.unit(1).expect("unit").expect("unit 1");
     assert_eq!(unit.status, "ok");
-    assert_eq!(unit.values("imei"), ["354178036859789", "354178036859797"]);
+    assert_eq!(
+        unit.values(scanstation::ident::IdKind::Imei),
+        ["354178036859789", "354178036859797"]
+    );
     assert_eq!(store.integrity_check().expect("check"), "ok");
 }
 
@@ -137,7 +140,7 @@ fn conflicts_are_flagged_never_merged() {
             .unit(1)
             .expect("unit")
             .expect("unit 1")
-            .values("serial"),
+            .values(scanstation::ident::IdKind::Serial),
         ["C02XG1ABJGH5"]
     );
     assert_eq!(
@@ -145,7 +148,7 @@ fn conflicts_are_flagged_never_merged() {
             .unit(2)
             .expect("unit")
             .expect("unit 2")
-            .values("serial"),
+            .values(scanstation::ident::IdKind::Serial),
         ["R58M315CL4T"]
     );
 }
@@ -196,8 +199,11 @@ fn sigterm_closes_the_pending_unit_and_exits_zero() {
     drop(stdin);
     let store = open(&db);
     let unit = store.unit(1).expect("unit").expect("unit 1");
-    assert_eq!(unit.close_reason.as_deref(), Some("shutdown"));
-    assert_eq!(unit.values("imei"), ["354178036859789"]);
+    assert_eq!(unit.close_reason.map(|v| v.as_str()), Some("shutdown"));
+    assert_eq!(
+        unit.values(scanstation::ident::IdKind::Imei),
+        ["354178036859789"]
+    );
 }
 
 #[test]
@@ -571,12 +577,15 @@ fn defect12_failed_list_lookup_holds_the_unit() {
     let store = open(&db);
     assert_eq!(store.count("units").expect("count"), 2);
     let unit = store.unit(2).expect("unit").expect("unit 2");
-    assert_eq!(unit.values("serial"), ["R58M315CL4T"]);
+    assert_eq!(
+        unit.values(scanstation::ident::IdKind::Serial),
+        ["R58M315CL4T"]
+    );
     assert_eq!(unit.status, "flagged");
-    assert_eq!(unit.decision.as_deref(), Some("quarantine"));
+    assert_eq!(unit.decision.map(|v| v.as_str()), Some("quarantine"));
     assert_eq!(unit.decision_reason.as_deref(), Some("list lookup failed"));
     let scan = store.scan(4).expect("scan").expect("scan 4");
     assert_eq!(scan.value, "R58M315CL4T");
-    assert_eq!(scan.decision.as_deref(), Some("quarantine"));
+    assert_eq!(scan.decision.map(|v| v.as_str()), Some("quarantine"));
     assert_eq!(scan.decision_reason.as_deref(), Some("list lookup failed"));
 }

@@ -102,8 +102,14 @@ fn serial_scans_survive_an_unplug_and_replug() {
     let store = Store::open_read_only(&db).expect("open").expect("exists");
     assert_eq!(store.count("scans").expect("count"), 3);
     let unit = store.unit(1).expect("unit").expect("unit 1");
-    assert_eq!(unit.values("serial"), ["C02XG1ABJGH5"]);
-    assert_eq!(unit.values("imei"), ["354178036859789", "354178036859797"]);
+    assert_eq!(
+        unit.values(scanstation::ident::IdKind::Serial),
+        ["C02XG1ABJGH5"]
+    );
+    assert_eq!(
+        unit.values(scanstation::ident::IdKind::Imei),
+        ["354178036859789", "354178036859797"]
+    );
     assert_eq!(
         store.scan(1).expect("scan").expect("scan 1").raw,
         b"]C0SC02XG1ABJGH5"

@@ -619,20 +619,20 @@ impl Desk {
         assert!(c.valid(), "{value}: {c:?}");
         self.next_scan += 1;
         let id = self.next_scan;
-        tx.insert_scan(&scanstation::store::ScanRecord {
+        tx.insert_scan(&scanstation::record::ScanRecord {
             id,
             at_ms: T0,
             source: "test".to_owned(),
             raw: value.as_bytes().to_vec(),
             symbology: None,
-            kind: c.kind.as_str().to_owned(),
+            kind: c.kind,
             value: c.value.clone(),
             valid: true,
             reason_code: None,
             reason: None,
-            outcome: "added".to_owned(),
+            outcome: scanstation::record::ScanOutcome::Added,
             unit: Some(unit),
-            mode: Some("recall".to_owned()),
+            mode: Some(scanstation::ident::control::Mode::Recall),
             decision: None,
             decision_reason: None,
         })
@@ -646,9 +646,9 @@ impl Desk {
     /// close does.
     fn close(store: &mut Store, unit: i64, status: &str) {
         let mut record = store.unit(unit).expect("unit").expect("unit exists");
-        record.status = status.to_owned();
+        record.status = scanstation::record::UnitStatus::parse(status).expect("a unit status");
         record.closed_ms = Some(T0 + 1);
-        record.close_reason = Some("next".to_owned());
+        record.close_reason = Some(scanstation::record::CloseReason::Next);
         let tx = store.begin().expect("begin");
         tx.close_unit(&record).expect("close");
         tx.commit().expect("commit");

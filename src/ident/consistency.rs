@@ -41,41 +41,15 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
+use super::flag::{Flag, FlagCode};
 use super::gtin_prefixes::GtinPrefixes;
 use super::serial;
 use super::tac::{TacInfo, TacLookup};
 use super::{IdKind, Identifier};
 
-/// The stable codes of the findings, as stored in unit flags.
-pub mod code {
-    pub const IMEI_BRAND_MISMATCH: &str = "imei_brand_mismatch";
-    pub const IMEI_MODEL_MISMATCH: &str = "imei_model_mismatch";
-    pub const SERIAL_BRAND_MISMATCH: &str = "serial_brand_mismatch";
-    pub const GTIN_BRAND_MISMATCH: &str = "gtin_brand_mismatch";
-
-    /// Every consistency code, for callers that must recognise them (the workflow quarantines them).
-    pub const ALL: [&str; 4] = [
-        IMEI_BRAND_MISMATCH,
-        IMEI_MODEL_MISMATCH,
-        SERIAL_BRAND_MISMATCH,
-        GTIN_BRAND_MISMATCH,
-    ];
-}
-
-/// True for a flag code produced by this module.
-pub fn is_consistency_code(code: &str) -> bool {
-    code::ALL.contains(&code)
-}
-
-/// One contradiction between a unit's identifiers: a stable code and a one-line message that
-/// names the values involved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub code: &'static str,
-    pub message: String,
-}
+/// One contradiction between a unit's identifiers: a flag with a consistency code
+/// ([`FlagCode::is_consistency`]) and a one-line message that names the values involved.
+pub type Finding = Flag;
 
 /// Company-form words dropped from the end of a brand name. Dropping too much can only merge
 /// two brands and so hide a finding; it can never invent one.
@@ -320,7 +294,7 @@ pub fn check(
             }
             if first.brand != other.brand {
                 push(Finding {
-                    code: code::IMEI_BRAND_MISMATCH,
+                    code: FlagCode::ImeiBrandMismatch,
                     message: format!(
                         "IMEIs of different brands: {} and {}",
                         first.describe(),
@@ -331,7 +305,7 @@ pub fn check(
                 == Some(false)
             {
                 push(Finding {
-                    code: code::IMEI_MODEL_MISMATCH,
+                    code: FlagCode::ImeiModelMismatch,
                     message: format!(
                         "IMEIs of different models: {} and {}",
                         first.describe(),
@@ -360,7 +334,7 @@ pub fn check(
                     matches!(i.brand.as_str(), "apple" | "samsung") && i.brand != vendor
                 }) {
                     push(Finding {
-                        code: code::SERIAL_BRAND_MISMATCH,
+                        code: FlagCode::SerialBrandMismatch,
                         message: format!(
                             "serial {value} is {shape} but {} is {}",
                             imei.describe(),
@@ -379,7 +353,7 @@ pub fn check(
                 }
                 for imei in brands.iter().filter(|i| i.brand != gtin_brand) {
                     push(Finding {
-                        code: code::GTIN_BRAND_MISMATCH,
+                        code: FlagCode::GtinBrandMismatch,
                         message: format!(
                             "GTIN {value} has the {} company prefix {} but {} is {}",
                             entry.brand.trim(),
@@ -446,7 +420,7 @@ mod tests {
         format!("{tac}123456")
     }
 
-    fn codes(findings: &[Finding]) -> Vec<&'static str> {
+    fn codes(findings: &[Finding]) -> Vec<FlagCode> {
         findings.iter().map(|f| f.code).collect()
     }
 
@@ -542,7 +516,7 @@ mod tests {
         let a = imei("35201307");
         let s = imei("33002145");
         let f = run(&[(IdKind::Imei, &a), (IdKind::Imei, &s)]);
-        assert_eq!(codes(&f), [code::IMEI_BRAND_MISMATCH]);
+        assert_eq!(codes(&f), [FlagCode::ImeiBrandMismatch]);
         assert!(
             f[0].message.contains(&a) && f[0].message.contains(&s),
             "{}",
@@ -573,7 +547,7 @@ mod tests {
         let a = imei("35201307");
         let b = imei("35200107");
         let f = run(&[(IdKind::Imei, &a), (IdKind::Imei, &b)]);
-        assert_eq!(codes(&f), [code::IMEI_MODEL_MISMATCH]);
+        assert_eq!(codes(&f), [FlagCode::ImeiModelMismatch]);
         assert!(
             f[0].message.contains("iPhone 6 Plus (A1522)"),
             "{}",
@@ -583,7 +557,7 @@ mod tests {
         let m = imei("35154106");
         assert_eq!(
             codes(&run(&[(IdKind::Imei, &s), (IdKind::Imei, &m)])),
-            [code::IMEI_MODEL_MISMATCH]
+            [FlagCode::ImeiModelMismatch]
         );
     }
 
@@ -618,7 +592,7 @@ mod tests {
         let samsung = imei("33002145");
         // An Apple TAC with a Samsung serial.
         let f = run(&[(IdKind::Imei, &apple), (IdKind::Serial, "R58M315CL4T")]);
-        assert_eq!(codes(&f), [code::SERIAL_BRAND_MISMATCH]);
+        assert_eq!(codes(&f), [FlagCode::SerialBrandMismatch]);
         assert!(
             f[0].message.contains("R58M315CL4T") && f[0].message.contains(&apple),
             "{}",
@@ -626,7 +600,7 @@ mod tests {
         );
         // A Samsung TAC with a dated Apple serial.
         let f = run(&[(IdKind::Imei, &samsung), (IdKind::Serial, "C02L13ECF8J2")]);
-        assert_eq!(codes(&f), [code::SERIAL_BRAND_MISMATCH]);
+        assert_eq!(codes(&f), [FlagCode::SerialBrandMismatch]);
         // Matching vendors.
         assert!(run(&[(IdKind::Imei, &apple), (IdKind::Serial, "C02L13ECF8J2")]).is_empty());
         assert!(run(&[(IdKind::Imei, &samsung), (IdKind::Serial, "R58M315CL4T")]).is_empty());
@@ -655,7 +629,7 @@ mod tests {
         // The Apple box GTIN of DOMAIN.md 1.13 on a Samsung phone, as GTIN-14 key and UPC value.
         for gtin in ["00195949038440", "195949038440"] {
             let f = run(&[(IdKind::Imei, &samsung), (IdKind::Gtin, gtin)]);
-            assert_eq!(codes(&f), [code::GTIN_BRAND_MISMATCH], "{gtin}");
+            assert_eq!(codes(&f), [FlagCode::GtinBrandMismatch], "{gtin}");
             assert!(
                 f[0].message.contains(gtin) && f[0].message.contains("0195949"),
                 "{}",
@@ -664,7 +638,7 @@ mod tests {
         }
         // A Samsung GTIN on an iPhone.
         let f = run(&[(IdKind::Imei, &apple), (IdKind::Gtin, "00887276752815")]);
-        assert_eq!(codes(&f), [code::GTIN_BRAND_MISMATCH]);
+        assert_eq!(codes(&f), [FlagCode::GtinBrandMismatch]);
         // Matching brands and unknown prefixes.
         assert!(run(&[(IdKind::Imei, &apple), (IdKind::Gtin, "00195949038440")]).is_empty());
         assert!(run(&[(IdKind::Imei, &samsung), (IdKind::Gtin, "00887276752815")]).is_empty());
@@ -710,13 +684,13 @@ mod tests {
         assert_eq!(
             codes(&f),
             [
-                code::IMEI_BRAND_MISMATCH,
-                code::SERIAL_BRAND_MISMATCH,
-                code::GTIN_BRAND_MISMATCH
+                FlagCode::ImeiBrandMismatch,
+                FlagCode::SerialBrandMismatch,
+                FlagCode::GtinBrandMismatch
             ],
             "{f:?}"
         );
-        assert!(f.iter().all(|x| is_consistency_code(x.code)));
+        assert!(f.iter().all(|x| x.code.is_consistency()));
         assert!(f.iter().all(|x| !x.message.contains('\n')));
     }
 
@@ -729,15 +703,18 @@ mod tests {
         ids.extend(gtin.identifiers.clone());
         assert_eq!(ids.len(), 2, "{ids:?}");
         let f = check_identifiers(&ids, &tacs, &GtinPrefixes::builtin());
-        assert_eq!(codes(&f), [code::GTIN_BRAND_MISMATCH]);
+        assert_eq!(codes(&f), [FlagCode::GtinBrandMismatch]);
     }
 
     #[test]
     fn codes_are_recognised() {
-        for c in code::ALL {
-            assert!(is_consistency_code(c));
-        }
-        assert!(!is_consistency_code("invalid_scan"));
-        assert!(!is_consistency_code("conflict"));
+        let consistency: Vec<FlagCode> = FlagCode::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.is_consistency())
+            .collect();
+        assert_eq!(consistency.len(), 4);
+        assert!(!FlagCode::InvalidScan.is_consistency());
+        assert!(!FlagCode::Conflict.is_consistency());
     }
 }

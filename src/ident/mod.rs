@@ -15,6 +15,7 @@ pub mod consistency;
 pub mod control;
 pub mod device;
 pub mod di;
+pub mod flag;
 pub mod gs1;
 pub mod gtin;
 pub mod gtin_prefixes;
@@ -26,6 +27,7 @@ pub use aim::{Aim, Symbology};
 pub use classify::{MAX_INPUT_LEN, classify};
 pub use consistency::{Finding, check_identifiers as check_consistency};
 pub use control::Control;
+pub use flag::{Flag, FlagCode};
 pub use gtin_prefixes::{GtinPrefixes, PrefixEntry, PrefixError};
 pub use tac::{NoTacs, TacInfo, TacLookup};
 
@@ -85,6 +87,41 @@ impl Kind {
     }
 }
 
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Kind::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown kind {text:?}")))
+    }
+}
+
+impl From<IdKind> for Kind {
+    /// The kind a scan holding only this identifier is classified as.
+    fn from(kind: IdKind) -> Kind {
+        match kind {
+            IdKind::Serial => Kind::Serial,
+            IdKind::Imei => Kind::Imei,
+            IdKind::Meid => Kind::Meid,
+            IdKind::Esn => Kind::Esn,
+            IdKind::Iccid => Kind::Iccid,
+            IdKind::Eid => Kind::Eid,
+            IdKind::Gtin => Kind::Gtin,
+            IdKind::Part => Kind::Part,
+        }
+    }
+}
+
+impl std::fmt::Display for IdKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 const ALL_KINDS: [Kind; 14] = [
     Kind::Imei,
     Kind::Imei14,
@@ -101,12 +138,6 @@ const ALL_KINDS: [Kind; 14] = [
     Kind::Control,
     Kind::Unknown,
 ];
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why a string was rejected: a stable code for machines and a one-line message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

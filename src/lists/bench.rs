@@ -19,9 +19,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::{ImportMode, ListKind, UnitKeys, parse};
+use crate::ident::control::Mode;
 use crate::ident::device::imei_check_digit;
 use crate::ident::{IdKind, Identifier};
-use crate::store::{ScanRecord, Store, UnitIdRecord, UnitRecord};
+use crate::record::{
+    CloseReason, Decision, ScanOutcome, ScanRecord, UnitIdRecord, UnitRecord, UnitStatus,
+};
+use crate::store::Store;
 
 /// The name of the list the benchmark writes.
 pub const BENCH_LIST: &str = "bench";
@@ -287,20 +291,20 @@ fn recall_closes(store: &mut Store, probes: &[Probe], rng: &mut Rng) -> anyhow::
                 source: "bench".to_owned(),
                 raw: id.value.as_bytes().to_vec(),
                 symbology: None,
-                kind: id.kind.as_str().to_owned(),
+                kind: id.kind.into(),
                 value: id.value.clone(),
                 valid: true,
                 reason_code: None,
                 reason: None,
-                outcome: "added".to_owned(),
+                outcome: ScanOutcome::Added,
                 unit: Some(unit_id),
-                mode: Some("recall".to_owned()),
+                mode: Some(Mode::Recall),
                 decision: None,
                 decision_reason: None,
             })?;
             tx.add_identifiers(unit_id, scan_id, std::slice::from_ref(id))?;
             records.push(UnitIdRecord {
-                kind: id.kind.as_str().to_owned(),
+                kind: id.kind,
                 value: id.value.clone(),
                 key: id.key.clone(),
                 slot: i64::try_from(slot).unwrap_or(0) + 1,
@@ -312,20 +316,17 @@ fn recall_closes(store: &mut Store, probes: &[Probe], rng: &mut Rng) -> anyhow::
             id: unit_id,
             opened_ms: 0,
             closed_ms: Some(0),
-            status: "ok".to_owned(),
-            close_reason: Some("complete".to_owned()),
+            status: UnitStatus::Ok,
+            close_reason: Some(CloseReason::Complete),
             complete: true,
             flags: Vec::new(),
             identifiers: records,
-            mode: Some("recall".to_owned()),
-            decision: Some(
-                if hits.is_empty() {
-                    "proceed"
-                } else {
-                    "recall-hit"
-                }
-                .to_owned(),
-            ),
+            mode: Some(Mode::Recall),
+            decision: Some(if hits.is_empty() {
+                Decision::Proceed
+            } else {
+                Decision::RecallHit
+            }),
             decision_reason: None,
             decision_list: None,
             decision_list_version: None,

@@ -2,7 +2,7 @@
 
 use crate::ident::IdKind;
 
-use super::{ClosedUnit, Flag};
+use super::{ClosedUnit, Flag, FlagCode};
 
 /// A unit already in the store that shares at least one key with a closing unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn conflicts(unit: &ClosedUnit, existing: &[Existing]) -> Vec<Flag> {
                     .find(|(k, _)| *k != kind)
                     .unwrap_or(first_shared);
                 flags.push(Flag {
-                    code: "conflict",
+                    code: FlagCode::Conflict,
                     message: format!(
                         "{} {shared_key} is already paired with {} {their_key} on unit {}, not {my_key}",
                         label(shared_kind),
@@ -99,7 +99,7 @@ pub fn conflicts(unit: &ClosedUnit, existing: &[Existing]) -> Vec<Flag> {
         if flags.len() == before {
             let (kind, key) = first_shared;
             flags.push(Flag {
-                code: "duplicate",
+                code: FlagCode::Duplicate,
                 message: format!(
                     "already registered as unit {} ({} {key})",
                     other.unit,
@@ -155,7 +155,10 @@ mod tests {
     }
 
     fn codes_and_messages(flags: &[Flag]) -> Vec<(&str, &str)> {
-        flags.iter().map(|f| (f.code, f.message.as_str())).collect()
+        flags
+            .iter()
+            .map(|f| (f.code.as_str(), f.message.as_str()))
+            .collect()
     }
 
     #[test]

@@ -110,6 +110,22 @@ pub enum Outcome {
     NothingToUndo,
 }
 
+impl Outcome {
+    /// The outcome as recorded on the scan's row.
+    pub fn recorded(&self) -> crate::record::ScanOutcome {
+        use crate::record::ScanOutcome;
+        match self {
+            Outcome::Added => ScanOutcome::Added,
+            Outcome::Repeat { .. } => ScanOutcome::Repeat,
+            Outcome::Rejected => ScanOutcome::Rejected,
+            Outcome::Flagged => ScanOutcome::Flagged,
+            Outcome::NoIdentifiers => ScanOutcome::NoIdentifiers,
+            Outcome::Control(_) => ScanOutcome::Control,
+            Outcome::NothingToUndo => ScanOutcome::NothingToUndo,
+        }
+    }
+}
+
 /// A unit ready to be committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClosedUnit {
@@ -155,37 +171,8 @@ pub struct UnitIdentifier {
     pub slot: u8,
 }
 
-/// Why a unit closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    Complete,
-    Overflow,
-    Idle,
-    Next,
-    Shutdown,
-    /// A camera label, recorded whole once it was complete or stable in view.
-    Label,
-}
-
-impl CloseReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::Complete => "complete",
-            CloseReason::Overflow => "overflow",
-            CloseReason::Idle => "idle",
-            CloseReason::Next => "next",
-            CloseReason::Shutdown => "shutdown",
-            CloseReason::Label => "label",
-        }
-    }
-}
-
-/// Something a person should look at: a stable code and a one-line message saying why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flag {
-    pub code: &'static str,
-    pub message: String,
-}
+pub use crate::ident::{Flag, FlagCode};
+pub use crate::record::CloseReason;
 
 /// The unit being built.
 #[derive(Debug)]
@@ -501,7 +488,7 @@ impl Pairer {
         let c = input.classification;
         let reason = c.reason().unwrap_or("invalid");
         let flag = Flag {
-            code: "invalid_scan",
+            code: FlagCode::InvalidScan,
             message: format!(
                 "scan {}: {} {}: {reason}",
                 input.scan_id,
@@ -710,7 +697,7 @@ impl Pairer {
             .filter(|(a, b)| a != b)
         {
             flags.push(Flag {
-                code: "tac_mismatch",
+                code: FlagCode::TacMismatch,
                 message: format!(
                     "the IMEIs have different TACs {a} and {b}: two devices may be mixed in one unit"
                 ),
@@ -731,7 +718,7 @@ impl Pairer {
         // single-SIM box one IMEI); being short of the handheld profile is not a fault there.
         if !complete && reason != CloseReason::Label {
             flags.push(Flag {
-                code: "incomplete",
+                code: FlagCode::Incomplete,
                 message: format!("missing {missing}"),
             });
         }
@@ -791,7 +778,7 @@ fn push_identifiers(unit: &mut OpenUnit, input: ScanInput<'_>) {
     }
     if let Some((kind, count)) = over {
         unit.flags.push(Flag {
-            code: "over_capacity",
+            code: FlagCode::OverCapacity,
             message: format!(
                 "scan {} brings the unit to {count} {} values but a unit holds {}: {}",
                 input.scan_id,
@@ -1138,7 +1125,7 @@ mod tests {
         assert_eq!(
             unit.flags.first(),
             Some(&Flag {
-                code: "over_capacity",
+                code: FlagCode::OverCapacity,
                 message: "scan 1 brings the unit to 2 serial values but a unit holds 1: C02XG1ABJGH5, R58M315CL4T".to_owned()
             })
         );

@@ -10,9 +10,7 @@ mod migrations;
 mod records;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
-pub use records::{
-    EvidenceRecord, FlagRecord, InvalidRecord, ScanRecord, Tx, UnitIdRecord, UnitRecord,
-};
+pub use records::{SharingUnit, Tx};
 
 use std::path::{Path, PathBuf};
 

@@ -2,104 +2,62 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use rusqlite::ToSql;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+
 use super::{Store, StoreError};
-use crate::ident::Identifier;
+use crate::ident::control::Mode;
+use crate::ident::{Flag, FlagCode, IdKind, Identifier, Kind};
+pub use crate::record::{
+    CloseReason, Decision, EvidenceRecord, ScanOutcome, ScanRecord, UnitIdRecord, UnitRecord,
+    UnitStatus,
+};
 
-/// One row of `scans`: a raw scan exactly as it arrived and what the station made of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanRecord {
-    pub id: i64,
-    pub at_ms: i64,
-    pub source: String,
-    pub raw: Vec<u8>,
-    pub symbology: Option<String>,
-    pub kind: String,
-    pub value: String,
-    pub valid: bool,
-    pub reason_code: Option<String>,
-    pub reason: Option<String>,
-    /// What pairing did with it: added, repeat, rejected, flagged, control, ...
-    pub outcome: String,
-    pub unit: Option<i64>,
-    /// The desk mode when it was scanned.
-    pub mode: Option<String>,
-    /// The scan's own decision (a blocklisted or recalled identifier is caught at once).
-    pub decision: Option<String>,
-    pub decision_reason: Option<String>,
+/// The closed sets of names stored as TEXT: written by their stable name, and a name this
+/// version does not know reads back as an error naming the column, never as a default.
+macro_rules! sql_name {
+    ($($ty:ty),+) => {$(
+        impl ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $ty {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                <$ty>::parse(text).ok_or_else(|| {
+                    FromSqlError::Other(
+                        format!("unknown {} {text:?}", stringify!($ty)).into(),
+                    )
+                })
+            }
+        }
+    )+};
 }
 
-/// One typed identifier of a unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitIdRecord {
-    pub kind: String,
-    pub value: String,
-    pub key: String,
-    pub slot: i64,
-    pub scan_id: i64,
-}
+sql_name!(
+    Kind,
+    IdKind,
+    Mode,
+    Decision,
+    ScanOutcome,
+    UnitStatus,
+    CloseReason
+);
 
-/// A reason a unit needs attention.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FlagRecord {
-    pub code: String,
-    pub message: String,
-}
-
-/// A value on a unit that failed validation (say an IMEI whose check digit fails).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct InvalidRecord {
-    pub kind: String,
-    pub value: String,
-    pub scan_id: i64,
-    pub reason: String,
-}
-
-/// The picture behind a camera unit: a JPEG crop of the label from its best frame.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvidenceRecord {
-    pub unit_id: i64,
-    /// The frame's time.
-    pub at_ms: i64,
-    /// The frame's name (file name for images and replays, frame number for a camera).
-    pub frame: String,
-    pub width: u32,
-    pub height: u32,
-    /// How many of the label's symbols that frame read.
-    pub symbols: usize,
-    pub sharpness: f32,
-    pub jpeg: Vec<u8>,
-}
-
-/// One row of `units` with its identifiers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitRecord {
-    pub id: i64,
-    pub opened_ms: i64,
-    pub closed_ms: Option<i64>,
-    /// open, ok, flagged or cancelled.
-    pub status: String,
-    pub close_reason: Option<String>,
-    pub complete: bool,
-    pub flags: Vec<FlagRecord>,
-    pub identifiers: Vec<UnitIdRecord>,
-    pub mode: Option<String>,
-    pub decision: Option<String>,
-    pub decision_reason: Option<String>,
-    pub decision_list: Option<String>,
-    pub decision_list_version: Option<i64>,
-    /// Values that failed validation, listed on the record.
-    pub invalid: Vec<InvalidRecord>,
-    /// How many times a recorded camera unit took values read later on its label.
-    pub amends: i64,
-}
-
-impl UnitRecord {
-    /// The values of one kind, in slot order.
-    pub fn values(&self, kind: &str) -> Vec<&str> {
-        let mut ids: Vec<&UnitIdRecord> =
-            self.identifiers.iter().filter(|i| i.kind == kind).collect();
-        ids.sort_by_key(|i| i.slot);
-        ids.into_iter().map(|i| i.value.as_str()).collect()
+/// A JSON list column (flags, invalid values) read back; text that is not such a list is a
+/// corrupt row, reported with the column, not read as an empty list.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Vec<T>> {
+    let text: Option<String> = row.get(index)?;
+    match text.as_deref() {
+        None | Some("") => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+        }),
     }
 }
 
@@ -126,7 +84,7 @@ fn scan_from_row(row: &Row<'_>) -> rusqlite::Result<ScanRecord> {
 const SCAN_COLUMNS: &str = "id, at_ms, source, raw, symbology, kind, value, valid, reason_code, reason, outcome, unit_id, mode, decision, decision_reason";
 
 /// A unit id with all its (kind, key) identifiers.
-pub type SharingUnit = (i64, Vec<(String, String)>);
+pub type SharingUnit = (i64, Vec<(IdKind, String)>);
 
 /// The write side: one transaction groups every change of one batch of events.
 pub struct Tx<'a> {
@@ -289,7 +247,7 @@ impl Tx<'_> {
     pub fn units_sharing(
         &self,
         unit: i64,
-        keys: &[(String, String)],
+        keys: &[(IdKind, String)],
     ) -> Result<Vec<SharingUnit>, StoreError> {
         let mut found: Vec<i64> = Vec::new();
         {
@@ -322,7 +280,7 @@ impl Tx<'_> {
         for id in found {
             let rows = stmt
                 .query_map([id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((r.get::<_, IdKind>(0)?, r.get::<_, String>(1)?))
                 })
                 .map_err(|e| self.err(e))?
                 .collect::<Result<Vec<_>, _>>()
@@ -387,10 +345,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(ids);
         }
-        let flags = serde_json::to_string(&[FlagRecord {
-            code: "interrupted".to_owned(),
-            message: "the station stopped before this unit was closed: check it again".to_owned(),
-        }])
+        let flags = serde_json::to_string(&[Flag::new(
+            FlagCode::Interrupted,
+            "the station stopped before this unit was closed: check it again",
+        )])
         .unwrap_or_else(|_| "[]".to_owned());
         self.conn
             .execute(
@@ -477,8 +435,6 @@ impl Store {
                  FROM units WHERE id = ?1",
                 [id],
                 |r| {
-                    let flags: String = r.get(6)?;
-                    let invalid: String = r.get(12)?;
                     Ok(UnitRecord {
                         id: r.get(0)?,
                         opened_ms: r.get(1)?,
@@ -486,14 +442,14 @@ impl Store {
                         status: r.get(3)?,
                         close_reason: r.get(4)?,
                         complete: r.get(5)?,
-                        flags: serde_json::from_str(&flags).unwrap_or_default(),
+                        flags: json_column(r, 6)?,
                         identifiers: Vec::new(),
                         mode: r.get(7)?,
                         decision: r.get(8)?,
                         decision_reason: r.get(9)?,
                         decision_list: r.get(10)?,
                         decision_list_version: r.get(11)?,
-                        invalid: serde_json::from_str(&invalid).unwrap_or_default(),
+                        invalid: json_column(r, 12)?,
                         amends: r.get(13)?,
                     })
                 },
@@ -532,7 +488,7 @@ impl Store {
     }
 
     /// Closed, not-cancelled units recorded in `mode` at or after `since_ms`.
-    pub fn units_in_mode(&self, mode: &str, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
+    pub fn units_in_mode(&self, mode: Mode, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
         self.units_where(
             "SELECT id FROM units WHERE mode = ?1 AND opened_ms >= ?2 AND status IN ('ok', 'flagged') ORDER BY id",
             params![mode, since_ms],
