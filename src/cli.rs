@@ -507,7 +507,8 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
 }
 
 fn list(command: ListCommand) -> Result<ExitCode> {
-    use crate::lists::{ListKind, import_file};
+    use crate::lists::ListKind;
+    use crate::store::import_file;
     match command {
         ListCommand::Import {
             db,

@@ -534,7 +534,7 @@ fn defect12_failed_list_lookup_holds_the_unit() {
         let mut store = Store::open(Path::new(&db)).expect("create store");
         let list = dir.path().join("stolen.csv");
         std::fs::write(&list, "match,value,reason\nserial,R58M315CL4T,stolen\n").expect("list");
-        let (_, errors) = scanstation::lists::import_file(
+        let (_, errors) = scanstation::store::import_file(
             &mut store,
             scanstation::lists::ListKind::Blocklist,
             "stolen",

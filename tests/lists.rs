@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use scanstation::ident::{Classification, NoTacs, classify};
 use scanstation::lists::*;
-use scanstation::store::Store;
+use scanstation::store::{ListError, Store, import_file};
 
 const T0: i64 = 1_700_000_000_000;
 

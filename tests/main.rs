@@ -22,6 +22,7 @@ mod modes;
 mod pairing;
 mod region;
 mod replay;
+mod schema;
 #[cfg(feature = "serial")]
 mod serial_source;
 mod sessions;

@@ -5,11 +5,13 @@
 //! in WAL mode with `synchronous=FULL`, so a committed transaction survives a power cut.
 
 mod backup;
+mod list_file;
 mod lists;
 mod migrations;
 mod records;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
+pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file};
 pub use records::{SharingUnit, Tx};
 
 use std::path::{Path, PathBuf};
