@@ -66,24 +66,35 @@ macro_rules! string_enum {
     };
 }
 
+#[allow(clippy::disallowed_methods)]
 pub mod bench;
 pub mod card;
+#[allow(clippy::disallowed_methods)]
 pub mod cli;
+#[allow(clippy::disallowed_methods)]
 pub mod clock;
+#[allow(clippy::disallowed_methods)]
 pub mod config;
+#[allow(clippy::disallowed_methods)]
 pub mod daemon;
+#[allow(clippy::disallowed_methods)]
 pub mod decode;
 pub mod event;
 pub mod evidence;
+#[allow(clippy::disallowed_methods)]
 pub mod export;
+#[allow(clippy::disallowed_methods)]
 pub mod feedback;
 pub mod ident;
 pub mod lists;
 pub mod pair;
 pub mod record;
+#[allow(clippy::disallowed_methods)]
 pub mod source;
 pub mod station;
+#[allow(clippy::disallowed_methods)]
 pub mod store;
+#[allow(clippy::disallowed_methods)]
 pub mod synth;
 pub mod term;
 pub mod workflow;

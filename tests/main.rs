@@ -1,5 +1,8 @@
 //! The one integration test binary. Each module drives the real library or the real binary.
 
+// Tests are an edge: they read fixtures, write temporary files and measure time.
+#![allow(clippy::disallowed_methods)]
+
 mod util;
 
 mod camera_records;
