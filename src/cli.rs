@@ -747,7 +747,8 @@ fn decode(args: &DecodeArgs) -> Result<ExitCode> {
                 Ok(found) => files.extend(found.into_iter().map(|p| (p.display().to_string(), p))),
                 Err(e) => {
                     failures += 1;
-                    report_error(&mut out, args.json, &path.display().to_string(), &e)?;
+                    let error = crate::source::chain(&e);
+                    report_error(&mut out, args.json, &path.display().to_string(), &error)?;
                 }
             }
         } else {
@@ -775,7 +776,7 @@ fn decode(args: &DecodeArgs) -> Result<ExitCode> {
             Ok(image) => image,
             Err(e) => {
                 failures += 1;
-                report_error(&mut out, args.json, shown, &e.message)?;
+                report_error(&mut out, args.json, shown, &e.reason())?;
                 continue;
             }
         };

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::pair::{PairConfig, Profile};
+use crate::source::CameraSettings;
 use crate::source::{FramingConfig, Terminator};
 
 /// Where a scan source is, as written in the config or on the command line.
@@ -23,40 +24,119 @@ pub enum SourceSpec {
     Serial { path: PathBuf, baud: Option<u32> },
     /// Image files or folders, each image decoded once: `images:PATH[,PATH...]`.
     Images(Vec<PathBuf>),
-    /// A folder of frames played in name order as if from a camera: `replay:DIR[@FPS]`.
-    Replay { dir: PathBuf, fps: Option<f64> },
+    /// A folder of frames played in name order as if from a camera: `replay:DIR[@FPS][,paced]`.
+    /// Frame times are virtual either way; only a paced replay waits for them in real time.
+    Replay {
+        dir: PathBuf,
+        fps: Option<f64>,
+        paced: bool,
+    },
     /// A camera by index or device path: `camera:0`, `camera:/dev/video2`.
     Camera(String),
     /// A keyboard-wedge scanner read from its input device: `hid:/dev/input/by-id/...-event-kbd`.
     Hid(PathBuf),
 }
 
+/// What is wrong with a source spec; every message quotes the spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceSpecError {
+    #[error(transparent)]
+    Serial(#[from] crate::source::serial_spec::SpecError),
+    #[error("source {spec:?} names no files (images:PATH[,PATH...])")]
+    NoFiles { spec: String },
+    #[error("source {spec:?} names no folder (replay:DIR[@FPS][,paced])")]
+    NoFolder { spec: String },
+    #[error("bad frame rate {fps:?} in source {spec:?} (1 to 1000)")]
+    BadFrameRate { spec: String, fps: String },
+    #[error(
+        "unknown replay option {option:?} in source {spec:?}: the only option is `paced` (replay:DIR[@FPS][,paced])"
+    )]
+    UnknownReplayOption { spec: String, option: String },
+    #[error("in source {spec:?}, `,paced` goes after the frame rate (replay:DIR@FPS,paced)")]
+    PacedBeforeFrameRate { spec: String },
+    #[error("source {spec:?} names no input device (hid:/dev/input/by-id/...-event-kbd)")]
+    NoInputDevice { spec: String },
+    #[error("source {spec:?} names no camera (camera:INDEX or camera:/dev/videoN)")]
+    NoCamera { spec: String },
+    #[error(
+        "unknown source {spec:?}: expected stdin, serial:PATH[@BAUD], hid:PATH, images:PATH, replay:DIR[@FPS][,paced] or camera:INDEX|PATH"
+    )]
+    Unknown { spec: String },
+}
+
+/// The option that ends a replay spec.
+const PACED: &str = "paced";
+
+/// Splits `replay:` specs into folder, frame rate and whether the replay is paced.
+///
+/// The option comes last, after a comma: `DIR@FPS,paced` or `DIR,paced`. Without a frame rate, a
+/// trailing comma and word of letters is read as an option (so `frames,pace` is a misspelt
+/// option, not a folder); a folder whose name really ends that way is written with a trailing
+/// slash, `replay:my,dir/`.
+fn parse_replay(spec: &str, rest: &str) -> Result<SourceSpec, SourceSpecError> {
+    let option_of = |text: &str| -> Result<bool, SourceSpecError> {
+        if text == PACED {
+            Ok(true)
+        } else {
+            Err(SourceSpecError::UnknownReplayOption {
+                spec: spec.to_owned(),
+                option: text.to_owned(),
+            })
+        }
+    };
+    let (dir, fps, paced) = match rest.rsplit_once('@') {
+        Some((dir, tail)) => {
+            let (fps, paced) = match tail.split_once(',') {
+                Some((fps, option)) => (fps, option_of(option)?),
+                None => (tail, false),
+            };
+            let fps: f64 = fps
+                .parse()
+                .ok()
+                .filter(|f: &f64| f.is_finite() && *f > 0.0 && *f <= 1000.0)
+                .ok_or_else(|| SourceSpecError::BadFrameRate {
+                    spec: spec.to_owned(),
+                    fps: fps.to_owned(),
+                })?;
+            if dir
+                .rsplit_once(',')
+                .is_some_and(|(_, option)| option == PACED)
+            {
+                return Err(SourceSpecError::PacedBeforeFrameRate {
+                    spec: spec.to_owned(),
+                });
+            }
+            (dir, Some(fps), paced)
+        }
+        None => match rest.rsplit_once(',') {
+            Some((dir, option))
+                if !option.is_empty() && option.bytes().all(|b| b.is_ascii_alphabetic()) =>
+            {
+                (dir, None, option_of(option)?)
+            }
+            _ => (rest, None, false),
+        },
+    };
+    if dir.is_empty() {
+        return Err(SourceSpecError::NoFolder {
+            spec: spec.to_owned(),
+        });
+    }
+    Ok(SourceSpec::Replay {
+        dir: PathBuf::from(dir),
+        fps,
+        paced,
+    })
+}
+
 impl SourceSpec {
-    pub fn parse(spec: &str) -> Result<SourceSpec, String> {
+    pub fn parse(spec: &str) -> Result<SourceSpec, SourceSpecError> {
         if spec == "stdin" || spec == "-" {
             return Ok(SourceSpec::Stdin);
         }
         if let Some(rest) = spec.strip_prefix("serial:") {
-            let (path, baud) = match rest.rsplit_once('@') {
-                Some((path, baud)) => {
-                    let baud: u32 = baud
-                        .parse()
-                        .ok()
-                        .filter(|b| *b > 0)
-                        .ok_or_else(|| format!("bad baud rate {baud:?} in source {spec:?}"))?;
-                    (path, Some(baud))
-                }
-                None => (rest, None),
-            };
-            if path.is_empty() {
-                return Err(format!(
-                    "source {spec:?} has no device path (serial:/dev/ttyACM0[@9600])"
-                ));
-            }
-            return Ok(SourceSpec::Serial {
-                path: PathBuf::from(path),
-                baud,
-            });
+            let (path, baud) = crate::source::serial_spec::parse_spec(rest)?;
+            return Ok(SourceSpec::Serial { path, baud });
         }
         if let Some(rest) = spec.strip_prefix("images:") {
             let paths: Vec<PathBuf> = rest
@@ -65,55 +145,34 @@ impl SourceSpec {
                 .map(PathBuf::from)
                 .collect();
             if paths.is_empty() {
-                return Err(format!(
-                    "source {spec:?} names no files (images:PATH[,PATH...])"
-                ));
+                return Err(SourceSpecError::NoFiles {
+                    spec: spec.to_owned(),
+                });
             }
             return Ok(SourceSpec::Images(paths));
         }
         if let Some(rest) = spec.strip_prefix("replay:") {
-            let (dir, fps) = match rest.rsplit_once('@') {
-                Some((dir, fps)) => {
-                    let fps: f64 = fps
-                        .parse()
-                        .ok()
-                        .filter(|f: &f64| f.is_finite() && *f > 0.0 && *f <= 1000.0)
-                        .ok_or_else(|| {
-                            format!("bad frame rate {fps:?} in source {spec:?} (1 to 1000)")
-                        })?;
-                    (dir, Some(fps))
-                }
-                None => (rest, None),
-            };
-            if dir.is_empty() {
-                return Err(format!(
-                    "source {spec:?} names no folder (replay:DIR[@FPS])"
-                ));
-            }
-            return Ok(SourceSpec::Replay {
-                dir: PathBuf::from(dir),
-                fps,
-            });
+            return parse_replay(spec, rest);
         }
         if let Some(path) = spec.strip_prefix("hid:") {
             if path.is_empty() {
-                return Err(format!(
-                    "source {spec:?} names no input device (hid:/dev/input/by-id/...-event-kbd)"
-                ));
+                return Err(SourceSpecError::NoInputDevice {
+                    spec: spec.to_owned(),
+                });
             }
             return Ok(SourceSpec::Hid(PathBuf::from(path)));
         }
         if let Some(device) = spec.strip_prefix("camera:") {
             if device.is_empty() {
-                return Err(format!(
-                    "source {spec:?} names no camera (camera:INDEX or camera:/dev/videoN)"
-                ));
+                return Err(SourceSpecError::NoCamera {
+                    spec: spec.to_owned(),
+                });
             }
             return Ok(SourceSpec::Camera(device.to_owned()));
         }
-        Err(format!(
-            "unknown source {spec:?}: expected stdin, serial:PATH[@BAUD], hid:PATH, images:PATH, replay:DIR[@FPS] or camera:INDEX|PATH"
-        ))
+        Err(SourceSpecError::Unknown {
+            spec: spec.to_owned(),
+        })
     }
 }
 
@@ -135,11 +194,16 @@ impl fmt::Display for SourceSpec {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
-            SourceSpec::Replay { dir, fps: None } => write!(f, "replay:{}", dir.display()),
-            SourceSpec::Replay {
-                dir,
-                fps: Some(fps),
-            } => write!(f, "replay:{}@{fps}", dir.display()),
+            SourceSpec::Replay { dir, fps, paced } => {
+                write!(f, "replay:{}", dir.display())?;
+                if let Some(fps) = fps {
+                    write!(f, "@{fps}")?;
+                }
+                if *paced {
+                    write!(f, ",{PACED}")?;
+                }
+                Ok(())
+            }
             SourceSpec::Camera(device) => write!(f, "camera:{device}"),
             SourceSpec::Hid(path) => write!(f, "hid:{}", path.display()),
         }
@@ -232,27 +296,6 @@ impl Default for DecodeSettings {
         DecodeSettings {
             formats: d.formats,
             budget_ms: d.budget_ms,
-        }
-    }
-}
-
-/// What the camera is asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CameraSettings {
-    pub width: u32,
-    pub height: u32,
-    pub fps: u32,
-    /// `mjpeg`, `yuyv` or `gray`.
-    pub pixel_format: String,
-}
-
-impl Default for CameraSettings {
-    fn default() -> Self {
-        CameraSettings {
-            width: 1920,
-            height: 1080,
-            fps: 30,
-            pixel_format: "mjpeg".to_owned(),
         }
     }
 }
@@ -457,7 +500,7 @@ impl Config {
                 .into_iter()
                 .map(|s| {
                     let span = s.span();
-                    SourceSpec::parse(s.get_ref()).map_err(|m| at.error(span, m))
+                    SourceSpec::parse(s.get_ref()).map_err(|e| at.error(span, e.to_string()))
                 })
                 .collect::<Result<_, _>>()?;
             if config.sources.is_empty() {
@@ -714,7 +757,8 @@ mod tests {
             SourceSpec::parse("replay:/tmp/frames@15"),
             Ok(SourceSpec::Replay {
                 dir: "/tmp/frames".into(),
-                fps: Some(15.0)
+                fps: Some(15.0),
+                paced: false,
             })
         );
         assert!(SourceSpec::parse("replay:/tmp/frames@0").is_err());
@@ -724,5 +768,146 @@ mod tests {
         );
         assert!(SourceSpec::parse("images:").is_err());
         assert!(SourceSpec::parse("usb:0").is_err());
+    }
+
+    /// The inputs on which the config's own serial parser and the serial source's used to
+    /// disagree: there is one parser now, and these are all refused.
+    #[test]
+    fn serial_specs_follow_the_serial_sources_parser() {
+        use crate::source::serial_spec::SpecError;
+        let bad_baud = |spec: &str, baud: &str| {
+            Err(SourceSpecError::Serial(SpecError::BadBaud {
+                spec: spec.to_owned(),
+                baud: baud.to_owned(),
+            }))
+        };
+        assert_eq!(
+            SourceSpec::parse("serial:/dev/x@+9600"),
+            bad_baud("/dev/x@+9600", "+9600")
+        );
+        assert_eq!(
+            SourceSpec::parse("serial:/dev/x@96O0"),
+            bad_baud("/dev/x@96O0", "96O0")
+        );
+        assert_eq!(
+            SourceSpec::parse("serial:/dev/x@ 9600"),
+            bad_baud("/dev/x@ 9600", " 9600")
+        );
+        for blank in ["serial:   ", "serial: \t@9600", "serial:@9600"] {
+            assert!(
+                matches!(
+                    SourceSpec::parse(blank),
+                    Err(SourceSpecError::Serial(SpecError::EmptyPath { .. }))
+                ),
+                "{blank:?}"
+            );
+        }
+        // A path that holds an `@` is fine once the baud rate follows it.
+        assert_eq!(
+            SourceSpec::parse("serial:/dev/odd@name@9600"),
+            Ok(SourceSpec::Serial {
+                path: "/dev/odd@name".into(),
+                baud: Some(9600)
+            })
+        );
+        // The config names the line and key, and the message says what is wrong.
+        let err = parse("[station]\nsources = [\"serial:/dev/x@+9600\"]\n").expect_err("baud");
+        assert_eq!((err.line, err.key.as_str()), (2, "station.sources"));
+        assert!(err.message.contains("bad baud rate \"+9600\""), "{err}");
+    }
+
+    #[test]
+    fn replays_are_unpaced_unless_asked() {
+        let replay = |dir: &str, fps: Option<f64>, paced: bool| {
+            Ok(SourceSpec::Replay {
+                dir: dir.into(),
+                fps,
+                paced,
+            })
+        };
+        assert_eq!(
+            SourceSpec::parse("replay:frames"),
+            replay("frames", None, false)
+        );
+        assert_eq!(
+            SourceSpec::parse("replay:frames/@30"),
+            replay("frames/", Some(30.0), false)
+        );
+        assert_eq!(
+            SourceSpec::parse("replay:frames@30,paced"),
+            replay("frames", Some(30.0), true)
+        );
+        assert_eq!(
+            SourceSpec::parse("replay:frames,paced"),
+            replay("frames", None, true)
+        );
+        // A folder whose name ends in a comma and a word is written with a trailing slash.
+        assert_eq!(
+            SourceSpec::parse("replay:my,dir/"),
+            replay("my,dir/", None, false)
+        );
+        assert_eq!(
+            SourceSpec::parse("replay:take,2@12.5"),
+            replay("take,2", Some(12.5), false)
+        );
+        // Written back the way it was given.
+        for spec in [
+            "replay:frames@30,paced",
+            "replay:frames,paced",
+            "replay:f@12.5",
+        ] {
+            let parsed = SourceSpec::parse(spec).map(|s| s.to_string());
+            assert_eq!(parsed.as_deref(), Ok(spec));
+        }
+    }
+
+    #[test]
+    fn bad_replay_suffixes_say_what_is_wrong() {
+        let msg = |spec: &str| SourceSpec::parse(spec).map_err(|e| e.to_string()).err();
+        assert_eq!(
+            msg("replay:frames@30,pace").as_deref(),
+            Some(
+                "unknown replay option \"pace\" in source \"replay:frames@30,pace\": the only option is `paced` (replay:DIR[@FPS][,paced])"
+            )
+        );
+        assert_eq!(
+            msg("replay:frames,fast").as_deref(),
+            Some(
+                "unknown replay option \"fast\" in source \"replay:frames,fast\": the only option is `paced` (replay:DIR[@FPS][,paced])"
+            )
+        );
+        assert!(
+            msg("replay:frames@30,").is_some_and(|m| m.starts_with("unknown replay option \"\"")),
+            "an empty option"
+        );
+        assert_eq!(
+            msg("replay:frames,paced@30").as_deref(),
+            Some(
+                "in source \"replay:frames,paced@30\", `,paced` goes after the frame rate (replay:DIR@FPS,paced)"
+            )
+        );
+        for (spec, fps) in [
+            ("replay:frames@fast", "fast"),
+            ("replay:frames@,paced", ""),
+            ("replay:frames@0,paced", "0"),
+            ("replay:frames@1001", "1001"),
+            ("replay:frames@NaN", "NaN"),
+        ] {
+            assert_eq!(
+                SourceSpec::parse(spec),
+                Err(SourceSpecError::BadFrameRate {
+                    spec: spec.to_owned(),
+                    fps: fps.to_owned()
+                })
+            );
+        }
+        for spec in ["replay:", "replay:,paced", "replay:@30,paced"] {
+            assert_eq!(
+                SourceSpec::parse(spec),
+                Err(SourceSpecError::NoFolder {
+                    spec: spec.to_owned()
+                })
+            );
+        }
     }
 }

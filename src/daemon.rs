@@ -53,8 +53,18 @@ pub enum DaemonError {
     },
     #[error("no scan source could be started")]
     NoSources,
-    #[error("source {0}")]
-    Source(String),
+    #[error("source {spec}")]
+    Source {
+        spec: String,
+        #[source]
+        source: crate::source::Error,
+    },
+    #[error("source {spec}: this build has no {what} support (build with {how})")]
+    SourceNotBuilt {
+        spec: String,
+        what: &'static str,
+        how: &'static str,
+    },
     #[error("cannot read the GTIN prefix file {path}: {source}")]
     PrefixFile {
         path: PathBuf,
@@ -133,15 +143,17 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
     };
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for spec in &config.sources {
+        let failed = |source: crate::source::Error| DaemonError::Source {
+            spec: spec.to_string(),
+            source,
+        };
         match spec {
             SourceSpec::Stdin => sources.push(Box::new(crate::source::stdin::StdinSource::new(
                 config.framing.clone(),
             ))),
             #[cfg(feature = "serial")]
             SourceSpec::Serial { path, baud } => {
-                match crate::source::serial::check_path(path)
-                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?
-                {
+                match crate::source::serial::check_path(path).map_err(|e| failed(e.into()))? {
                     crate::source::serial::PathState::Present => {}
                     crate::source::serial::PathState::Waiting => tracing::warn!(
                         path = %path.display(),
@@ -160,18 +172,18 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
             }
             #[cfg(not(feature = "serial"))]
             SourceSpec::Serial { .. } => {
-                return Err(DaemonError::Source(format!(
-                    "{spec}: this build has no serial support (build with the `serial` feature)"
-                )));
+                return Err(DaemonError::SourceNotBuilt {
+                    spec: spec.to_string(),
+                    what: "serial",
+                    how: "the `serial` feature",
+                });
             }
             SourceSpec::Images(paths) => {
-                let images =
-                    Images::new(paths).map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                let images = Images::new(paths).map_err(failed)?;
                 sources.push(Box::new(FrameSource::new(Box::new(images), decoder())));
             }
-            SourceSpec::Replay { dir, fps } => {
-                let replay = Replay::new(dir, fps.unwrap_or(30.0))
-                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+            SourceSpec::Replay { dir, fps, paced } => {
+                let replay = Replay::new(dir, fps.unwrap_or(30.0), *paced).map_err(failed)?;
                 sources.push(Box::new(FrameSource::new(Box::new(replay), decoder())));
             }
             #[cfg(feature = "wedge")]
@@ -182,26 +194,30 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
                         gap_ms: config.wedge_gap_ms,
                         max_len: config.framing.max_len,
                     })
-                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                    .map_err(failed)?;
                 sources.push(Box::new(wedge));
             }
             #[cfg(not(feature = "wedge"))]
             SourceSpec::Hid(_) => {
-                return Err(DaemonError::Source(format!(
-                    "{spec}: this build has no keyboard-wedge support (build with the `wedge` feature)"
-                )));
+                return Err(DaemonError::SourceNotBuilt {
+                    spec: spec.to_string(),
+                    what: "keyboard-wedge",
+                    how: "the `wedge` feature",
+                });
             }
             #[cfg(feature = "camera")]
             SourceSpec::Camera(device) => {
-                let camera = crate::source::camera::Camera::open(device, &config.camera)
-                    .map_err(|e| DaemonError::Source(format!("{spec}: {e}")))?;
+                let camera =
+                    crate::source::camera::Camera::open(device, &config.camera).map_err(failed)?;
                 sources.push(Box::new(FrameSource::new(Box::new(camera), decoder())));
             }
             #[cfg(not(feature = "camera"))]
             SourceSpec::Camera(_) => {
-                return Err(DaemonError::Source(format!(
-                    "{spec}: this build has no camera support (build with `--features camera`, which needs libclang-dev)"
-                )));
+                return Err(DaemonError::SourceNotBuilt {
+                    spec: spec.to_string(),
+                    what: "camera",
+                    how: "`--features camera`, which needs libclang-dev",
+                });
             }
         }
     }

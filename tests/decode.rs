@@ -433,6 +433,8 @@ fn load_luma_fails_cleanly_and_names_the_file() {
 
     let text = dir.path().join("notes.png");
     std::fs::write(&text, "this is not an image\n").expect("write");
+    let unknown = dir.path().join("notes.txt");
+    std::fs::write(&unknown, "this is not an image\n").expect("write");
 
     let huge = dir.path().join("huge.png");
     let mut declared = png_header(100_000, 100_000);
@@ -441,11 +443,31 @@ fn load_luma_fails_cleanly_and_names_the_file() {
 
     let missing = dir.path().join("missing.png");
 
-    for path in [&truncated, &text, &huge, &missing] {
+    for (path, why) in [
+        (&truncated, "cannot decode: "),
+        // Content that names no format is tried as the format its name says.
+        (&text, "cannot decode: "),
+        (&unknown, "not an image (unknown format)"),
+        // Over the decoder's own dimension limit (`faults.rs` reaches the 40 MP limit).
+        (&huge, "cannot decode: Image size exceeds limit"),
+        (&missing, "cannot open: "),
+    ] {
         let err = load_luma(path).expect_err("must not load");
         let msg = err.to_string();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         assert!(msg.contains(name), "{msg:?} names {name}");
-        assert!(msg.len() > name.len() + 4, "{msg:?} says what went wrong");
+        // What went wrong is the error's source, which whoever prints the error shows after the
+        // message; the message itself does not repeat it.
+        let reason = err.reason();
+        assert!(reason.starts_with(why), "{reason:?} says {why:?}");
+        assert!(
+            !msg.contains(&reason),
+            "{msg:?} leaves {reason:?} to the cause chain"
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            source.is_some_and(|s| reason.starts_with(&s)),
+            "the reason is the source chain"
+        );
     }
 }

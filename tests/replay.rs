@@ -9,7 +9,7 @@ use scanstation::decode::{DecodeConfig, Decoder};
 use scanstation::store::Store;
 use scanstation::synth::{SceneStep, scene};
 
-use crate::util::{bin, stderr, stdout};
+use crate::util::{bin, run_with_stdin, stderr, stdout};
 
 #[test]
 fn replayed_scene_gives_one_unit_per_label() {
@@ -140,4 +140,43 @@ fn replayed_scene_gives_one_unit_per_label() {
         scans.iter().any(|s| s.symbology.as_deref() == Some("]C0")),
         "AIM identifiers kept"
     );
+}
+
+/// A replay that cannot start stops the station at once with what is wrong and where: a bad
+/// suffix from the spec parser, a missing or empty folder from the source, each cause once.
+#[test]
+fn a_replay_that_cannot_start_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("r.db");
+    let db = db.to_string_lossy();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let missing = dir.path().join("missing");
+    let cases = [
+        (
+            "replay:frames@30,pace".to_owned(),
+            "--source: unknown replay option \"pace\" in source \"replay:frames@30,pace\""
+                .to_owned(),
+        ),
+        (
+            format!("replay:{}", missing.display()),
+            format!(
+                "source replay:{m}: replay folder {m} does not exist",
+                m = missing.display()
+            ),
+        ),
+        (
+            format!("replay:{},paced", empty.display()),
+            format!(
+                "source replay:{e},paced: replay folder {e} holds no images",
+                e = empty.display()
+            ),
+        ),
+    ];
+    for (spec, want) in cases {
+        let out = run_with_stdin(&["run", "--db", &db, "--source", &spec], b"");
+        assert_eq!(out.status.code(), Some(1), "{spec}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&want), "{spec}: {err}");
+    }
 }

@@ -28,7 +28,7 @@ fn load(hint: Option<ImageFormat>, bytes: &[u8]) -> Result<image::GrayImage, Str
     if let Some(format) = hint {
         reader.set_format(format);
     }
-    decode_luma(reader)
+    decode_luma(reader).map_err(|e| e.to_string())
 }
 
 fuzz_target!(|data: &[u8]| {

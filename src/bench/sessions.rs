@@ -1,7 +1,7 @@
 //! `scanstation bench sessions`: generated camera sessions played through the real station,
 //! scored per appearance as a desk would score them (see [`crate::synth::session`]).
 //!
-//! The station runs as a child process (`run --json --source replay:DIR@FPS`), so the figures
+//! The station runs as a child process (`run --json --source replay:DIR@FPS,paced`), so the figures
 //! hold for whatever binary this is, the current label tracker or a future one. Its stdout is
 //! read on a thread that stamps each line with the wall clock on receipt; the last `unit` event
 //! of each unit id is its final state, and the first one gives the latency.
@@ -142,7 +142,8 @@ fn run_station(
         .arg("--config")
         .arg(config)
         .arg("--source")
-        .arg(format!("replay:{}@{}", dir.display(), args.fps))
+        // Paced, so that latency and frames/s are measured as a camera would deliver the frames.
+        .arg(format!("replay:{}@{},paced", dir.display(), args.fps))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -213,7 +213,7 @@ pub fn run(args: &BenchDecodeArgs) -> Result<()> {
             Ok(img) => img,
             Err(err) => {
                 load_errors += 1;
-                eprintln!("bench decode: {err}");
+                eprintln!("bench decode: {}: {}", path.display(), err.reason());
                 continue;
             }
         };

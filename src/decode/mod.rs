@@ -32,7 +32,7 @@ mod worker;
 pub mod bench;
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use image::GrayImage;
@@ -483,12 +483,53 @@ fn dedup(symbols: Vec<Symbol>) -> Vec<Symbol> {
     out
 }
 
-/// An image file that could not be turned into a frame.
+/// An image file that could not be turned into a frame: the file, and why ([`LumaError`]).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("cannot load {}", path.display())]
 pub struct LoadError {
-    pub path: String,
-    pub message: String,
+    pub path: PathBuf,
+    #[source]
+    pub source: LumaError,
+}
+
+impl LoadError {
+    /// Why the file did not load, with every cause, but without the file's name: for lines that
+    /// show the file in a column of its own. A cause whose text is already there is skipped
+    /// (`image`'s errors show their source in their own message too).
+    pub fn reason(&self) -> String {
+        let mut text = self.source.to_string();
+        let mut cause = std::error::Error::source(&self.source);
+        while let Some(e) = cause {
+            let more = e.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = e.source();
+        }
+        text
+    }
+}
+
+/// Why image bytes are not a usable grey frame.
+#[derive(Debug, thiserror::Error)]
+pub enum LumaError {
+    #[error("cannot open")]
+    Open(#[source] std::io::Error),
+    #[error("cannot read")]
+    Read(#[source] std::io::Error),
+    #[error("not an image (unknown format)")]
+    UnknownFormat,
+    #[error("cannot decode")]
+    Decode(#[source] image::ImageError),
+    #[error(
+        "{width}x{height} is {:.1} megapixels, over the {} MP limit that keeps decoding within memory; scale it down",
+        (u64::from(*width) * u64::from(*height)) as f64 / 1e6,
+        MAX_PIXELS / 1_000_000
+    )]
+    TooLarge { width: u32, height: u32 },
+    #[error("empty image ({width}x{height})")]
+    Empty { width: u32, height: u32 },
 }
 
 /// Images larger than this in either dimension are refused before decoding (decompression bombs).
@@ -503,11 +544,11 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 
 /// Loads an image file as a grey frame, with limits against decompression bombs.
 pub fn load_luma(path: &Path) -> Result<GrayImage, LoadError> {
-    let err = |message: String| LoadError {
-        path: path.display().to_string(),
-        message,
+    let err = |source: LumaError| LoadError {
+        path: path.to_owned(),
+        source,
     };
-    let reader = image::ImageReader::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
+    let reader = image::ImageReader::open(path).map_err(|e| err(LumaError::Open(e)))?;
     decode_luma(reader).map_err(err)
 }
 
@@ -518,12 +559,10 @@ pub fn load_luma(path: &Path) -> Result<GrayImage, LoadError> {
 #[doc(hidden)]
 pub fn decode_luma<R: std::io::BufRead + std::io::Seek>(
     reader: image::ImageReader<R>,
-) -> Result<GrayImage, String> {
-    let mut reader = reader
-        .with_guessed_format()
-        .map_err(|e| format!("cannot read: {e}"))?;
+) -> Result<GrayImage, LumaError> {
+    let mut reader = reader.with_guessed_format().map_err(LumaError::Read)?;
     if reader.format().is_none() {
-        return Err("not an image (unknown format)".to_owned());
+        return Err(LumaError::UnknownFormat);
     }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
@@ -531,26 +570,17 @@ pub fn decode_luma<R: std::io::BufRead + std::io::Seek>(
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     // The size comes from the header, so an oversized frame costs nothing to refuse.
-    let decoder = reader
-        .into_decoder()
-        .map_err(|e| format!("cannot decode: {e}"))?;
+    let decoder = reader.into_decoder().map_err(LumaError::Decode)?;
     let (width, height) = image::ImageDecoder::dimensions(&decoder);
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > MAX_PIXELS {
-        return Err(format!(
-            "{width}x{height} is {:.1} megapixels, over the {} MP limit that keeps decoding within memory; scale it down",
-            pixels as f64 / 1e6,
-            MAX_PIXELS / 1_000_000
-        ));
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(LumaError::TooLarge { width, height });
     }
-    let image =
-        image::DynamicImage::from_decoder(decoder).map_err(|e| format!("cannot decode: {e}"))?;
+    let image = image::DynamicImage::from_decoder(decoder).map_err(LumaError::Decode)?;
     if image.width() == 0 || image.height() == 0 {
-        return Err(format!(
-            "empty image ({}x{})",
-            image.width(),
-            image.height()
-        ));
+        return Err(LumaError::Empty {
+            width: image.width(),
+            height: image.height(),
+        });
     }
     Ok(image.into_luma8())
 }

@@ -1,8 +1,10 @@
 //! `camera:INDEX|PATH`: a USB camera through nokhwa (feature `camera`).
 //!
-//! The grabber reopens a camera that vanished, with backoff in the capture thread, and turns
-//! every frame to grey at once: the decoder wants Luma8, and copying colour frames around
-//! would cost more than the conversion.
+//! The thread that owns the device reopens a camera that vanished, with backoff
+//! ([`super::Reconnect`], 200 ms to 5 s), and turns every frame to grey at once: the decoder
+//! wants Luma8, and copying colour frames around would cost more than the conversion.
+
+use std::time::Duration;
 
 use image::GrayImage;
 use nokhwa::Camera as Device;
@@ -12,14 +14,17 @@ use nokhwa::utils::{
     Resolution,
 };
 
+pub use super::camera_settings::CameraSettings;
 use super::frames::{GrabError, Grabbed, Grabber};
+use super::reconnect::{Change, Reconnect};
+use super::{Error, chain};
 use crate::clock;
-use crate::config::CameraSettings;
 
 /// The grabber side: frames arrive from the thread that owns the device, because nokhwa's
 /// camera handle cannot move between threads.
 pub struct Camera {
     name: String,
+    device: String,
     frames: std::sync::mpsc::Receiver<Result<Grabbed, GrabError>>,
 }
 
@@ -35,7 +40,7 @@ pub fn list() -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Err(err) => format!("cameras could not be listed: {err}"),
+        Err(err) => format!("cameras could not be listed: {}", chain(&err)),
     }
 }
 
@@ -50,38 +55,49 @@ fn frame_format(settings: &CameraSettings) -> FrameFormat {
 /// Opens the device and streams from it; lives on the device thread.
 struct DeviceLoop {
     name: String,
+    /// The device as the spec names it (`0`, `/dev/video2`), for errors.
+    device: String,
     index: CameraIndex,
     settings: CameraSettings,
     frame_no: u64,
 }
 
 impl DeviceLoop {
-    fn connect(&self) -> Result<Device, String> {
+    fn connect(&self) -> Result<Device, nokhwa::NokhwaError> {
         let wanted = CameraFormat::new(
             Resolution::new(self.settings.width, self.settings.height),
             frame_format(&self.settings),
             self.settings.fps,
         );
         let format = RequestedFormat::new::<LumaFormat>(RequestedFormatType::Closest(wanted));
-        let mut device = Device::new(self.index.clone(), format).map_err(|e| e.to_string())?;
-        device.open_stream().map_err(|e| e.to_string())?;
+        let mut device = Device::new(self.index.clone(), format)?;
+        device.open_stream()?;
         tracing::info!(camera = %self.name, format = %device.camera_format(), "camera streaming");
         Ok(device)
     }
 
-    fn grab(&mut self, device: &mut Device) -> Result<Grabbed, String> {
-        let buffer = device
-            .frame()
-            .map_err(|err| format!("camera frame failed: {err}"))?;
+    fn grab(&mut self, device: &mut Device) -> Result<Grabbed, Error> {
+        let buffer = device.frame().map_err(|source| Error::CameraFrame {
+            device: self.device.clone(),
+            source: Box::new(source),
+        })?;
         let at_ms = clock::now_ms();
         self.frame_no += 1;
         let image = buffer
             .decode_image::<LumaFormat>()
-            .map_err(|e| e.to_string())
+            .map_err(|source| Error::CameraFrame {
+                device: self.device.clone(),
+                source: Box::new(source),
+            })
             .and_then(|img| {
-                let (w, h) = img.dimensions();
-                GrayImage::from_raw(w, h, img.into_raw())
-                    .ok_or_else(|| "camera frame has the wrong size".to_owned())
+                let (width, height) = img.dimensions();
+                GrayImage::from_raw(width, height, img.into_raw()).ok_or_else(|| {
+                    Error::CameraFrameSize {
+                        device: self.device.clone(),
+                        width,
+                        height,
+                    }
+                })
             });
         Ok(Grabbed {
             at_ms,
@@ -96,29 +112,39 @@ impl DeviceLoop {
         first: Device,
         frames: std::sync::mpsc::SyncSender<Result<Grabbed, GrabError>>,
     ) {
-        let mut device = Some(first);
-        let mut backoff = std::time::Duration::from_millis(200);
+        // A lost camera reaches the frame source as one `Lost` per outage, which it reports as
+        // Down; it reports Up itself when the next frame arrives, so Up needs no message here.
+        let mut reconnect = Reconnect::new(
+            Duration::from_millis(200),
+            Duration::from_secs(5),
+            |change| match change {
+                Change::Down(error) => frames.send(Err(GrabError::Lost(error))).is_ok(),
+                Change::Up => true,
+            },
+        );
+        let mut device = first;
         loop {
-            let result = match device.as_mut() {
-                Some(d) => self.grab(d).map_err(|e| {
-                    device = None;
-                    GrabError::Lost(e)
-                }),
-                None => match self.connect() {
-                    Ok(d) => {
-                        device = Some(d);
-                        backoff = std::time::Duration::from_millis(200);
-                        continue;
+            match self.grab(&mut device) {
+                Ok(frame) => {
+                    if frames.send(Ok(frame)).is_err() {
+                        return;
                     }
-                    Err(e) => {
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
-                        Err(GrabError::Lost(format!("camera unavailable: {e}")))
+                }
+                Err(error) => {
+                    if reconnect.lost(error).is_err() {
+                        return;
                     }
-                },
-            };
-            if frames.send(result).is_err() {
-                return;
+                    let reopened = reconnect.open(|| {
+                        self.connect().map_err(|source| Error::CameraUnavailable {
+                            device: self.device.clone(),
+                            source: Box::new(source),
+                        })
+                    });
+                    let Ok(reopened) = reopened else {
+                        return;
+                    };
+                    device = reopened;
+                }
             }
         }
     }
@@ -126,7 +152,7 @@ impl DeviceLoop {
 
 impl Camera {
     /// Opens the camera now, so a missing camera is an error at start naming what exists.
-    pub fn open(device: &str, settings: &CameraSettings) -> Result<Camera, String> {
+    pub fn open(device: &str, settings: &CameraSettings) -> Result<Camera, Error> {
         let index = match device.parse::<u32>() {
             Ok(i) => CameraIndex::Index(i),
             Err(_) => CameraIndex::String(device.to_owned()),
@@ -134,13 +160,13 @@ impl Camera {
         let name = format!("camera:{device}");
         let device_loop = DeviceLoop {
             name: name.clone(),
+            device: device.to_owned(),
             index,
             settings: settings.clone(),
             frame_no: 0,
         };
         let (opened_tx, opened_rx) = std::sync::mpsc::channel();
         let (frames_tx, frames_rx) = std::sync::mpsc::sync_channel(1);
-        let label = device.to_owned();
         std::thread::Builder::new()
             .name(name.clone())
             .spawn(move || match device_loop.connect() {
@@ -152,17 +178,25 @@ impl Camera {
                     let _ = opened_tx.send(Err(e));
                 }
             })
-            .map_err(|e| format!("cannot start the camera thread: {e}"))?;
+            .map_err(|source| Error::CameraThread {
+                device: device.to_owned(),
+                source,
+            })?;
         match opened_rx.recv() {
             Ok(Ok(())) => Ok(Camera {
                 name,
+                device: device.to_owned(),
                 frames: frames_rx,
             }),
-            Ok(Err(e)) => Err(format!("cannot open camera {label}: {e}; {}", list())),
-            Err(_) => Err(format!(
-                "camera {label}: the camera thread stopped; {}",
-                list()
-            )),
+            Ok(Err(source)) => Err(Error::CameraOpen {
+                device: device.to_owned(),
+                cameras: list(),
+                source: Box::new(source),
+            }),
+            Err(_) => Err(Error::CameraThreadStopped {
+                device: device.to_owned(),
+                cameras: list(),
+            }),
         }
     }
 }
@@ -176,7 +210,10 @@ impl Grabber for Camera {
         match self.frames.recv() {
             Ok(Ok(frame)) => Ok(Some(frame)),
             Ok(Err(err)) => Err(err),
-            Err(_) => Err(GrabError::Fatal("the camera thread stopped".to_owned())),
+            Err(_) => Err(GrabError::Fatal(Error::CameraThreadStopped {
+                device: self.device.clone(),
+                cameras: list(),
+            })),
         }
     }
 

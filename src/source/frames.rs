@@ -3,7 +3,8 @@
 //! A grabber only produces grey frames; `FrameSource` decodes them on its own thread and sends
 //! the symbols to the event loop. For a live camera, capture never waits for decode: a newer
 //! frame replaces one not yet decoded, and the dropped frames are counted. Files are never
-//! dropped: each image is decoded once.
+//! dropped: each image is decoded once, and the next file is loaded only when few enough earlier
+//! frames are still alive.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use image::GrayImage;
 
-use super::{FrameResult, Source, SourceEvent};
+use super::{Error, FrameResult, Source, SourceEvent, chain};
 use crate::clock;
 use crate::decode::{DecodeWorker, Decoder};
 
@@ -20,18 +21,21 @@ use crate::decode::{DecodeWorker, Decoder};
 pub struct Grabbed {
     pub at_ms: i64,
     pub name: String,
-    pub image: Result<GrayImage, String>,
+    /// The frame, or why this one could not be had (the file is corrupt, the camera sent
+    /// garbage); the source goes on with the next.
+    pub image: Result<GrayImage, Error>,
 }
 
 /// Why a grabber stopped or paused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum GrabError {
-    /// The device went away; the grabber will try to reopen it on the next call.
-    #[error("{0}")]
-    Lost(String),
-    /// The source cannot work at all (no such folder, no camera).
-    #[error("{0}")]
-    Fatal(String),
+    /// The device went away. The grabber reconnects by itself (with [`super::Reconnect`]) and
+    /// says this once per outage; its next frame means the device is back.
+    #[error(transparent)]
+    Lost(Error),
+    /// The source cannot go on at all.
+    #[error(transparent)]
+    Fatal(Error),
 }
 
 /// Something that produces frames: files, a replayed folder, a camera.
@@ -52,12 +56,15 @@ const IMAGE_EXTENSIONS: [&str; 9] = [
 ];
 
 /// The files named by `paths`: files as given, folders expanded to their images in name order.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| format!("cannot list {}: {e}", path.display()))?
+                .map_err(|source| Error::List {
+                    path: path.clone(),
+                    source,
+                })?
                 .filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| {
@@ -71,7 +78,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         } else if path.exists() {
             out.push(path.clone());
         } else {
-            return Err(format!("no such file or folder: {}", path.display()));
+            return Err(Error::NotFound { path: path.clone() });
         }
     }
     Ok(out)
@@ -87,7 +94,7 @@ pub struct Images {
 }
 
 impl Images {
-    pub fn new(paths: &[PathBuf]) -> Result<Images, String> {
+    pub fn new(paths: &[PathBuf]) -> Result<Images, Error> {
         let files = expand(paths)?;
         let name = format!(
             "images:{}",
@@ -113,7 +120,7 @@ impl Grabber for Images {
         Ok(self.files.next().map(|path| Grabbed {
             at_ms: clock::now_ms(),
             name: path.display().to_string(),
-            image: crate::decode::load_luma(&path).map_err(|e| e.to_string()),
+            image: crate::decode::load_luma(&path).map_err(Error::from),
         }))
     }
 
@@ -126,37 +133,54 @@ impl Grabber for Images {
     }
 }
 
-/// `replay:DIR[@FPS]`: a folder of frames in name order, played as if from a camera.
+/// `replay:DIR[@FPS][,paced]`: a folder of frames in name order, played as if from a camera.
 ///
 /// Frame times are virtual (`start + i / fps`), so a replay groups and registers labels the
-/// same way however fast the machine decodes; playback is paced to the frame rate in real time
-/// too, but never drops a frame.
+/// same way however fast the machine decodes. Unpaced (the default), frames go as fast as they
+/// are decoded and used, which is what tests and batch runs want; paced, frame `i` is not
+/// loaded before `i / fps` seconds have passed, as a camera would deliver it. Either way no frame
+/// is ever dropped.
 pub struct Replay {
     name: String,
     files: Vec<PathBuf>,
     next: usize,
     fps: f64,
+    paced: bool,
     start_ms: i64,
     start: Instant,
 }
 
 impl Replay {
-    pub fn new(dir: &Path, fps: f64) -> Result<Replay, String> {
+    pub fn new(dir: &Path, fps: f64, paced: bool) -> Result<Replay, Error> {
+        if !(fps.is_finite() && fps > 0.0) {
+            return Err(Error::FrameRate { fps });
+        }
         if !dir.is_dir() {
-            return Err(format!("replay folder {} does not exist", dir.display()));
+            return Err(Error::NoFolder {
+                path: dir.to_owned(),
+            });
         }
         let files = expand(&[dir.to_owned()])?;
         if files.is_empty() {
-            return Err(format!("replay folder {} holds no images", dir.display()));
+            return Err(Error::NoImages {
+                path: dir.to_owned(),
+            });
         }
         Ok(Replay {
             name: format!("replay:{}", dir.display()),
             files,
             next: 0,
             fps,
+            paced,
             start_ms: clock::now_ms(),
             start: Instant::now(),
         })
+    }
+
+    /// The virtual time of frame `index` after the start: `index / fps`, saturating rather than
+    /// failing on a folder too long for its frame rate.
+    fn offset(&self, index: usize) -> Duration {
+        Duration::try_from_secs_f64(index as f64 / self.fps).unwrap_or(Duration::MAX)
     }
 }
 
@@ -169,15 +193,18 @@ impl Grabber for Replay {
         let Some(path) = self.files.get(self.next).cloned() else {
             return Ok(None);
         };
-        let offset = Duration::from_secs_f64(self.next as f64 / self.fps);
-        if let Some(wait) = offset.checked_sub(self.start.elapsed()) {
+        let offset = self.offset(self.next);
+        if self.paced
+            && let Some(wait) = offset.checked_sub(self.start.elapsed())
+        {
             std::thread::sleep(wait);
         }
         self.next += 1;
+        let offset_ms = i64::try_from(offset.as_millis()).unwrap_or(i64::MAX);
         Ok(Some(Grabbed {
-            at_ms: self.start_ms + offset.as_millis() as i64,
+            at_ms: self.start_ms.saturating_add(offset_ms),
             name: path.display().to_string(),
-            image: crate::decode::load_luma(&path).map_err(|e| e.to_string()),
+            image: crate::decode::load_luma(&path).map_err(Error::from),
         }))
     }
 
@@ -241,7 +268,7 @@ impl Source for FrameSource {
                     }
                     Ok(None) => break,
                     Err(err) => {
-                        tracing::error!(source = %name, error = %err, "frame source failed");
+                        tracing::error!(source = %name, error = %chain(&err), "frame source failed");
                         break;
                     }
                 }
@@ -259,6 +286,8 @@ impl Source for FrameSource {
         let capture_name = name.clone();
         let mut grabber = self.grabber;
         std::thread::spawn(move || {
+            // The grabber reconnects by itself and says once per outage that the device is
+            // lost; this thread passes that on as Down, and the next frame as Up.
             let mut down = false;
             loop {
                 match grabber.grab() {
@@ -279,22 +308,17 @@ impl Source for FrameSource {
                     }
                     Ok(None) => break,
                     Err(GrabError::Lost(error)) => {
-                        if !down {
-                            down = true;
-                            if capture_events
-                                .send(SourceEvent::Down {
-                                    source: capture_name.clone(),
-                                    error,
-                                })
-                                .is_err()
-                            {
-                                break;
-                            }
+                        down = true;
+                        let down = SourceEvent::Down {
+                            source: capture_name.clone(),
+                            error: chain(&error),
+                        };
+                        if capture_events.send(down).is_err() {
+                            break;
                         }
-                        std::thread::sleep(Duration::from_millis(500));
                     }
                     Err(GrabError::Fatal(error)) => {
-                        tracing::error!(source = %capture_name, error = %error, "camera failed");
+                        tracing::error!(source = %capture_name, error = %chain(&error), "camera failed");
                         break;
                     }
                 }
@@ -343,7 +367,7 @@ fn decode_one(source: &str, frame: Grabbed, worker: &mut DecodeWorker) -> FrameR
                 Err(err) => (Vec::new(), Some(image), Some(err.to_string())),
             }
         }
-        Err(err) => (Vec::new(), None, Some(err)),
+        Err(err) => (Vec::new(), None, Some(chain(&err))),
     };
     let labels = match &image {
         Some(image) if !symbols.is_empty() => group_labels(image, &symbols),
@@ -368,4 +392,102 @@ fn group_labels(
     _symbols: &[crate::decode::Symbol],
 ) -> Vec<super::FrameLabel> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder of `n` small grey PNGs named in play order.
+    fn folder(n: usize) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..n {
+            GrayImage::from_pixel(8, 8, image::Luma([200]))
+                .save(dir.path().join(format!("frame{i:03}.png")))
+                .expect("write a frame");
+        }
+        dir
+    }
+
+    /// Every frame of `replay`: virtual time after the first, name, and whether it loaded.
+    fn play(mut replay: Replay) -> Vec<(i64, String, bool)> {
+        let mut out = Vec::new();
+        let mut first = None;
+        while let Ok(Some(frame)) = replay.grab() {
+            let start = *first.get_or_insert(frame.at_ms);
+            let name = Path::new(&frame.name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push((frame.at_ms - start, name, frame.image.is_ok()));
+        }
+        out
+    }
+
+    #[test]
+    fn an_unpaced_replay_has_the_paced_frame_times_without_waiting_for_them() {
+        let dir = folder(3);
+        // At half a frame per second, pacing would take four seconds for three frames.
+        let started = Instant::now();
+        let unpaced = play(Replay::new(dir.path(), 0.5, false).expect("replay"));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "unpaced replays do not sleep: {:?}",
+            started.elapsed()
+        );
+        let expected = [
+            (0, "frame000.png".to_owned(), true),
+            (2000, "frame001.png".to_owned(), true),
+            (4000, "frame002.png".to_owned(), true),
+        ];
+        assert_eq!(unpaced, expected);
+
+        // Paced, the same frames and times, and frame i is not grabbed before i / fps.
+        let started = Instant::now();
+        let paced = play(Replay::new(dir.path(), 20.0, true).expect("replay"));
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        let times: Vec<i64> = paced.iter().map(|f| f.0).collect();
+        assert_eq!(times, [0, 50, 100]);
+    }
+
+    #[test]
+    fn replay_and_images_errors_name_the_path() {
+        let empty = tempfile::tempdir().expect("tempdir");
+        let missing = empty.path().join("missing");
+        let cases = [
+            (
+                Replay::new(&missing, 30.0, false).err(),
+                format!("replay folder {} does not exist", missing.display()),
+            ),
+            (
+                Replay::new(empty.path(), 30.0, false).err(),
+                format!("replay folder {} holds no images", empty.path().display()),
+            ),
+            (
+                Replay::new(empty.path(), f64::NAN, false).err(),
+                "replay frame rate NaN is not a positive number of frames per second".to_owned(),
+            ),
+            (
+                Images::new(std::slice::from_ref(&missing)).err(),
+                format!("no such file or folder: {}", missing.display()),
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.map(|e| chain(&e)), Some(want));
+        }
+    }
+
+    #[test]
+    fn a_corrupt_frame_is_an_error_of_that_frame_naming_the_file() {
+        let dir = folder(2);
+        std::fs::write(dir.path().join("frame001.png"), b"not a png").expect("corrupt a frame");
+        let mut replay = Replay::new(dir.path(), 30.0, false).expect("replay");
+        let first = replay.grab().expect("grab").expect("a frame");
+        assert!(first.image.is_ok());
+        let second = replay.grab().expect("grab").expect("a frame");
+        let err = second.image.err().map(|e| chain(&e)).unwrap_or_default();
+        assert!(err.starts_with("cannot load "), "{err}");
+        assert!(err.contains("frame001.png"), "{err}");
+        assert!(replay.grab().expect("grab").is_none());
+    }
 }

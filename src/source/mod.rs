@@ -6,18 +6,25 @@
 
 #[cfg(feature = "camera")]
 pub mod camera;
+pub mod camera_settings;
+mod error;
 pub mod frames;
 pub mod framing;
 pub mod keymap;
+pub mod reconnect;
 #[cfg(feature = "serial")]
 pub mod serial;
+pub mod serial_spec;
 pub mod stdin;
 #[cfg(feature = "wedge")]
 pub mod wedge;
 
 use std::sync::mpsc::SyncSender;
 
+pub use camera_settings::CameraSettings;
+pub use error::{Error, chain};
 pub use framing::{Frame, FrameProblem, FramingConfig, LineFramer, Terminator};
+pub use reconnect::{Reconnect, ResetAfter, Stopped};
 
 /// One framed scan as it arrived: the raw bytes are kept exactly, whatever they contain.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,8 @@ use std::time::Duration;
 use serialport::TTYPort;
 
 use super::framing::{Frame, FramingConfig, LineFramer};
-use super::{RawScan, Source, SourceEvent};
+use super::reconnect::{self, Reconnect, ResetAfter};
+use super::{Error, RawScan, Source, SourceEvent, chain};
 use crate::clock;
 
 /// How long one read waits for bytes. It is short so that the inter-character timeout of
@@ -56,48 +57,7 @@ impl SerialConfig {
     }
 }
 
-/// What is wrong with a `serial:PATH[@BAUD]` source spec.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SpecError {
-    #[error("serial source spec {spec:?} has an empty device path (expected PATH[@BAUD])")]
-    EmptyPath { spec: String },
-    #[error(
-        "serial source spec {spec:?} has a bad baud rate {baud:?} (expected a whole number from 1 to {max})",
-        max = u32::MAX
-    )]
-    BadBaud { spec: String, baud: String },
-}
-
-/// Parses the part after `serial:` of a source spec: `PATH[@BAUD]`, e.g. `/dev/scanner@115200`.
-///
-/// The text after the last `@` is always read as the baud rate, so a path that itself contains
-/// `@` needs an explicit baud rate after it.
-pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<u32>), SpecError> {
-    let (path, baud) = match spec.rsplit_once('@') {
-        Some((path, baud)) => {
-            let parsed = baud
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| baud.parse::<u32>().ok())
-                .flatten()
-                .filter(|b| *b > 0);
-            let Some(parsed) = parsed else {
-                return Err(SpecError::BadBaud {
-                    spec: spec.to_owned(),
-                    baud: baud.to_owned(),
-                });
-            };
-            (path, Some(parsed))
-        }
-        None => (spec, None),
-    };
-    if path.trim().is_empty() {
-        return Err(SpecError::EmptyPath {
-            spec: spec.to_owned(),
-        });
-    }
-    Ok((PathBuf::from(path), baud))
-}
+pub use super::serial_spec::{SpecError, parse_spec};
 
 /// Why a serial source cannot start at all: its path can never become a scanner.
 #[derive(Debug, thiserror::Error)]
@@ -204,46 +164,39 @@ impl Source for SerialSource {
     fn run(self: Box<Self>, events: SyncSender<SourceEvent>) {
         let name = self.name();
         let path = self.cfg.path.as_path();
-        let mut backoff = Backoff::new(self.cfg.backoff_min_ms, self.cfg.backoff_max_ms);
         // Down is sent once per outage, not once per failed attempt, so the event loop and the
-        // operator see one line when a scanner is unplugged for an hour.
-        let mut down_reported = false;
+        // operator see one line when a scanner is unplugged for an hour. Only a device that
+        // delivered data counts as working again: one that opens and fails at once (a node that
+        // lingers after the unplug) keeps the backoff growing.
+        let mut reconnect = Reconnect::new(
+            Duration::from_millis(self.cfg.backoff_min_ms),
+            Duration::from_millis(self.cfg.backoff_max_ms),
+            reconnect::to_events(&name, &events),
+        )
+        .reset_after(ResetAfter::Data);
         loop {
             let port = match open(&self.cfg) {
                 Ok(port) => port,
                 Err(error) => {
-                    if down_reported {
-                        tracing::debug!(path = %path.display(), %error, "serial device still unavailable");
+                    if reconnect.is_down() {
+                        tracing::debug!(path = %path.display(), error = %chain(&error), "serial device still unavailable");
                     } else {
-                        tracing::warn!(path = %path.display(), %error, "serial device unavailable, retrying");
-                        down_reported = true;
-                        let down = SourceEvent::Down {
-                            source: name.clone(),
-                            error,
-                        };
-                        if events.send(down).is_err() {
-                            return;
-                        }
+                        tracing::warn!(path = %path.display(), error = %chain(&error), "serial device unavailable, retrying");
                     }
-                    std::thread::sleep(backoff.next_delay());
+                    if reconnect.failed(error).is_err() {
+                        return;
+                    }
                     continue;
                 }
             };
             tracing::info!(path = %path.display(), baud = self.cfg.baud, "serial device open");
-            if events
-                .send(SourceEvent::Up {
-                    source: name.clone(),
-                })
-                .is_err()
-            {
+            if reconnect.opened().is_err() {
                 return;
             }
             let mut framer = LineFramer::new(self.cfg.framing.clone());
             let session = pump(port, path, &mut framer, &name, &events);
             if session.got_bytes {
-                // Only a device that delivered data counts as working again. One that opens and
-                // fails at once (a node that lingers after the unplug) keeps the backoff growing.
-                backoff.reset();
+                reconnect.delivered();
             }
             let Some(error) = session.lost else {
                 return;
@@ -255,28 +208,23 @@ impl Source for SerialSource {
             if !flushed {
                 return;
             }
-            tracing::warn!(path = %path.display(), %error, "serial device went away, reopening");
-            down_reported = true;
-            if events
-                .send(SourceEvent::Down {
-                    source: name.clone(),
-                    error,
-                })
-                .is_err()
-            {
+            tracing::warn!(path = %path.display(), error = %chain(&error), "serial device went away, reopening");
+            if reconnect.lost(error).is_err() {
                 return;
             }
-            std::thread::sleep(backoff.next_delay());
         }
     }
 }
 
-/// Opens the device, or says in one line why it could not.
-fn open(cfg: &SerialConfig) -> Result<TTYPort, String> {
+/// Opens the device.
+fn open(cfg: &SerialConfig) -> Result<TTYPort, Error> {
     serialport::new(cfg.path.to_string_lossy(), cfg.baud)
         .timeout(Duration::from_millis(READ_TIMEOUT_MS))
         .open_native()
-        .map_err(|e| format!("cannot open {}: {e}", cfg.path.display()))
+        .map_err(|e| Error::Open {
+            path: cfg.path.clone(),
+            source: e.into(),
+        })
 }
 
 /// How one open session of the device ended.
@@ -284,7 +232,7 @@ struct Session {
     /// Whether any byte was read.
     got_bytes: bool,
     /// Why the device counts as gone, or `None` when the receiver is gone and the source stops.
-    lost: Option<String>,
+    lost: Option<Error>,
 }
 
 /// Reads the open port until the device goes away or the receiver is gone. The port is closed on
@@ -300,7 +248,7 @@ fn pump(
     let mut got_bytes = false;
     // Gaps and checks are durations, so they run on the monotonic clock.
     let mut last_path_check = clock::mono_ms();
-    let gone = |got_bytes: bool, why: String| Session {
+    let gone = |got_bytes: bool, why: Error| Session {
         got_bytes,
         lost: Some(why),
     };
@@ -313,7 +261,9 @@ fn pump(
             Ok(0) => {
                 return gone(
                     got_bytes,
-                    format!("end of file on {}: device closed", path.display()),
+                    Error::Closed {
+                        path: path.to_owned(),
+                    },
                 );
             }
             Ok(n) => {
@@ -340,19 +290,25 @@ fn pump(
                 }
                 if now.saturating_sub(last_path_check) >= PATH_CHECK_MS {
                     last_path_check = now;
-                    if let Err(e) = std::fs::metadata(path) {
+                    if let Err(source) = std::fs::metadata(path) {
                         return gone(
                             got_bytes,
-                            format!("device path {} vanished: {e}", path.display()),
+                            Error::Vanished {
+                                path: path.to_owned(),
+                                source,
+                            },
                         );
                     }
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
+            Err(source) => {
                 return gone(
                     got_bytes,
-                    format!("read from {} failed: {e}", path.display()),
+                    Error::Read {
+                        path: path.to_owned(),
+                        source,
+                    },
                 );
             }
         }
@@ -371,96 +327,9 @@ fn send_scan(events: &SyncSender<SourceEvent>, name: &str, frame: Frame) -> bool
     events.send(SourceEvent::Scan(scan)).is_ok()
 }
 
-/// Exponential backoff between reopen attempts: min, 2 min, 4 min, ... up to max.
-#[derive(Debug, Clone)]
-struct Backoff {
-    min_ms: u64,
-    max_ms: u64,
-    next_ms: u64,
-}
-
-impl Backoff {
-    fn new(min_ms: u64, max_ms: u64) -> Backoff {
-        // A zero minimum would never grow and spin on `open`, and a maximum below the minimum
-        // would be meaningless, so both are clamped.
-        let min_ms = min_ms.max(1);
-        let max_ms = max_ms.max(min_ms);
-        Backoff {
-            min_ms,
-            max_ms,
-            next_ms: min_ms,
-        }
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let delay = self.next_ms;
-        self.next_ms = delay.saturating_mul(2).min(self.max_ms);
-        Duration::from_millis(delay)
-    }
-
-    fn reset(&mut self) {
-        self.next_ms = self.min_ms;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spec_with_and_without_baud() {
-        assert_eq!(
-            parse_spec("/dev/scanner@115200"),
-            Ok((PathBuf::from("/dev/scanner"), Some(115_200)))
-        );
-        assert_eq!(
-            parse_spec("/dev/ttyACM0"),
-            Ok((PathBuf::from("/dev/ttyACM0"), None))
-        );
-        assert_eq!(
-            parse_spec("/dev/odd@name@9600"),
-            Ok((PathBuf::from("/dev/odd@name"), Some(9600)))
-        );
-    }
-
-    #[test]
-    fn spec_errors_say_what_is_wrong() {
-        for bad in ["", "   ", "@9600"] {
-            let err = parse_spec(bad).err();
-            assert!(
-                matches!(err, Some(SpecError::EmptyPath { .. })),
-                "{bad:?}: {err:?}"
-            );
-        }
-        for (bad, baud) in [
-            ("/dev/x@", ""),
-            ("/dev/x@fast", "fast"),
-            ("/dev/x@0", "0"),
-            ("/dev/x@-9600", "-9600"),
-            ("/dev/x@+9600", "+9600"),
-            ("/dev/x@99999999999", "99999999999"),
-        ] {
-            assert_eq!(
-                parse_spec(bad),
-                Err(SpecError::BadBaud {
-                    spec: bad.to_owned(),
-                    baud: baud.to_owned()
-                })
-            );
-        }
-        let msg = parse_spec("/dev/x@fast").err().map(|e| e.to_string());
-        assert_eq!(
-            msg.as_deref(),
-            Some(
-                "serial source spec \"/dev/x@fast\" has a bad baud rate \"fast\" (expected a whole number from 1 to 4294967295)"
-            )
-        );
-        let msg = parse_spec("").err().map(|e| e.to_string());
-        assert_eq!(
-            msg.as_deref(),
-            Some("serial source spec \"\" has an empty device path (expected PATH[@BAUD])")
-        );
-    }
 
     #[test]
     fn config_defaults() {
@@ -472,21 +341,5 @@ mod tests {
             SerialSource::new(cfg).name(),
             "serial:/dev/scanner".to_owned()
         );
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_maximum_and_resets() {
-        let mut b = Backoff::new(100, 700);
-        let delays: Vec<u128> = (0..6).map(|_| b.next_delay().as_millis()).collect();
-        assert_eq!(delays, vec![100, 200, 400, 700, 700, 700]);
-        b.reset();
-        assert_eq!(b.next_delay().as_millis(), 100);
-
-        let mut odd = Backoff::new(0, 0);
-        assert_eq!(odd.next_delay().as_millis(), 1);
-        assert_eq!(odd.next_delay().as_millis(), 1);
-        let mut huge = Backoff::new(u64::MAX / 2 + 1, u64::MAX);
-        huge.next_delay();
-        assert_eq!(huge.next_delay(), Duration::from_millis(u64::MAX));
     }
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use evdev::{Device, EventType};
 
 use super::keymap::{KeyEvent, Keymap, WedgeFramer, WedgeScan};
-use super::{FrameProblem, RawScan, Source, SourceEvent};
+use super::reconnect::{self, Reconnect};
+use super::{Error, FrameProblem, RawScan, Source, SourceEvent};
 use crate::clock;
 
 /// How a wedge is read.
@@ -29,12 +30,10 @@ pub struct WedgeSource {
 
 impl WedgeSource {
     /// Opens the device once now, so a missing or unreadable device is an error at start.
-    pub fn open(cfg: WedgeConfig) -> Result<WedgeSource, String> {
-        let device = Device::open(&cfg.path).map_err(|e| {
-            format!(
-                "cannot open input device {}: {e} (is it plugged in, and may this user read it? see hardware/udev)",
-                cfg.path.display()
-            )
+    pub fn open(cfg: WedgeConfig) -> Result<WedgeSource, Error> {
+        let device = Device::open(&cfg.path).map_err(|source| Error::OpenInput {
+            path: cfg.path.clone(),
+            source,
         })?;
         drop(device);
         Ok(WedgeSource { cfg })
@@ -61,42 +60,25 @@ impl Source for WedgeSource {
 
     fn run(self: Box<Self>, events: SyncSender<SourceEvent>) {
         let name = self.name();
-        let mut backoff = Duration::from_millis(100);
-        let mut down_sent = false;
+        let path = self.cfg.path.as_path();
+        let mut reconnect = Reconnect::new(
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+            reconnect::to_events(&name, &events),
+        );
         loop {
-            let mut device = match Device::open(&self.cfg.path) {
-                Ok(device) => device,
-                Err(err) => {
-                    if !down_sent {
-                        down_sent = true;
-                        let error = format!("cannot open {}: {err}", self.cfg.path.display());
-                        if events
-                            .send(SourceEvent::Down {
-                                source: name.clone(),
-                                error,
-                            })
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                    continue;
+            let Ok(mut device) = reconnect.open(|| {
+                let mut device = Device::open(path).map_err(|source| Error::Open {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                if let Err(err) = device.grab() {
+                    tracing::warn!(source = %name, error = %err, "cannot grab the scanner exclusively; its keys may also reach other windows");
                 }
-            };
-            if let Err(err) = device.grab() {
-                tracing::warn!(source = %name, error = %err, "cannot grab the scanner exclusively; its keys may also reach other windows");
-            }
-            backoff = Duration::from_millis(100);
-            if events
-                .send(SourceEvent::Up {
-                    source: name.clone(),
-                })
-                .is_err()
-            {
+                Ok(device)
+            }) else {
                 return;
-            }
+            };
             let mut keymap = Keymap::default();
             let mut framer = WedgeFramer::new(self.cfg.gap_ms, self.cfg.max_len);
             let error = loop {
@@ -106,7 +88,7 @@ impl Source for WedgeSource {
                 let wait_ms = framer
                     .deadline()
                     .map_or(1000, |d| d.saturating_sub(clock::mono_ms()).clamp(0, 1000));
-                match readable(&device, wait_ms) {
+                match readable(&device, path, wait_ms) {
                     Ok(true) => {}
                     Ok(false) => {
                         if let Some(scan) = framer.poll(clock::mono_ms())
@@ -128,7 +110,12 @@ impl Source for WedgeSource {
                             value: e.value(),
                         })
                         .collect(),
-                    Err(err) => break err.to_string(),
+                    Err(source) => {
+                        break Error::Read {
+                            path: path.to_owned(),
+                            source,
+                        };
+                    }
                 };
                 for e in batch {
                     let mut scans: Vec<WedgeScan> = framer.poll(e.at_ms).into_iter().collect();
@@ -150,22 +137,15 @@ impl Source for WedgeSource {
                     return;
                 }
             }
-            down_sent = true;
-            if events
-                .send(SourceEvent::Down {
-                    source: name.clone(),
-                    error,
-                })
-                .is_err()
-            {
+            if reconnect.lost(error).is_err() {
                 return;
             }
         }
     }
 }
 
-/// Waits up to `wait_ms` for the device to have events.
-fn readable(device: &Device, wait_ms: i64) -> Result<bool, String> {
+/// Waits up to `wait_ms` for the device at `path` to have events.
+fn readable(device: &Device, path: &std::path::Path, wait_ms: i64) -> Result<bool, Error> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
     let timeout = PollTimeout::from(u16::try_from(wait_ms.max(0)).unwrap_or(u16::MAX));
@@ -174,7 +154,10 @@ fn readable(device: &Device, wait_ms: i64) -> Result<bool, String> {
         Ok(0) => Ok(false),
         Ok(_) => Ok(true),
         Err(nix::errno::Errno::EINTR) => Ok(false),
-        Err(err) => Err(format!("cannot wait for keys: {err}")),
+        Err(err) => Err(Error::Wait {
+            path: path.to_owned(),
+            source: err.into(),
+        }),
     }
 }
 
