@@ -6,8 +6,10 @@
 //! - [`store`]: the SQLite store (one writer, WAL, append-only migrations) and the TAC table.
 //! - [`cli`]: the command line, the thin layer the binary calls.
 //! - [`term`]: outside text made safe to print on a terminal; every human line uses it.
-//! - [`bench`]: benchmarks that live in the repo, run with `scanstation bench ...`.
+//! - `bench` and `synth` (feature `lab`): benchmarks and the label generator; dev tooling that
+//!   the station binary leaves out unless built with `--features lab`.
 
+#[cfg(feature = "lab")]
 pub mod bench;
 pub mod card;
 pub mod cli;
@@ -23,6 +25,7 @@ pub mod lists;
 pub mod pair;
 pub mod source;
 pub mod store;
+#[cfg(feature = "lab")]
 pub mod synth;
 pub mod term;
 pub mod workflow;

@@ -53,6 +53,7 @@
 //! import is one transaction: a file with any bad line changes nothing unless bad lines are
 //! explicitly skipped, in which case the good lines are imported and the bad ones reported.
 
+#[cfg(feature = "lab")]
 pub mod bench;
 mod parse;
 
