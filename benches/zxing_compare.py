@@ -6,7 +6,9 @@ Usage: benches/zxing_compare.py MANIFEST [--bin target/release/scanstation] [--f
 
 zxing-cpp (PyPI `zxing-cpp`) reads the same grey images with its defaults, restricted to the same
 formats; only `read_barcodes` is timed. Then `scanstation bench decode` runs on the same manifest
-and both sets of figures are printed, with the ratio of the median times.
+and both sets of figures are printed, with the ratio of the median times. The benchmarks are dev
+tooling behind the `lab` feature, so the binary must be built with it:
+`cargo build --release --features lab`.
 
 The matching rule is the one in src/decode/bench.rs: same format and same text, or the same after
 removing a leading AIM identifier, GS (0x1D) separators and GS1 HRI parentheses; raw bytes equal to

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and the thin wiring behind each subcommand.
 //!
-//! `anyhow` is used here and only here; the library modules below return typed errors.
+//! `anyhow` is used here and, behind the `lab` feature, in the benchmarks; the library modules
+//! below return typed errors.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -81,10 +82,23 @@ pub enum Command {
         #[command(subcommand)]
         command: TacCommand,
     },
-    /// Run a benchmark that lives in the repo.
+    /// Run a benchmark or a label generator that lives in the repo (dev tooling, feature `lab`).
+    #[cfg(feature = "lab")]
     Bench {
         #[command(subcommand)]
         command: crate::bench::BenchCommand,
+    },
+    /// Benchmarks and label generators: not in this build (build with `--features lab`).
+    ///
+    /// They are dev tooling, left out of the station binary. From the source tree:
+    /// `cargo run --release --features lab -- bench ...`
+    // Kept as a subcommand that takes anything, so `scanstation bench sessions ...` on a
+    // station build says what is missing and how to get it, instead of clap's bare
+    // "unrecognized subcommand".
+    #[cfg(not(feature = "lab"))]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
     },
 }
 
@@ -347,7 +361,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Backup { db, out } => backup(&db, &out),
         Command::Tac { command } => tac(command),
+        #[cfg(feature = "lab")]
         Command::Bench { command } => crate::bench::run(command),
+        #[cfg(not(feature = "lab"))]
+        Command::Bench { args } => Ok(no_lab(&args)),
+    }
+}
+
+/// `scanstation bench ...` on a build without the `lab` feature: says so and how to get it, and
+/// exits 2 like any other command line the binary cannot run.
+#[cfg(not(feature = "lab"))]
+fn no_lab(args: &[String]) -> ExitCode {
+    // The arguments are the user's own, echoed back so the hint can be copied; they pass
+    // through `term` like any outside text on the terminal.
+    let mut again = String::from("cargo run --release --features lab -- bench");
+    for arg in args {
+        again.push(' ');
+        again.push_str(&shell_word(arg));
+    }
+    eprintln!(
+        "scanstation: error: this build has no benchmarks or label generators: `bench` is dev \
+         tooling behind the `lab` feature\n  from the source tree: {}",
+        term::Escaped(&again)
+    );
+    ExitCode::from(2)
+}
+
+/// `word` quoted for a POSIX shell when it holds anything but plain characters.
+#[cfg(not(feature = "lab"))]
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 

@@ -6,7 +6,8 @@
 //! - [`store`]: the SQLite store (one writer, WAL, append-only migrations) and the TAC table.
 //! - [`cli`]: the command line, the thin layer the binary calls.
 //! - [`term`]: outside text made safe to print on a terminal; every human line uses it.
-//! - [`bench`]: benchmarks that live in the repo, run with `scanstation bench ...`.
+//! - `bench` and `synth` (feature `lab`): benchmarks and the label generator; dev tooling that
+//!   the station binary leaves out unless built with `--features lab`.
 
 /// A closed set of names stored in the database and shown in events: each variant has one
 /// stable lowercase name, `as_str` and `parse` are inverse, and serde reads and writes the
@@ -67,6 +68,7 @@ macro_rules! string_enum {
 }
 
 #[allow(clippy::disallowed_methods)]
+#[cfg(feature = "lab")]
 pub mod bench;
 pub mod card;
 #[allow(clippy::disallowed_methods)]
@@ -95,6 +97,7 @@ pub mod station;
 #[allow(clippy::disallowed_methods)]
 pub mod store;
 #[allow(clippy::disallowed_methods)]
+#[cfg(feature = "lab")]
 pub mod synth;
 pub mod term;
 pub mod workflow;

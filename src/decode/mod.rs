@@ -29,6 +29,7 @@ mod rx;
 mod strip;
 mod worker;
 
+#[cfg(feature = "lab")]
 pub mod bench;
 
 use std::collections::HashSet;
@@ -274,6 +275,8 @@ impl Decoder {
     }
 
     /// A decoder with non-default pipeline settings (benchmarks and experiments).
+    // Only `bench decode --tune` sets one, so the station build leaves it out.
+    #[cfg(feature = "lab")]
     pub fn with_tuning(cfg: DecodeConfig, tuning: Tuning) -> Decoder {
         Decoder { cfg, tuning }
     }

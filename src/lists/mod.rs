@@ -54,6 +54,7 @@
 //! explicitly skipped, in which case the good lines are imported and the bad ones reported.
 
 #[allow(clippy::disallowed_methods)]
+#[cfg(feature = "lab")]
 pub mod bench;
 mod parse;
 
