@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod error;
 pub mod evidence;
 pub mod export;
 pub mod feedback;

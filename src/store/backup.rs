@@ -35,12 +35,12 @@ pub enum BackupError {
     Exists(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write the backup {path}: {source}")]
+    #[error("cannot write the backup {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("backup to {path} failed: {source}")]
+    #[error("backup to {path} failed")]
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,

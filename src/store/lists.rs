@@ -272,14 +272,13 @@ impl Store {
             .map_err(err)?;
         let new_bounds = Bounds::of(entries);
         let (list_id, version, mut active, bounds) = match existing {
-            Some((_, existing_kind, ..)) if existing_kind != kind => {
-                return Err(err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
-                    Some(format!(
-                        "list {name:?} is a {existing_kind} list and cannot take a {kind} import; \
-                         remove it first to reuse the name"
-                    )),
-                )));
+            Some((_, stored, ..)) if stored != kind => {
+                return Err(StoreError::ListKindMismatch {
+                    path: self.path.clone(),
+                    name: name.to_owned(),
+                    stored,
+                    requested: kind,
+                });
             }
             Some((id, _, version, active, old_bounds)) => {
                 let bounds = match mode {

@@ -23,12 +23,12 @@ use crate::ident::tac::{MemoryTacs, OsmocomFile, TacInfo};
 /// Errors that cross the store boundary; each names the database file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the database directory {path}: {source}")]
+    #[error("cannot create the database directory {path}")]
     CreateDir {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open the database {path}: {source}")]
+    #[error("cannot open the database {path}")]
     Open {
         path: PathBuf,
         source: rusqlite::Error,
@@ -41,16 +41,25 @@ pub enum StoreError {
         found: i64,
         known: usize,
     },
-    #[error("migration {version} failed on {path}: {source}")]
+    #[error("migration {version} failed on {path}")]
     Migrate {
         path: PathBuf,
         version: usize,
         source: rusqlite::Error,
     },
-    #[error("database {path}: {source}")]
+    #[error("database {path}")]
     Query {
         path: PathBuf,
         source: rusqlite::Error,
+    },
+    #[error(
+        "list {name:?} in {path} is a {stored} list and cannot take a {requested} import; remove it first to reuse the name"
+    )]
+    ListKindMismatch {
+        path: PathBuf,
+        name: String,
+        stored: crate::lists::ListKind,
+        requested: crate::lists::ListKind,
     },
 }
 
