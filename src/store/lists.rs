@@ -240,9 +240,9 @@ impl Store {
             _ => entries.iter().collect(),
         };
         let path = self.path.clone();
-        let err = |source| StoreError::Query {
+        let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         let tx = self
             .conn
@@ -455,9 +455,9 @@ impl Store {
     /// their own text copy of the hit. Returns false when there was no such list.
     pub fn remove_list(&mut self, name: &str) -> Result<bool, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Query {
+        let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         let tx = self
             .conn

@@ -29,10 +29,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("cannot open the database {path}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Open { path: PathBuf, source: SqliteError },
     #[error(
         "database {path} is newer (schema {found}) than this scanstation understands (schema {known})"
     )]
@@ -45,13 +42,10 @@ pub enum StoreError {
     Migrate {
         path: PathBuf,
         version: usize,
-        source: rusqlite::Error,
+        source: SqliteError,
     },
     #[error("database {path}")]
-    Query {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Query { path: PathBuf, source: SqliteError },
     #[error(
         "list {name:?} in {path} is a {stored} list and cannot take a {requested} import; remove it first to reuse the name"
     )]
@@ -61,6 +55,29 @@ pub enum StoreError {
         stored: crate::lists::ListKind,
         requested: crate::lists::ListKind,
     },
+}
+
+/// What SQLite said, as the cause of a store error.
+///
+/// rusqlite's message is complete on its own (SQLite's text, or the error code's description
+/// when there is none), but rusqlite also chains the bare error code as its `source()`, so a
+/// printed chain would repeat it (`Error code 14: Unable to open the database file: Error code
+/// 14: ...`). This wrapper shows rusqlite's message and ends the chain there.
+#[derive(Debug)]
+pub struct SqliteError(pub rusqlite::Error);
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(err: rusqlite::Error) -> Self {
+        SqliteError(err)
+    }
 }
 
 /// The default database location: `$XDG_DATA_HOME/scanstation/scanstation.db`.
@@ -93,7 +110,7 @@ impl Store {
         }
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
         let mut store = Store {
             conn,
@@ -115,7 +132,7 @@ impl Store {
         )
         .map_err(|source| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
         let store = Store {
             conn,
@@ -139,7 +156,7 @@ impl Store {
     fn query_err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Query {
             path: self.path.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -157,7 +174,7 @@ impl Store {
             )
             .map_err(|source| StoreError::Open {
                 path: self.path.clone(),
-                source,
+                source: source.into(),
             })
     }
 
@@ -183,10 +200,10 @@ impl Store {
             .skip(current as usize)
         {
             let version = index + 1;
-            let err = |source| StoreError::Migrate {
+            let err = |source: rusqlite::Error| StoreError::Migrate {
                 path: self.path.clone(),
                 version,
-                source,
+                source: source.into(),
             };
             let tx = self.conn.transaction().map_err(err)?;
             tx.execute_batch(sql).map_err(err)?;
@@ -205,9 +222,9 @@ impl Store {
         imported_at: &str,
     ) -> Result<TacImportReport, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Query {
+        let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute("DELETE FROM tac", []).map_err(err)?;
