@@ -38,6 +38,8 @@ pub enum StoreError {
         found: i64,
         known: usize,
     },
+    #[error("database {path} has schema version {found}, which no scanstation writes")]
+    BadVersion { path: PathBuf, found: i64 },
     #[error("migration {version} failed on {path}")]
     Migrate {
         path: PathBuf,
@@ -194,21 +196,21 @@ impl Store {
                 known,
             });
         }
-        for (index, sql) in migrations::MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(current as usize)
-        {
-            let version = index + 1;
+        let Ok(done) = usize::try_from(current) else {
+            return Err(StoreError::BadVersion {
+                path: self.path.clone(),
+                found: current,
+            });
+        };
+        let first = done + 1;
+        for version in first..=known {
             let err = |source: rusqlite::Error| StoreError::Migrate {
                 path: self.path.clone(),
                 version,
                 source: source.into(),
             };
             let tx = self.conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", version as i64)
-                .map_err(err)?;
+            migrations::apply(&tx, version).map_err(err)?;
             tx.commit().map_err(err)?;
         }
         Ok(())
