@@ -13,7 +13,10 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config, LogFormat, SourceSpec};
+use crate::ident::control::Mode;
 use crate::ident::{self, Classification, tac::MemoryTacs};
+use crate::lists::ListKind;
+use crate::source::Terminator;
 use crate::store::{self, Store};
 use crate::term::{self, escape};
 
@@ -133,20 +136,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Log format on stderr.
-    #[arg(long, value_name = "text|json")]
-    pub log_format: Option<String>,
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Close a unit after this many milliseconds without a scan.
     #[arg(long, value_name = "MS")]
     pub idle_timeout_ms: Option<i64>,
     /// What makes a unit complete, e.g. `serial+imei+imei`.
     #[arg(long, value_name = "KINDS")]
     pub profile: Option<String>,
-    /// The desk mode at start: intake, returns, recall or audit.
-    #[arg(long, value_name = "MODE")]
-    pub mode: Option<String>,
-    /// What ends a scan on serial sources: cr, lf, crlf, any or none.
-    #[arg(long, value_name = "T")]
-    pub terminator: Option<String>,
+    /// The desk mode at start.
+    #[arg(long, value_enum, ignore_case = true, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// What ends a scan on serial sources.
+    #[arg(long, value_enum, ignore_case = true, value_name = "T")]
+    pub terminator: Option<Terminator>,
 }
 
 #[derive(Debug, Args)]
@@ -210,9 +213,9 @@ pub enum ListCommand {
     Import {
         #[command(flatten)]
         db: DbArg,
-        /// recall, blocklist, expected or shipped.
-        #[arg(long, value_name = "KIND")]
-        kind: String,
+        /// What the list is for.
+        #[arg(long, value_enum, ignore_case = true, value_name = "KIND")]
+        kind: ListKind,
         /// The list's name; importing again makes a new version of it.
         #[arg(long, value_name = "NAME")]
         name: String,
@@ -300,6 +303,45 @@ pub enum TacCommand {
     },
 }
 
+// The names clap offers, lists in `--help` and refuses others with, for enumerations whose
+// names live with their types (`as_str`, also used by config files, control barcodes and the
+// store). `ignore_case` on each flag keeps the letter case free, as those parsers are.
+impl clap::ValueEnum for Mode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Mode::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for ListKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &ListKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for Terminator {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Terminator::Cr,
+            Terminator::Lf,
+            Terminator::Crlf,
+            Terminator::Any,
+            Terminator::None,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
 /// The binary's entry point: parses arguments, runs the command, maps errors to exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -314,15 +356,9 @@ pub fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            // Print the cause chain, skipping causes whose text the message above already shows.
-            let mut message = err.to_string();
-            for cause in err.chain().skip(1) {
-                let text = cause.to_string();
-                if !message.contains(&text) {
-                    message.push_str(": ");
-                    message.push_str(&text);
-                }
-            }
+            // Messages say what failed and where and chain their cause instead of repeating it,
+            // so the alternate form (`what: cause: deeper cause`) shows each cause exactly once.
+            let message = format!("{err:#}");
             // Errors quote file names, config values and bad input lines; this is the one place
             // they reach the terminal, so it is the one place they are escaped.
             eprintln!("scanstation: error: {}", term::Escaped(&message));
@@ -554,7 +590,6 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
 }
 
 fn list(command: ListCommand) -> Result<ExitCode> {
-    use crate::lists::ListKind;
     use crate::store::import_file;
     match command {
         ListCommand::Import {
@@ -564,9 +599,6 @@ fn list(command: ListCommand) -> Result<ExitCode> {
             skip_bad_lines,
             file,
         } => {
-            let kind = ListKind::parse(&kind).with_context(|| {
-                format!("--kind {kind:?}: expected recall, blocklist, expected or shipped")
-            })?;
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             let mut store = Store::open(&db.path()?)?;
             let (report, skipped) = import_file(
@@ -670,9 +702,7 @@ fn audit(command: AuditCommand) -> Result<ExitCode> {
         json,
     } = command;
     let since_ms = match &since {
-        Some(text) => crate::clock::parse_rfc3339(text).with_context(|| {
-            format!("--since {text:?}: expected 2026-11-25 or 2026-11-25T08:00:00Z")
-        })?,
+        Some(text) => crate::clock::parse_rfc3339(text).context("--since")?,
         None => i64::MIN,
     };
     let store = open_existing(&db)?;
@@ -907,9 +937,7 @@ fn open_existing(db: &DbArg) -> Result<Store> {
 
 fn export(args: &ExportArgs) -> Result<ExitCode> {
     let since = match &args.since {
-        Some(text) => crate::clock::parse_rfc3339(text).with_context(|| {
-            format!("--since {text:?}: expected a date (2026-11-25) or a UTC time (2026-11-25T08:00:00Z)")
-        })?,
+        Some(text) => crate::clock::parse_rfc3339(text).context("--since")?,
         None => i64::MIN,
     };
     let store = open_existing(&args.db)?;
@@ -1065,12 +1093,8 @@ fn effective_config(args: &RunArgs) -> Result<Config> {
             .collect::<Result<_>>()?;
     }
     config.json |= args.json;
-    if let Some(format) = &args.log_format {
-        config.log_format = match format.as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => anyhow::bail!("--log-format: expected text or json, not {other:?}"),
-        };
+    if let Some(format) = args.log_format {
+        config.log_format = format;
     }
     if let Some(ms) = args.idle_timeout_ms {
         anyhow::ensure!(ms > 0, "--idle-timeout-ms must be above 0");
@@ -1080,15 +1104,11 @@ fn effective_config(args: &RunArgs) -> Result<Config> {
         config.pairing.profile =
             crate::pair::Profile::parse(profile).map_err(|e| anyhow::anyhow!("--profile: {e}"))?;
     }
-    if let Some(mode) = &args.mode {
-        config.mode = crate::ident::control::Mode::parse(mode).with_context(|| {
-            format!("--mode {mode:?}: expected intake, returns, recall or audit")
-        })?;
+    if let Some(mode) = args.mode {
+        config.mode = mode;
     }
-    if let Some(t) = &args.terminator {
-        config.framing.terminator = crate::source::Terminator::parse(t).with_context(|| {
-            format!("--terminator: expected cr, lf, crlf, any or none, not {t:?}")
-        })?;
+    if let Some(t) = args.terminator {
+        config.framing.terminator = t;
     }
     Ok(config)
 }
@@ -1099,7 +1119,8 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        // Coloured only where anstream would colour stderr (a terminal, and NO_COLOR unset).
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
         .with_writer(std::io::stderr);
     // A second init (tests calling run twice in one process) is harmless; ignore it.
     let _ = match format {

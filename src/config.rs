@@ -210,11 +210,14 @@ impl fmt::Display for SourceSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+/// How logs are written on stderr (`station.log_format`, `--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Human lines, control characters escaped.
     #[default]
     Text,
+    /// One JSON object per line.
     Json,
 }
 
@@ -426,28 +429,33 @@ fn line_of(text: &str, offset: usize) -> usize {
     })
 }
 
-/// The dotted key at `line`: the table header above it and the last `key =` at or above it, so
-/// an error inside a multi-line array still names its key.
-fn key_at(text: &str, line: usize) -> String {
-    let mut table = String::new();
-    let mut key = String::new();
-    for l in text.lines().take(line) {
-        let l = l.trim();
-        if l.starts_with('[') && !l.starts_with("[[") && l.ends_with(']') && !l.contains('=') {
-            table = l.trim_matches(['[', ']', ' ']).to_owned();
-            key.clear();
-        } else if let Some((k, _)) = l.split_once('=')
-            && !l.starts_with('#')
-            && !k.trim().starts_with('"')
-        {
-            key = k.trim().to_owned();
+/// The dotted key path serde was at when it failed, such as `station.sources[1]` or
+/// `pairing.idle_timeout_ms`, from the path `serde_path_to_error` tracked.
+///
+/// `toml::Spanned` reads a value through a private map (`$__serde_spanned_private_*`), whose
+/// keys are an implementation detail and are left out.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if key.starts_with("$__serde_spanned") {
+                    continue;
+                }
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
         }
     }
-    match (table.is_empty(), key.is_empty()) {
-        (true, true) => "(top level)".to_owned(),
-        (false, true) => table,
-        (true, false) => key,
-        (false, false) => format!("{table}.{key}"),
+    if out.is_empty() {
+        "(top level)".to_owned()
+    } else {
+        out
     }
 }
 
@@ -457,12 +465,17 @@ struct Located<'a> {
 }
 
 impl Located<'_> {
-    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
-        let line = line_of(self.text, span.start);
+    /// An error about the value at `span`, whose full key path is `key`.
+    fn error(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             path: self.path.to_owned(),
-            line,
-            key: key_at(self.text, line),
+            line: line_of(self.text, span.start),
+            key: key.into(),
             message: message.into(),
         }
     }
@@ -472,9 +485,19 @@ impl Config {
     /// Reads and validates a config file's text.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let at = Located { path, text };
-        let raw: RawConfig = toml::from_str(text).map_err(|err| {
+        // A syntax error comes before any key is known; toml's message says what is wrong.
+        let document = toml::Deserializer::parse(text).map_err(|err| {
             let span = err.span().unwrap_or(0..0);
-            at.error(span, err.message().trim().to_owned())
+            at.error(span, "(syntax)", err.message().trim().to_owned())
+        })?;
+        // serde_path_to_error records the key path serde was reading when it failed, so the
+        // error names the real key (an unknown key, a value of the wrong type, an element of a
+        // list) instead of a guess from the lines above it.
+        let raw: RawConfig = serde_path_to_error::deserialize(document).map_err(|err| {
+            let key = key_path(err.path());
+            let err = err.into_inner();
+            let span = err.span().unwrap_or(0..0);
+            at.error(span, key, err.message().trim().to_owned())
         })?;
         Config::from_raw(raw, &at)
     }
@@ -498,9 +521,11 @@ impl Config {
         if let Some(sources) = raw.station.sources {
             config.sources = sources
                 .into_iter()
-                .map(|s| {
+                .enumerate()
+                .map(|(i, s)| {
                     let span = s.span();
-                    SourceSpec::parse(s.get_ref()).map_err(|e| at.error(span, e.to_string()))
+                    SourceSpec::parse(s.get_ref())
+                        .map_err(|e| at.error(span, format!("station.sources[{i}]"), e.to_string()))
                 })
                 .collect::<Result<_, _>>()?;
             if config.sources.is_empty() {
@@ -510,28 +535,34 @@ impl Config {
         config.json = raw.station.json.unwrap_or(false);
         config.log_format = raw.station.log_format.unwrap_or_default();
 
-        let positive = |v: Option<Spanned<i64>>, default: i64| -> Result<i64, ConfigError> {
-            match v {
-                None => Ok(default),
-                Some(v) if *v.get_ref() > 0 => Ok(*v.get_ref()),
-                Some(v) => Err(at.error(
-                    v.span(),
-                    format!(
-                        "must be a positive number of milliseconds, not {}",
-                        v.get_ref()
-                    ),
-                )),
-            }
-        };
-        config.pairing.idle_timeout_ms =
-            positive(raw.pairing.idle_timeout_ms, config.pairing.idle_timeout_ms)?;
+        let positive =
+            |v: Option<Spanned<i64>>, key: &str, default: i64| -> Result<i64, ConfigError> {
+                match v {
+                    None => Ok(default),
+                    Some(v) if *v.get_ref() > 0 => Ok(*v.get_ref()),
+                    Some(v) => Err(at.error(
+                        v.span(),
+                        key,
+                        format!(
+                            "must be a positive number of milliseconds, not {}",
+                            v.get_ref()
+                        ),
+                    )),
+                }
+            };
+        config.pairing.idle_timeout_ms = positive(
+            raw.pairing.idle_timeout_ms,
+            "pairing.idle_timeout_ms",
+            config.pairing.idle_timeout_ms,
+        )?;
         config.pairing.repeat_window_ms = positive(
             raw.pairing.repeat_window_ms,
+            "pairing.repeat_window_ms",
             config.pairing.repeat_window_ms,
         )?;
         if let Some(profile) = raw.pairing.profile {
             config.pairing.profile = Profile::parse(profile.get_ref())
-                .map_err(|e| at.error(profile.span(), e.to_string()))?;
+                .map_err(|e| at.error(profile.span(), "pairing.profile", e.to_string()))?;
         }
         if let Some(file) = raw.pairing.gtin_prefixes.filter(|f| !f.trim().is_empty()) {
             let file = PathBuf::from(file);
@@ -543,7 +574,7 @@ impl Config {
 
         if let Some(baud) = raw.serial.baud {
             if *baud.get_ref() == 0 {
-                return Err(at.error(baud.span(), "baud rate must be above 0"));
+                return Err(at.error(baud.span(), "serial.baud", "baud rate must be above 0"));
             }
             config.baud = *baud.get_ref();
         }
@@ -552,11 +583,16 @@ impl Config {
         }
         config.framing.inter_char_timeout_ms = positive(
             raw.serial.inter_char_timeout_ms,
+            "serial.inter_char_timeout_ms",
             config.framing.inter_char_timeout_ms,
         )?;
         if let Some(max) = raw.serial.max_line {
             if !(16..=1 << 20).contains(max.get_ref()) {
-                return Err(at.error(max.span(), "max_line must be between 16 and 1048576 bytes"));
+                return Err(at.error(
+                    max.span(),
+                    "serial.max_line",
+                    "max_line must be between 16 and 1048576 bytes",
+                ));
             }
             config.framing.max_len = *max.get_ref();
         }
@@ -571,56 +607,103 @@ impl Config {
 
         if let Some(formats) = raw.decode.formats {
             config.decode.formats = crate::decode::parse_formats(formats.get_ref())
-                .map_err(|e| at.error(formats.span(), e.to_string()))?;
+                .map_err(|e| at.error(formats.span(), "decode.formats", e.to_string()))?;
         }
-        config.decode.budget_ms =
-            positive(raw.decode.budget_ms, config.decode.budget_ms as i64)? as u64;
+        config.decode.budget_ms = positive(
+            raw.decode.budget_ms,
+            "decode.budget_ms",
+            i64::try_from(config.decode.budget_ms).unwrap_or(i64::MAX),
+        )?
+        .unsigned_abs();
 
         config.labels.profile = config.pairing.profile.clone();
-        config.labels.settle_ms = positive(raw.labels.settle_ms, config.labels.settle_ms)?;
-        config.labels.forget_ms = positive(raw.labels.forget_ms, config.labels.forget_ms)?;
-        config.labels.complete_frames = positive(
-            raw.labels.complete_frames,
-            i64::from(config.labels.complete_frames),
-        )? as u32;
+        config.labels.settle_ms = positive(
+            raw.labels.settle_ms,
+            "labels.settle_ms",
+            config.labels.settle_ms,
+        )?;
+        config.labels.forget_ms = positive(
+            raw.labels.forget_ms,
+            "labels.forget_ms",
+            config.labels.forget_ms,
+        )?;
+        if let Some(frames) = raw.labels.complete_frames {
+            // A count of frames: a negative or oversized number must be refused here, not wrap
+            // into some other count on the way to u32.
+            config.labels.complete_frames = u32::try_from(*frames.get_ref())
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    at.error(
+                        frames.span(),
+                        "labels.complete_frames",
+                        format!(
+                            "must be a whole number of frames from 1 to {}, not {}",
+                            u32::MAX,
+                            frames.get_ref()
+                        ),
+                    )
+                })?;
+        }
         if let Some(factor) = raw.labels.join_factor {
             if !(0.1..=20.0).contains(factor.get_ref()) {
-                return Err(at.error(factor.span(), "join_factor must be between 0.1 and 20"));
+                return Err(at.error(
+                    factor.span(),
+                    "labels.join_factor",
+                    "join_factor must be between 0.1 and 20",
+                ));
             }
             config.labels.join_factor = *factor.get_ref() as f32;
         }
-        config.labels.motion_ms = positive(raw.labels.motion_ms, config.labels.motion_ms)?;
+        config.labels.motion_ms = positive(
+            raw.labels.motion_ms,
+            "labels.motion_ms",
+            config.labels.motion_ms,
+        )?;
         if let Some(keep) = raw.labels.evidence {
             config.evidence.enabled = keep;
         }
         if let Some(quality) = raw.labels.evidence_quality {
-            if !(1..=100).contains(quality.get_ref()) {
-                return Err(at.error(
-                    quality.span(),
-                    format!(
-                        "evidence_quality must be between 1 and 100, not {}",
-                        quality.get_ref()
-                    ),
-                ));
-            }
-            config.evidence.quality = *quality.get_ref() as u8;
+            config.evidence.quality = u8::try_from(*quality.get_ref())
+                .ok()
+                .filter(|q| (1..=100).contains(q))
+                .ok_or_else(|| {
+                    at.error(
+                        quality.span(),
+                        "labels.evidence_quality",
+                        format!(
+                            "evidence_quality must be between 1 and 100, not {}",
+                            quality.get_ref()
+                        ),
+                    )
+                })?;
         }
 
-        let dim = |v: Option<Spanned<i64>>, default: u32, max: i64| -> Result<u32, ConfigError> {
-            match v {
-                None => Ok(default),
-                Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
-                Some(v) => Err(at.error(
-                    v.span(),
-                    format!("must be between 1 and {max}, not {}", v.get_ref()),
-                )),
-            }
+        let dim = |v: Option<Spanned<i64>>,
+                   key: &str,
+                   default: u32,
+                   max: u32|
+         -> Result<u32, ConfigError> {
+            let Some(v) = v else {
+                return Ok(default);
+            };
+            u32::try_from(*v.get_ref())
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    at.error(
+                        v.span(),
+                        key,
+                        format!("must be between 1 and {max}, not {}", v.get_ref()),
+                    )
+                })
         };
-        config.wedge_gap_ms = positive(raw.wedge.gap_ms, config.wedge_gap_ms)?;
+        config.wedge_gap_ms = positive(raw.wedge.gap_ms, "wedge.gap_ms", config.wedge_gap_ms)?;
         if let Some(mode) = raw.station.mode {
             config.mode = crate::ident::control::Mode::parse(mode.get_ref()).ok_or_else(|| {
                 at.error(
                     mode.span(),
+                    "station.mode",
                     format!(
                         "mode must be intake, returns, recall or audit, not {:?}",
                         mode.get_ref()
@@ -628,14 +711,20 @@ impl Config {
                 )
             })?;
         }
-        config.camera.width = dim(raw.camera.width, config.camera.width, 8192)?;
-        config.camera.height = dim(raw.camera.height, config.camera.height, 8192)?;
-        config.camera.fps = dim(raw.camera.fps, config.camera.fps, 240)?;
+        config.camera.width = dim(raw.camera.width, "camera.width", config.camera.width, 8192)?;
+        config.camera.height = dim(
+            raw.camera.height,
+            "camera.height",
+            config.camera.height,
+            8192,
+        )?;
+        config.camera.fps = dim(raw.camera.fps, "camera.fps", config.camera.fps, 240)?;
         if let Some(format) = raw.camera.pixel_format {
             let f = format.get_ref().to_ascii_lowercase();
             if !["mjpeg", "yuyv", "gray"].contains(&f.as_str()) {
                 return Err(at.error(
                     format.span(),
+                    "camera.pixel_format",
                     format!(
                         "pixel_format must be mjpeg, yuyv or gray, not {:?}",
                         format.get_ref()
@@ -727,7 +816,7 @@ mod tests {
         let err = parse("[pairing]\nidle_timeout_ms = -5\n").expect_err("negative");
         assert_eq!(err.line, 2);
         let err = parse("[station]\nsources = [\"stdin\",\n  \"usb:what\"]\n").expect_err("source");
-        assert_eq!((err.line, err.key.as_str()), (3, "station.sources"));
+        assert_eq!((err.line, err.key.as_str()), (3, "station.sources[1]"));
         assert!(err.message.contains("usb:what"));
         let err = parse("[serial]\nterminator = \"semicolon\"\n").expect_err("terminator");
         assert_eq!(err.line, 2);
@@ -735,6 +824,110 @@ mod tests {
         assert!(err.message.contains("cat"), "{err}");
         let err = parse("this is not toml").expect_err("syntax");
         assert_eq!(err.line, 1);
+    }
+
+    /// Defect (issue 10): `complete_frames` was cast to u32, so 4294967297 became 1 and -1 was
+    /// only caught by the milliseconds check, with a message about milliseconds.
+    #[test]
+    fn out_of_range_counts_are_refused_not_wrapped() {
+        for (value, what) in [
+            ("99999999999", "huge"),
+            ("4294967296", "one over u32"),
+            ("4294967297", "wraps to 1"),
+            ("-3", "negative"),
+            ("0", "zero"),
+        ] {
+            let err = parse(&format!(
+                "[labels]\nsettle_ms = 400\ncomplete_frames = {value}\n"
+            ))
+            .expect_err(what);
+            assert_eq!(
+                (err.line, err.key.as_str()),
+                (3, "labels.complete_frames"),
+                "{what}: {err}"
+            );
+            assert!(err.message.contains(value), "{what}: {err}");
+            assert!(
+                err.to_string().starts_with(
+                    "station.toml:3: labels.complete_frames: must be a whole number of frames"
+                ),
+                "{what}: {err}"
+            );
+        }
+        let config = parse("[labels]\ncomplete_frames = 4294967295\n").expect("u32::MAX");
+        assert_eq!(config.labels.complete_frames, u32::MAX);
+        for (text, key) in [
+            (
+                "[labels]\nevidence_quality = 356\n",
+                "labels.evidence_quality",
+            ),
+            (
+                "[labels]\nevidence_quality = -200\n",
+                "labels.evidence_quality",
+            ),
+            ("[camera]\nwidth = 4294967297\n", "camera.width"),
+            ("[camera]\nfps = -1\n", "camera.fps"),
+            ("[serial]\nbaud = 99999999999\n", "serial.baud"),
+            ("[serial]\nmax_line = -1\n", "serial.max_line"),
+            ("[decode]\nbudget_ms = -1\n", "decode.budget_ms"),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!((err.line, err.key.as_str()), (2, key), "{text:?}: {err}");
+        }
+    }
+
+    /// Every error names the full key path that serde or the validation was at, also where the
+    /// lines above give no hint (inline tables, dotted keys, array elements).
+    #[test]
+    fn errors_name_the_full_key_path() {
+        for (text, line, key) in [
+            (
+                "[station]\nsources = [\"stdin\", 5]\n",
+                2,
+                "station.sources[1]",
+            ),
+            (
+                "[station]\nsources = [\n  \"stdin\",\n  \"serial:/dev/x\",\n  \"nope:\",\n]\n",
+                5,
+                "station.sources[2]",
+            ),
+            (
+                "pairing = { idle_timeout_ms = \"ten\" }\n",
+                1,
+                "pairing.idle_timeout_ms",
+            ),
+            (
+                "pairing.idle_timeout_ms = -1\n",
+                1,
+                "pairing.idle_timeout_ms",
+            ),
+            ("station.mode = \"lunch\"\n", 1, "station.mode"),
+            (
+                "[serial]\nterminator = \"semicolon\"\n",
+                2,
+                "serial.terminator",
+            ),
+            ("[feedback]\ncolor = \"blue\"\n", 2, "feedback.color"),
+            (
+                "[feedback]\n# a comment = x\nbell = 3\n",
+                3,
+                "feedback.bell",
+            ),
+            ("[station]\nlog_format = \"xml\"\n", 2, "station.log_format"),
+            ("[nope]\nx = 1\n", 1, "nope"),
+            ("[labels]\njoin_factor = 50.0\n", 2, "labels.join_factor"),
+            (
+                "[camera]\npixel_format = \"rgb\"\n",
+                2,
+                "camera.pixel_format",
+            ),
+            ("[decode]\nformats = \"qr,cat\"\n", 2, "decode.formats"),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!((err.line, err.key.as_str()), (line, key), "{text:?}: {err}");
+        }
+        let err = parse("[pairing\n").expect_err("syntax");
+        assert_eq!((err.line, err.key.as_str()), (1, "(syntax)"), "{err}");
     }
 
     #[test]

@@ -36,12 +36,12 @@ pub enum DaemonError {
         "database {path} is in use by another scanstation (it holds the lock on this file, whatever path reached it); stop that one first"
     )]
     Locked { path: PathBuf },
-    #[error("cannot open the database file {path} to lock it: {source}")]
+    #[error("cannot open the database file {path} to lock it")]
     LockFile {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write feedback to stdout: {0}")]
+    #[error("cannot write feedback to stdout")]
     Output(#[from] std::io::Error),
     #[error(
         "stdout was closed (whatever read it went away), so scans could no longer be acknowledged: {stored} scans of this run are stored in {db}, {acknowledged} of them were acknowledged; the station stopped"
@@ -65,7 +65,7 @@ pub enum DaemonError {
         what: &'static str,
         how: &'static str,
     },
-    #[error("cannot read the GTIN prefix file {path}: {source}")]
+    #[error("cannot read the GTIN prefix file {path}")]
     PrefixFile {
         path: PathBuf,
         source: std::io::Error,
@@ -250,11 +250,7 @@ pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), 
             .map_err(DaemonError::Output)?;
     }
     drop(tx);
-    let color = match config.feedback.color {
-        crate::config::ColorMode::Always => true,
-        crate::config::ColorMode::Never => false,
-        crate::config::ColorMode::Auto => std::io::IsTerminal::is_terminal(&std::io::stdout()),
-    };
+    let color = crate::feedback::use_color(config.feedback.color);
     let feedback = Feedback::new(
         std::io::stdout().lock(),
         config.json,
@@ -486,7 +482,7 @@ impl<W: Write> Desk<W> {
                 }),
                 Err(err) => {
                     self.evidence_failures += 1;
-                    tracing::error!(unit, error = %err, "label picture not made; the record stands without it");
+                    tracing::error!(unit, error = %crate::error::Chain(&err), "label picture not made; the record stands without it");
                 }
             }
         }
@@ -497,7 +493,7 @@ impl<W: Write> Desk<W> {
                     Ok(()) => stored += 1,
                     Err(err) => {
                         self.evidence_failures += 1;
-                        tracing::error!(unit = record.unit_id, error = %err, "label picture not stored; the record stands without it");
+                        tracing::error!(unit = record.unit_id, error = %crate::error::Chain(&err), "label picture not stored; the record stands without it");
                     }
                 }
             }
@@ -507,7 +503,7 @@ impl<W: Write> Desk<W> {
             Ok(stored) => self.evidence_written += stored,
             Err(err) => {
                 self.evidence_failures += records.len() as u64;
-                tracing::error!(error = %err, "label pictures not stored; the records stand without them");
+                tracing::error!(error = %crate::error::Chain(&err), "label pictures not stored; the records stand without them");
             }
         }
     }
@@ -594,7 +590,9 @@ impl<W: Write> Desk<W> {
                 moved,
                 "another process is reading the database, so its WAL file is kept; every scan is safe, but copy the -wal file with it or use `scanstation backup`"
             ),
-            Err(err) => tracing::warn!(error = %err, "cannot checkpoint the database at exit"),
+            Err(err) => {
+                tracing::warn!(error = %crate::error::Chain(&err), "cannot checkpoint the database at exit")
+            }
         }
     }
 }

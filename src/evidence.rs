@@ -17,7 +17,7 @@ use crate::pair::label::Quad;
 pub enum EvidenceError {
     #[error("the label outline lies outside the {width}x{height} frame")]
     Outside { width: u32, height: u32 },
-    #[error("cannot encode the label picture as JPEG: {0}")]
+    #[error("cannot encode the label picture as JPEG")]
     Encode(#[from] image::ImageError),
 }
 

@@ -35,9 +35,9 @@ pub enum Format {
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write the export: {0}")]
+    #[error("cannot write the export")]
     Csv(#[from] csv::Error),
-    #[error("cannot write the export: {0}")]
+    #[error("cannot write the export")]
     Io(#[from] std::io::Error),
 }
 

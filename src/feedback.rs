@@ -7,10 +7,25 @@ mod alarm;
 
 use std::io::{self, Write};
 
+use crate::config::ColorMode;
 use crate::event::{self, ProgressEvent, ScanEvent, UnitEvent};
 use crate::ident::IdKind;
 use crate::record::{Decision, ScanOutcome, ScanRecord, UnitRecord, UnitStatus};
 use crate::term::{escape, escape_bytes};
+
+/// Whether human lines on stdout are coloured. `feedback.color = "always"` or `"never"` in the
+/// config wins; `auto` asks anstream, which follows NO_COLOR (any non-empty value turns colour
+/// off, https://no-color.org), then CLICOLOR_FORCE (turns it on, even into a pipe), then
+/// CLICOLOR=0 and TERM=dumb, and otherwise colours a terminal.
+pub fn use_color(mode: ColorMode) -> bool {
+    match mode {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => {
+            anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
+        }
+    }
+}
 
 /// How a line is coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,18 +65,20 @@ impl<W: Write> Feedback<W> {
     }
 
     fn line(&mut self, tone: Tone, text: &str) -> io::Result<()> {
-        let (start, end) = match (self.color, tone) {
-            (true, Tone::Green) => ("\x1b[32m", "\x1b[0m"),
-            (true, Tone::Amber) => ("\x1b[33m", "\x1b[0m"),
-            (true, Tone::Red) => ("\x1b[1;31m", "\x1b[0m"),
-            _ => ("", ""),
+        use anstyle::{AnsiColor, Style};
+        let style = match (self.color, tone) {
+            (true, Tone::Green) => AnsiColor::Green.on_default(),
+            (true, Tone::Amber) => AnsiColor::Yellow.on_default(),
+            (true, Tone::Red) => AnsiColor::Red.on_default().bold(),
+            _ => Style::new(),
         };
         let bell = if tone == Tone::Red && self.bell {
             "\x07"
         } else {
             ""
         };
-        writeln!(self.out, "{start}{text}{end}{bell}")
+        // `{style:#}` is the reset, and nothing at all for an uncoloured line.
+        writeln!(self.out, "{style}{text}{style:#}{bell}")
     }
 
     /// Hands a red line to `feedback.on_reject`, after the line (or its JSON event) is out:

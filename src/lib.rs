@@ -81,6 +81,7 @@ pub mod config;
 pub mod daemon;
 #[allow(clippy::disallowed_methods)]
 pub mod decode;
+pub mod error;
 pub mod event;
 pub mod evidence;
 #[allow(clippy::disallowed_methods)]

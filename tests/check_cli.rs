@@ -126,7 +126,7 @@ fn check_needs_arguments() {
 
 #[test]
 fn tac_import_then_check_names_brand_and_model() {
-    let Some(shared) = util::shared_dir() else {
+    let Some(tacdb) = util::shared_file("data/tacdb.csv") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -134,7 +134,7 @@ fn tac_import_then_check_names_brand_and_model() {
     let out = bin()
         .args(["tac", "import", "--db"])
         .arg(&db)
-        .arg(shared.join("data/tacdb.csv"))
+        .arg(&tacdb)
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr(&out));

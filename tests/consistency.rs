@@ -10,10 +10,9 @@ use crate::util;
 
 #[test]
 fn real_apple_and_samsung_tacs_normalise_to_the_brands_the_rules_expect() {
-    let Some(shared) = util::shared_dir() else {
+    let Some(path) = util::shared_file("data/tacdb.csv") else {
         return;
     };
-    let path = shared.join("data/tacdb.csv");
     let file = std::fs::File::open(&path).expect("open tacdb.csv");
     let parsed = read_osmocom(std::io::BufReader::new(file));
     let mut tacs = MemoryTacs::default();

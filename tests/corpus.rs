@@ -19,14 +19,12 @@ const RECALL_FLOOR: f64 = 0.80;
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SCANSTATION_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("manifest.jsonl").is_file() {
+        .unwrap_or_else(|| crate::util::shared_dir().join("corpus"));
+    let manifest = dir.join("manifest.jsonl");
+    if manifest.is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "corpus not found at {} (set SCANSTATION_CORPUS); skipping",
-            dir.display()
-        );
+        crate::util::missing_shared(&manifest, "set SCANSTATION_CORPUS to the corpus folder");
         None
     }
 }

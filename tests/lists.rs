@@ -437,8 +437,35 @@ fn lists_keep_their_kind_and_matching_filters_by_kind() {
     let path = f.file("other.csv", "match,value\nserial,X2\n");
     let err = import_file(&mut f.store, ListKind::Blocklist, "r", &path, false, T0 + 1)
         .expect_err("kind mismatch");
-    assert!(err.to_string().contains("is a recall list"), "{err}");
+    match &err {
+        scanstation::store::ListError::Store(
+            scanstation::store::StoreError::ListKindMismatch {
+                name,
+                stored,
+                requested,
+                ..
+            },
+        ) => assert_eq!(
+            (name.as_str(), *stored, *requested),
+            ("r", ListKind::Recall, ListKind::Blocklist)
+        ),
+        other => panic!("expected a list kind mismatch, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.starts_with("list \"r\" in ")
+            && text.ends_with(
+                "is a recall list and cannot take a blocklist import; remove it first to reuse the name"
+            ),
+        "{text}"
+    );
+    // The refused import changed nothing: the recall list keeps its one version and entry.
     assert_eq!(f.store.lists().expect("lists").len(), 4);
+    let (summary, entries) = f.store.list_entries("r").expect("read").expect("list r");
+    assert_eq!(
+        (summary.kind, summary.version, entries.len()),
+        (ListKind::Recall, 1, 1)
+    );
 }
 
 #[test]

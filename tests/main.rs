@@ -8,6 +8,7 @@ mod util;
 mod camera_records;
 mod card;
 mod check_cli;
+mod cli_errors;
 mod conformance;
 mod consistency;
 mod corpus;

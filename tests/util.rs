@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The real `scanstation` binary that cargo built for this test run.
@@ -38,23 +38,43 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().expect("wait scanstation")
 }
 
-/// The shared data folder (`../shared` beside the repo, or `$SCANSTATION_SHARED`), if present.
-///
-/// Tests that need it print a clear line and pass vacuously when it is absent, so a checkout
-/// without the shared data still builds and tests; CI always has it.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SCANSTATION_SHARED")
+/// The shared data folder: `$SCANSTATION_SHARED`, else `../shared` beside the repo.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("SCANSTATION_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    if dir.is_dir() {
-        Some(dir)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+/// A file of the shared data (`data/tacdb.csv`), or `None` when it is missing: see
+/// [`missing_shared`].
+pub fn shared_file(relative: &str) -> Option<PathBuf> {
+    let path = shared_dir().join(relative);
+    if path.is_file() {
+        Some(path)
     } else {
-        eprintln!(
-            "NOTE: shared data not found at {} (set SCANSTATION_SHARED); skipping",
-            dir.display()
-        );
+        missing_shared(&path, "set SCANSTATION_SHARED to the shared folder");
         None
     }
+}
+
+/// What a test does when shared data it needs is missing.
+///
+/// With `SCANSTATION_REQUIRE_SHARED=1` (CI sets it) the test fails, so a CI run that lost the
+/// data cannot pass by skipping. Without it (a checkout without the shared data) the test says
+/// on the terminal that it skips and passes: the line goes to stderr directly, because libtest
+/// captures `eprintln!` of passing tests.
+pub fn missing_shared(path: &Path, hint: &str) {
+    if std::env::var_os("SCANSTATION_REQUIRE_SHARED").is_some_and(|v| v == "1") {
+        panic!(
+            "shared data not found at {} ({hint}); SCANSTATION_REQUIRE_SHARED=1 makes this a failure",
+            path.display()
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOTE: shared data not found at {} ({hint}); skipping",
+        path.display()
+    );
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -98,8 +98,8 @@ fn recorded_unit(e: &Value, origin_ms: i64) -> Option<RecordedUnit> {
         .filter_map(|k| str_field(e, k))
         .collect();
     values.extend(str_list(e, "imeis"));
-    let opened = str_field(e, "opened_at").and_then(|t| clock::parse_rfc3339(&t));
-    let closed = str_field(e, "closed_at").and_then(|t| clock::parse_rfc3339(&t));
+    let opened = str_field(e, "opened_at").and_then(|t| clock::parse_rfc3339(&t).ok());
+    let closed = str_field(e, "closed_at").and_then(|t| clock::parse_rfc3339(&t).ok());
     Some(RecordedUnit {
         id,
         values,
@@ -184,7 +184,8 @@ fn run_station(
             continue;
         };
         if !finals.contains_key(&unit.id)
-            && let Some(closed) = str_field(&e, "closed_at").and_then(|t| clock::parse_rfc3339(&t))
+            && let Some(closed) =
+                str_field(&e, "closed_at").and_then(|t| clock::parse_rfc3339(&t).ok())
         {
             latencies.push((received_ms - closed) as f64);
         }

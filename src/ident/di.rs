@@ -53,16 +53,18 @@ pub enum DiError {
     },
     #[error("field {field} at position {pos} does not start with a data identifier")]
     BadField { field: usize, pos: usize },
-    #[error("in gs1 field {field} starting at position {pos}: {source}")]
+    // The GS1 error is part of this one-line message (a classification reason is shown and
+    // stored whole), so it is a plain field, not a chained `source` that would print twice.
+    #[error("in gs1 field {field} starting at position {pos}: {error}")]
     Gs1 {
         field: usize,
         pos: usize,
-        source: gs1::Gs1Error,
+        error: gs1::Gs1Error,
     },
     /// A rule between elements of different format 05 fields, such as the same AI twice with
     /// different values.
-    #[error("across the gs1 fields: {source}")]
-    Gs1Fields { source: gs1::Gs1Error },
+    #[error("across the gs1 fields: {error}")]
+    Gs1Fields { error: gs1::Gs1Error },
 }
 
 impl DiError {
@@ -75,7 +77,7 @@ impl DiError {
             Self::NoFields => "di_no_fields",
             Self::EmptyField { .. } => "di_empty_field",
             Self::BadField { .. } => "di_bad_field",
-            Self::Gs1 { source, .. } | Self::Gs1Fields { source } => source.code(),
+            Self::Gs1 { error, .. } | Self::Gs1Fields { error } => error.code(),
         }
     }
 }
@@ -244,10 +246,10 @@ pub fn parse_envelope(s: &str) -> Result<Envelope, DiError> {
             // piece is a complete element string and may hold several elements.
             let mut elements = Vec::new();
             for (index, (offset, field)) in split_fields(body).enumerate() {
-                let parsed = gs1::parse(field).map_err(|source| DiError::Gs1 {
+                let parsed = gs1::parse(field).map_err(|error| DiError::Gs1 {
                     field: index + 1,
                     pos: char_pos(s, body_start + offset),
-                    source,
+                    error,
                 })?;
                 elements.extend(parsed);
             }
@@ -256,7 +258,7 @@ pub fn parse_envelope(s: &str) -> Result<Envelope, DiError> {
             }
             // Each field was checked on its own; the fields together form one element string, so
             // the rules between elements apply across fields too.
-            gs1::check_combinations(&elements).map_err(|source| DiError::Gs1Fields { source })?;
+            gs1::check_combinations(&elements).map_err(|error| DiError::Gs1Fields { error })?;
             Envelope::Format05(elements)
         }
         _ => {
@@ -446,7 +448,7 @@ mod tests {
             Err(DiError::Gs1 {
                 field: 2,
                 pos: 13,
-                source: gs1::Gs1Error::BadCheckDigit {
+                error: gs1::Gs1Error::BadCheckDigit {
                     ai: "01".to_owned(),
                     pos: 15,
                     expected: 2,
@@ -551,7 +553,7 @@ mod tests {
             DiError::Gs1 {
                 field: 1,
                 pos: 6,
-                source: gs1::Gs1Error::Empty,
+                error: gs1::Gs1Error::Empty,
             },
         ];
         for e in errors {
@@ -563,7 +565,7 @@ mod tests {
             DiError::Gs1 {
                 field: 1,
                 pos: 6,
-                source: gs1::Gs1Error::Empty
+                error: gs1::Gs1Error::Empty
             }
             .to_string(),
             "in gs1 field 1 starting at position 6: empty gs1 element string"

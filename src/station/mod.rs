@@ -835,7 +835,8 @@ fn list_hits(
         Ok(hits) => (hits, false),
         Err(err) => {
             plan.notes.push(format!(
-                "list lookup failed; holding the unit (quarantine): {err}"
+                "list lookup failed; holding the unit (quarantine): {}",
+                crate::error::Chain(&err)
             ));
             (Vec::new(), true)
         }

@@ -142,7 +142,8 @@ impl Lookups for MemoryStore {
                 source: rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
                     Some("list tables unreadable (`lookups fail`)".to_owned()),
-                ),
+                )
+                .into(),
             });
         }
         let mut hits = Vec::new();

@@ -35,15 +35,15 @@ pub enum BackupError {
     Exists(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write the backup {path}: {source}")]
+    #[error("cannot write the backup {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("backup to {path} failed: {source}")]
+    #[error("backup to {path} failed")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        source: super::SqliteError,
     },
     #[error("the copy {path} failed its integrity check: {detail}")]
     Corrupt { path: PathBuf, detail: String },
@@ -100,9 +100,9 @@ pub fn backup(db: &Path, out: &Path) -> Result<BackupReport, BackupError> {
 }
 
 fn copy(source: &Store, partial: &Path, out: &Path) -> Result<BackupReport, BackupError> {
-    let sqlite = |source| BackupError::Sqlite {
+    let sqlite = |source: rusqlite::Error| BackupError::Sqlite {
         path: out.to_owned(),
-        source,
+        source: source.into(),
     };
     let write = |source| BackupError::Write {
         path: out.to_owned(),
@@ -139,9 +139,9 @@ fn copy(source: &Store, partial: &Path, out: &Path) -> Result<BackupReport, Back
     }
     let count = |table: &str| -> Result<i64, BackupError> {
         dest.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .map_err(|source| BackupError::Sqlite {
+            .map_err(|source: rusqlite::Error| BackupError::Sqlite {
                 path: out.to_owned(),
-                source,
+                source: source.into(),
             })
     };
     let (scans, units) = (count("scans")?, count("units")?);

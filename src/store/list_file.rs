@@ -12,7 +12,7 @@ pub const MAX_LISTED_ERRORS: usize = 100;
 /// Why a list file could not be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
-    #[error("cannot read the list file {path}: {source}")]
+    #[error("cannot read the list file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -240,9 +240,9 @@ impl Store {
             _ => entries.iter().collect(),
         };
         let path = self.path.clone();
-        let err = |source| StoreError::Query {
+        let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         let tx = self
             .conn
@@ -272,14 +272,13 @@ impl Store {
             .map_err(err)?;
         let new_bounds = Bounds::of(entries);
         let (list_id, version, mut active, bounds) = match existing {
-            Some((_, existing_kind, ..)) if existing_kind != kind => {
-                return Err(err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
-                    Some(format!(
-                        "list {name:?} is a {existing_kind} list and cannot take a {kind} import; \
-                         remove it first to reuse the name"
-                    )),
-                )));
+            Some((_, stored, ..)) if stored != kind => {
+                return Err(StoreError::ListKindMismatch {
+                    path: self.path.clone(),
+                    name: name.to_owned(),
+                    stored,
+                    requested: kind,
+                });
             }
             Some((id, _, version, active, old_bounds)) => {
                 let bounds = match mode {
@@ -456,9 +455,9 @@ impl Store {
     /// their own text copy of the hit. Returns false when there was no such list.
     pub fn remove_list(&mut self, name: &str) -> Result<bool, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Query {
+        let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         let tx = self
             .conn

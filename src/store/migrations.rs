@@ -1,5 +1,23 @@
 //! The schema, one migration per entry. **Never edit a migration that has shipped; add a new one.**
-//! `PRAGMA user_version` holds the number of migrations applied.
+//! `PRAGMA user_version` holds the number of migrations applied: migration `v` (1-based) is
+//! `MIGRATIONS[v - 1]`, and [`apply`] is the one way it is run, by `Store::open` and by the
+//! schema tests below that build a database as an older scanstation left it.
+
+use rusqlite::Transaction;
+
+/// Runs migration `version` (1-based) inside `tx` and records it in `PRAGMA user_version`, so the
+/// schema change and its version number commit together or not at all.
+pub fn apply(tx: &Transaction<'_>, version: usize) -> rusqlite::Result<()> {
+    let Some(sql) = version.checked_sub(1).and_then(|i| MIGRATIONS.get(i)) else {
+        return Err(rusqlite::Error::InvalidQuery);
+    };
+    tx.execute_batch(sql)?;
+    tx.pragma_update(
+        None,
+        "user_version",
+        i64::try_from(version).unwrap_or(i64::MAX),
+    )
+}
 
 pub const MIGRATIONS: &[&str] = &[
     // 1: TAC lookup. Imported rows and operator overrides live apart because the Osmocom data is
@@ -226,12 +244,488 @@ pub const MIGRATIONS: &[&str] = &[
               AND e.removed_version IS NULL AND ui.unit_id = NEW.id AND ui.kind IN ('serial', 'imei')
               AND NOT EXISTS (SELECT 1 FROM recall_found f WHERE f.entry_id = e.id);
     END;",
+    // 7: `INSERT OR REPLACE` (or `REPLACE INTO`) with the id of a stored scan deletes that scan
+    // to make room, and SQLite fires no DELETE trigger for it unless recursive triggers are on,
+    // so the triggers of migration 2 let it rewrite a scan. This refuses the insert before the
+    // conflict is resolved. An insert without an id sees NEW.id = -1, which no scan has.
+    "CREATE TRIGGER scans_no_replace BEFORE INSERT ON scans
+        WHEN EXISTS (SELECT 1 FROM scans WHERE id = NEW.id)
+        BEGIN SELECT RAISE(ABORT, 'scans are append-only'); END;",
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::MIGRATIONS;
-    use crate::store::Store;
+    use super::{MIGRATIONS, apply};
+    use crate::ident::tac::TacLookup;
+    use crate::lists::ListKind;
+    use crate::store::{Store, StoreError};
+    use rusqlite::Connection;
+    use rusqlite::types::Value;
+
+    /// Representative rows as a scanstation at each version wrote them: `SEEDS[v - 1]` runs
+    /// right after migration `v`, using only the tables and columns that existed then. A new
+    /// migration needs a new seed (the length is checked), so every upgrade path is tested
+    /// with data in it.
+    const SEEDS: &[&str] = &[
+        // 1: TAC tables.
+        "INSERT INTO tac (tac, brand, model, aka, source)
+             VALUES ('35417803', 'Apple', 'iPhone 15', '', 'osmocom');
+         INSERT INTO tac_local (tac, brand, model) VALUES ('49015420', 'Local', 'Handset');
+         INSERT INTO tac_imports (source, notice, imported, skipped, imported_at)
+             VALUES ('tacdb.csv', 'CC-BY-SA 3.0', 1, 2, '2025-01-01T00:00:00.000Z');",
+        // 2: a closed unit with two scans and identifiers, an open unit, a rejected scan.
+        "INSERT INTO units (id, opened_ms, closed_ms, status, close_reason, complete, flags)
+             VALUES (1, 1000, 2000, 'ok', 'complete', 1, '[]'),
+                    (2, 3000, NULL, 'open', NULL, 0, '[]');
+         INSERT INTO scans (id, at_ms, source, raw, symbology, kind, value, valid, reason_code,
+                            reason, outcome, unit_id)
+             VALUES (1, 1000, 'stdin', CAST('SC02XG1ABJGH5' AS BLOB), ']C0', 'serial',
+                     'C02XG1ABJGH5', 1, NULL, NULL, 'added', 1),
+                    (2, 1500, 'serial:/dev/ttyACM0', CAST('354178036859789' AS BLOB), NULL,
+                     'imei', '354178036859789', 1, NULL, NULL, 'added', 1),
+                    (3, 3000, 'stdin', x'ff00fe', NULL, 'unknown', '', 0, 'not_utf8',
+                     'not UTF-8: byte 0xFF at position 0', 'rejected', NULL);
+         INSERT INTO unit_identifiers (unit_id, kind, value, key, slot, scan_id)
+             VALUES (1, 'serial', 'C02XG1ABJGH5', 'C02XG1ABJGH5', 1, 1),
+                    (1, 'imei', '354178036859789', '35417803685978', 1, 2);",
+        // 3: a recall list with an entry that unit 1 holds and one removed in version 2.
+        "INSERT INTO lists (id, name, kind, version, active, created_ms, updated_ms)
+             VALUES (1, 'battery-2026', 'recall', 2, 2, 100, 200);
+         INSERT INTO list_entries (list_id, match, lo, hi, reason, line, added_version,
+                                   removed_version)
+             VALUES (1, 'serial', 'C02XG1ABJGH5', NULL, 'battery may swell', 2, 1, NULL),
+                    (1, 'imei', '35417803685978', NULL, 'battery may swell', 3, 1, NULL),
+                    (1, 'serial', 'OLD0001', NULL, 'withdrawn', 4, 1, 2),
+                    (1, 'imei_range', '35209900000000', '35209900999999', 'batch', 5, 2, NULL);
+         INSERT INTO list_imports (list_id, version, mode, imported_ms, added, removed,
+                                   unmatched_removes)
+             VALUES (1, 1, 'replace', 100, 3, 0, 0), (1, 2, 'delta', 200, 1, 1, 0);",
+        // 4: a unit and a scan with their mode and decision.
+        "INSERT INTO units (id, opened_ms, closed_ms, status, close_reason, complete, flags, mode,
+                            decision, decision_reason, decision_list, decision_list_version)
+             VALUES (3, 4000, 5000, 'flagged', 'complete', 1,
+                     '[{\"code\":\"recall\",\"message\":\"on a recall list\"}]',
+                     'recall', 'recall-hit', 'battery may swell', 'battery-2026', 2);
+         INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, outcome, unit_id, mode,
+                            decision, decision_reason)
+             VALUES (4, 4000, 'stdin', CAST('R58M315CL4T' AS BLOB), 'serial', 'R58M315CL4T', 1,
+                     'added', 3, 'recall', 'recall-hit', 'battery may swell');
+         INSERT INTO unit_identifiers (unit_id, kind, value, key, slot, scan_id)
+             VALUES (3, 'serial', 'R58M315CL4T', 'R58M315CL4T', 1, 4);",
+        // 5: a camera unit with an invalid IMEI, an amend and its label picture.
+        "INSERT INTO units (id, opened_ms, closed_ms, status, close_reason, complete, flags,
+                            invalid, amends)
+             VALUES (4, 6000, 6500, 'flagged', 'settled', 0, '[]',
+                     '[{\"kind\":\"imei\",\"value\":\"354178036859788\",\"scan_id\":5,\"reason\":\"bad check digit\"}]',
+                     1);
+         INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, reason_code, reason,
+                            outcome, unit_id)
+             VALUES (5, 6000, 'replay:frames', CAST('354178036859788' AS BLOB), 'imei',
+                     '354178036859788', 0, 'bad_check_digit', 'bad check digit', 'flagged', 4);
+         INSERT INTO evidence (unit_id, at_ms, frame, width, height, symbols, sharpness, jpeg)
+             VALUES (4, 6000, 'frame-0001.png', 640, 480, 3, 12.5, x'ffd8ffd9');",
+        // 6: a unit written after the triggers existed, holding the recalled IMEI too.
+        "INSERT INTO units (id, opened_ms, closed_ms, status, close_reason, complete, flags)
+             VALUES (5, 7000, 7100, 'ok', 'complete', 1, '[]');
+         INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, outcome, unit_id)
+             VALUES (6, 7000, 'stdin', CAST('354178036859789' AS BLOB), 'imei',
+                     '354178036859789', 1, 'added', 5);
+         INSERT INTO unit_identifiers (unit_id, kind, value, key, slot, scan_id)
+             VALUES (5, 'imei', '354178036859789', '35417803685978', 1, 6);",
+        // 7: a scan appended without an id of its own.
+        "INSERT INTO scans (at_ms, source, raw, kind, value, valid, outcome)
+             VALUES (8000, 'stdin', CAST('SCANSTATION:NEXT' AS BLOB), 'control',
+                     'SCANSTATION:NEXT', 1, 'control');",
+    ];
+
+    /// The schema the current code ends with: every table with its columns, every index and
+    /// every trigger, by name. A migration that changes it changes this list in the same commit.
+    const SCHEMA: &[(&str, &str)] = &[
+        ("index", "list_entries_active"),
+        ("index", "list_entries_removed"),
+        ("index", "recall_found_list"),
+        ("index", "scans_at"),
+        ("index", "scans_unit"),
+        ("index", "scans_value"),
+        ("index", "sqlite_autoindex_list_imports_1"),
+        ("index", "sqlite_autoindex_lists_1"),
+        ("index", "sqlite_autoindex_tac_1"),
+        ("index", "sqlite_autoindex_tac_local_1"),
+        ("index", "sqlite_autoindex_unit_identifiers_1"),
+        ("index", "sqlite_autoindex_unit_identifiers_2"),
+        ("index", "unit_identifiers_key"),
+        ("index", "units_mode"),
+        (
+            "table",
+            "evidence(unit_id, at_ms, frame, width, height, symbols, sharpness, jpeg)",
+        ),
+        (
+            "table",
+            "list_entries(id, list_id, match, lo, hi, reason, line, added_version, removed_version)",
+        ),
+        (
+            "table",
+            "list_imports(id, list_id, version, mode, imported_ms, added, removed, unmatched_removes)",
+        ),
+        (
+            "table",
+            "lists(id, name, kind, version, active, created_ms, updated_ms, match_mask, imei_span, \
+             date_span, prefix_max, recall_found, recall_total)",
+        ),
+        ("table", "recall_found(entry_id, list_id)"),
+        (
+            "table",
+            "scans(id, at_ms, source, raw, symbology, kind, value, valid, reason_code, reason, \
+             outcome, unit_id, mode, decision, decision_reason)",
+        ),
+        ("table", "tac(tac, brand, model, aka, source)"),
+        (
+            "table",
+            "tac_imports(id, source, notice, imported, skipped, imported_at)",
+        ),
+        ("table", "tac_local(tac, brand, model)"),
+        (
+            "table",
+            "unit_identifiers(id, unit_id, kind, value, key, slot, scan_id)",
+        ),
+        (
+            "table",
+            "units(id, opened_ms, closed_ms, status, close_reason, complete, flags, mode, decision, \
+             decision_reason, decision_list, decision_list_version, invalid, amends)",
+        ),
+        ("trigger", "recall_found_counted"),
+        ("trigger", "recall_found_uncounted"),
+        ("trigger", "recall_seen"),
+        ("trigger", "recall_unit_cancelled"),
+        ("trigger", "recall_unit_restored"),
+        ("trigger", "recall_unseen"),
+        ("trigger", "scans_no_delete"),
+        ("trigger", "scans_no_replace"),
+        ("trigger", "scans_no_update"),
+    ];
+
+    /// The schema by name: `(type, name)`, tables as `name(col, col, ...)`, sorted.
+    fn schema(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name FROM sqlite_master ORDER BY type, name")
+            .expect("prepare");
+        let objects: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        objects
+            .into_iter()
+            .map(|(kind, name)| {
+                if kind != "table" {
+                    return (kind, name);
+                }
+                let columns = columns(conn, &name).join(", ");
+                (kind, format!("{name}({columns})"))
+            })
+            .collect()
+    }
+
+    /// Every object's type, name, table and SQL text, for comparing two databases exactly.
+    fn master(conn: &Connection) -> Vec<(String, String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn columns(conn: &Connection, table: &str) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+            ))
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("columns")
+    }
+
+    type Rows = Vec<(String, Vec<String>, Vec<Vec<Value>>)>;
+
+    /// Every row of every table, as `(table, columns, rows)`.
+    fn contents(conn: &Connection) -> Rows {
+        let tables: Vec<String> = {
+            let mut stmt = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .expect("prepare");
+            stmt.query_map([], |r| r.get(0))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("tables")
+        };
+        tables
+            .into_iter()
+            .map(|table| {
+                let cols = columns(conn, &table);
+                let rows = select(conn, &table, &cols);
+                (table, cols, rows)
+            })
+            .collect()
+    }
+
+    fn select(conn: &Connection, table: &str, cols: &[String]) -> Vec<Vec<Value>> {
+        let list = cols.join(", ");
+        let mut stmt = conn
+            .prepare(&format!("SELECT {list} FROM {table} ORDER BY rowid"))
+            .expect("prepare");
+        stmt.query_map([], |r| {
+            (0..cols.len())
+                .map(|i| r.get::<_, Value>(i))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
+    /// A database as a scanstation of schema `version` left it: migrations 1..=version applied
+    /// with [`apply`], each followed by the rows that version wrote.
+    fn database_at(path: &std::path::Path, version: usize) -> Connection {
+        let mut conn = Connection::open(path).expect("open");
+        for v in 1..=version {
+            let tx = conn.transaction().expect("begin");
+            apply(&tx, v).expect("migration");
+            tx.execute_batch(SEEDS[v - 1]).expect("seed");
+            tx.commit().expect("commit");
+        }
+        conn
+    }
+
+    #[test]
+    fn every_migration_has_seed_rows() {
+        assert_eq!(
+            SEEDS.len(),
+            MIGRATIONS.len(),
+            "add the new version's rows to SEEDS"
+        );
+    }
+
+    #[test]
+    fn a_new_database_has_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("new.db")).expect("create");
+        assert_eq!(
+            store.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
+        let want: Vec<(String, String)> = SCHEMA
+            .iter()
+            .map(|(k, n)| ((*k).to_owned(), (*n).to_owned()))
+            .collect();
+        assert_eq!(schema(&store.conn), want);
+    }
+
+    /// From each earlier version (0: an empty file) the current code reaches the same schema as a
+    /// new database, keeps every row each earlier version wrote, and reads them back.
+    #[test]
+    fn every_earlier_version_upgrades_with_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fresh = Store::open(&dir.path().join("fresh.db")).expect("fresh");
+        let want = master(&fresh.conn);
+        for version in 0..=MIGRATIONS.len() {
+            let path = dir.path().join(format!("v{version}.db"));
+            let before = {
+                let conn = database_at(&path, version);
+                let version_read: i64 = conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .expect("version");
+                assert_eq!(version_read, version as i64);
+                contents(&conn)
+            };
+            let store = Store::open(&path).unwrap_or_else(|e| panic!("from {version}: {e}"));
+            assert_eq!(
+                store.schema_version().expect("version"),
+                MIGRATIONS.len() as i64,
+                "from {version}"
+            );
+            assert_eq!(master(&store.conn), want, "schema from version {version}");
+            // Every row and every column an older version wrote is still there, unchanged.
+            for (table, cols, rows) in &before {
+                assert_eq!(
+                    &select(&store.conn, table, cols),
+                    rows,
+                    "{table} from version {version}"
+                );
+            }
+            read_back(&store, version);
+        }
+    }
+
+    /// What the station's own reads make of the rows written at `version` and before.
+    fn read_back(store: &Store, version: usize) {
+        let tacs = store.load_tacs().expect("tacs");
+        if version >= 1 {
+            let apple = tacs.lookup("35417803").expect("imported TAC");
+            assert_eq!(
+                (apple.brand.as_str(), apple.model.as_str()),
+                ("Apple", "iPhone 15")
+            );
+            assert!(tacs.lookup("49015420").is_some(), "local TAC");
+        } else {
+            assert!(tacs.lookup("35417803").is_none());
+        }
+        if version >= 2 {
+            let scan = store.scan(1).expect("read").expect("scan 1");
+            assert_eq!((scan.value.as_str(), scan.unit), ("C02XG1ABJGH5", Some(1)));
+            let rejected = store.scan(3).expect("read").expect("scan 3");
+            assert_eq!(rejected.raw, b"\xff\x00\xfe");
+            let unit = store.unit(1).expect("read").expect("unit 1");
+            assert_eq!(unit.values(crate::ident::IdKind::Serial), ["C02XG1ABJGH5"]);
+            assert_eq!(unit.values(crate::ident::IdKind::Imei), ["354178036859789"]);
+        }
+        assert_eq!(
+            store.count("scans").expect("count"),
+            [0, 0, 3, 3, 4, 5, 6, 7][version]
+        );
+        let lists = store.lists().expect("lists");
+        if version >= 3 {
+            assert_eq!(lists.len(), 1);
+            assert_eq!((lists[0].kind, lists[0].version), (ListKind::Recall, 2));
+            let (_, entries) = store
+                .list_entries("battery-2026")
+                .expect("read")
+                .expect("list");
+            assert_eq!(entries.len(), 3, "active entries only");
+            // Migration 6 counts the recall entries held by units, from whichever version.
+            assert_eq!(
+                store.recall_progress().expect("progress"),
+                store.recall_progress_recount().expect("recount")
+            );
+            assert_eq!(
+                store.recall_progress().expect("progress"),
+                vec![("battery-2026".to_owned(), 2, 2)]
+            );
+        } else {
+            assert!(lists.is_empty());
+        }
+        if version >= 4 {
+            let unit = store.unit(3).expect("read").expect("unit 3");
+            assert_eq!(unit.decision.map(|v| v.as_str()), Some("recall-hit"));
+            assert_eq!(unit.decision_list_version, Some(2));
+            assert_eq!(unit.flags.len(), 1);
+        }
+        if version >= 5 {
+            let unit = store.unit(4).expect("read").expect("unit 4");
+            assert_eq!((unit.invalid.len(), unit.amends), (1, 1));
+            let picture = store.evidence(4).expect("read").expect("picture");
+            assert_eq!(picture.jpeg, [0xff, 0xd8, 0xff, 0xd9]);
+        }
+    }
+
+    #[test]
+    fn a_database_from_a_newer_scanstation_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("future.db");
+        let newer = MIGRATIONS.len() as i64 + 1;
+        {
+            let conn = database_at(&path, MIGRATIONS.len());
+            conn.pragma_update(None, "user_version", newer)
+                .expect("version");
+        }
+        let before = contents(&Connection::open(&path).expect("open"));
+        for result in [
+            Store::open(&path).map(|_| ()),
+            Store::open_read_only(&path).map(|_| ()),
+        ] {
+            match result {
+                Err(StoreError::TooNew { found, known, .. }) => {
+                    assert_eq!((found, known), (newer, MIGRATIONS.len()));
+                }
+                other => panic!("expected TooNew, got {other:?}"),
+            }
+        }
+        let err = Store::open(&path).err().expect("refused");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "database {} is newer (schema {newer}) than this scanstation understands (schema {})",
+                path.display(),
+                MIGRATIONS.len()
+            )
+        );
+        let conn = Connection::open(&path).expect("reopen");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, newer);
+        assert_eq!(contents(&conn), before, "nothing was migrated or written");
+    }
+
+    #[test]
+    fn a_negative_schema_version_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("odd.db");
+        Connection::open(&path)
+            .expect("create")
+            .pragma_update(None, "user_version", -3)
+            .expect("version");
+        match Store::open(&path) {
+            Err(StoreError::BadVersion { found: -3, .. }) => {}
+            other => panic!("expected BadVersion, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    /// `scans` is append-only (migrations 2 and 7): every raw scan stays exactly as it arrived.
+    /// No other table has such triggers; units, identifiers and lists change by design.
+    #[test]
+    fn scans_refuse_update_and_delete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("scans.db");
+        drop(database_at(&path, MIGRATIONS.len()));
+        let store = Store::open(&path).expect("open");
+        let before = contents(&store.conn);
+        for column in columns(&store.conn, "scans") {
+            let err = store
+                .conn
+                .execute(
+                    &format!("UPDATE scans SET {column} = {column} WHERE id = 1"),
+                    [],
+                )
+                .expect_err(&column);
+            assert!(
+                err.to_string().contains("scans are append-only"),
+                "{column}: {err}"
+            );
+        }
+        for sql in [
+            "UPDATE scans SET value = 'X' WHERE id = 1",
+            "UPDATE scans SET unit_id = 2",
+            "DELETE FROM scans WHERE id = 3",
+            "DELETE FROM scans",
+            "INSERT OR REPLACE INTO scans (id, at_ms, source, raw, kind, value, valid, outcome)
+                 VALUES (1, 0, 'x', x'00', 'serial', 'X', 1, 'added')",
+            "REPLACE INTO scans (id, at_ms, source, raw, kind, value, valid, outcome)
+                 VALUES (2, 0, 'x', x'00', 'serial', 'X', 1, 'added')",
+            "INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, outcome)
+                 VALUES (3, 0, 'x', x'00', 'serial', 'X', 1, 'added')
+                 ON CONFLICT (id) DO UPDATE SET value = 'X'",
+        ] {
+            let err = store.conn.execute(sql, []).expect_err(sql);
+            assert!(
+                err.to_string().contains("scans are append-only"),
+                "{sql}: {err}"
+            );
+        }
+        assert_eq!(contents(&store.conn), before, "every scan is unchanged");
+        // Appending is what the table is for, with a new id or none.
+        for sql in [
+            "INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, outcome)
+                 VALUES (100, 9000, 'stdin', x'41', 'unknown', 'A', 0, 'rejected')",
+            "INSERT INTO scans (at_ms, source, raw, kind, value, valid, outcome)
+                 VALUES (9001, 'stdin', x'42', 'unknown', 'B', 0, 'rejected')",
+        ] {
+            store.conn.execute(sql, []).expect(sql);
+        }
+    }
 
     /// Defect 8 (issue 9): a database that already holds recall lists and units gets the same
     /// progress from the kept counts of migration 6 as the old full recount gave.
@@ -273,7 +767,10 @@ mod tests {
             .expect("old data");
         }
         let store = Store::open(&path).expect("migrate");
-        assert_eq!(store.schema_version().expect("version"), 6);
+        assert_eq!(
+            store.schema_version().expect("version"),
+            MIGRATIONS.len() as i64
+        );
         let want = vec![("r1".to_owned(), 2, 3), ("r2".to_owned(), 1, 2)];
         assert_eq!(store.recall_progress_recount().expect("recount"), want);
         assert_eq!(store.recall_progress().expect("progress"), want);

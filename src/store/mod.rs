@@ -23,16 +23,13 @@ use crate::ident::tac::{MemoryTacs, OsmocomFile, TacInfo};
 /// Errors that cross the store boundary; each names the database file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the database directory {path}: {source}")]
+    #[error("cannot create the database directory {path}")]
     CreateDir {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open the database {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    #[error("cannot open the database {path}")]
+    Open { path: PathBuf, source: SqliteError },
     #[error(
         "database {path} is newer (schema {found}) than this scanstation understands (schema {known})"
     )]
@@ -41,17 +38,48 @@ pub enum StoreError {
         found: i64,
         known: usize,
     },
-    #[error("migration {version} failed on {path}: {source}")]
+    #[error("database {path} has schema version {found}, which no scanstation writes")]
+    BadVersion { path: PathBuf, found: i64 },
+    #[error("migration {version} failed on {path}")]
     Migrate {
         path: PathBuf,
         version: usize,
-        source: rusqlite::Error,
+        source: SqliteError,
     },
-    #[error("database {path}: {source}")]
-    Query {
+    #[error("database {path}")]
+    Query { path: PathBuf, source: SqliteError },
+    #[error(
+        "list {name:?} in {path} is a {stored} list and cannot take a {requested} import; remove it first to reuse the name"
+    )]
+    ListKindMismatch {
         path: PathBuf,
-        source: rusqlite::Error,
+        name: String,
+        stored: crate::lists::ListKind,
+        requested: crate::lists::ListKind,
     },
+}
+
+/// What SQLite said, as the cause of a store error.
+///
+/// rusqlite's message is complete on its own (SQLite's text, or the error code's description
+/// when there is none), but rusqlite also chains the bare error code as its `source()`, so a
+/// printed chain would repeat it (`Error code 14: Unable to open the database file: Error code
+/// 14: ...`). This wrapper shows rusqlite's message and ends the chain there.
+#[derive(Debug)]
+pub struct SqliteError(pub rusqlite::Error);
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(err: rusqlite::Error) -> Self {
+        SqliteError(err)
+    }
 }
 
 /// The default database location: `$XDG_DATA_HOME/scanstation/scanstation.db`.
@@ -84,7 +112,7 @@ impl Store {
         }
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
         let mut store = Store {
             conn,
@@ -106,7 +134,7 @@ impl Store {
         )
         .map_err(|source| StoreError::Open {
             path: path.to_owned(),
-            source,
+            source: source.into(),
         })?;
         let store = Store {
             conn,
@@ -130,7 +158,7 @@ impl Store {
     fn query_err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Query {
             path: self.path.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -148,7 +176,7 @@ impl Store {
             )
             .map_err(|source| StoreError::Open {
                 path: self.path.clone(),
-                source,
+                source: source.into(),
             })
     }
 
@@ -168,21 +196,21 @@ impl Store {
                 known,
             });
         }
-        for (index, sql) in migrations::MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(current as usize)
-        {
-            let version = index + 1;
-            let err = |source| StoreError::Migrate {
+        let Ok(done) = usize::try_from(current) else {
+            return Err(StoreError::BadVersion {
+                path: self.path.clone(),
+                found: current,
+            });
+        };
+        let first = done + 1;
+        for version in first..=known {
+            let err = |source: rusqlite::Error| StoreError::Migrate {
                 path: self.path.clone(),
                 version,
-                source,
+                source: source.into(),
             };
             let tx = self.conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", version as i64)
-                .map_err(err)?;
+            migrations::apply(&tx, version).map_err(err)?;
             tx.commit().map_err(err)?;
         }
         Ok(())
@@ -196,9 +224,9 @@ impl Store {
         imported_at: &str,
     ) -> Result<TacImportReport, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Query {
+        let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
-            source,
+            source: source.into(),
         };
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute("DELETE FROM tac", []).map_err(err)?;

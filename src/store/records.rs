@@ -96,7 +96,7 @@ impl Tx<'_> {
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Query {
             path: self.store_path.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -293,9 +293,10 @@ impl Tx<'_> {
     /// Makes every change of this batch durable. Only after this returns may anything be acknowledged.
     pub fn commit(self) -> Result<(), StoreError> {
         let path = self.store_path;
-        self.tx
-            .commit()
-            .map_err(|source| StoreError::Query { path, source })
+        self.tx.commit().map_err(|source| StoreError::Query {
+            path,
+            source: source.into(),
+        })
     }
 }
 
@@ -307,7 +308,7 @@ impl Store {
             .transaction()
             .map_err(|source| StoreError::Query {
                 path: store_path.clone(),
-                source,
+                source: source.into(),
             })?;
         Ok(Tx { tx, store_path })
     }

@@ -65,14 +65,14 @@ pub enum SynthError {
     },
     #[error("invalid frame spec: {0}")]
     Spec(String),
-    #[error("image encoding failed: {0}")]
+    #[error("image encoding failed")]
     Image(#[from] image::ImageError),
-    #[error("{path}: {source}")]
+    #[error("cannot read or write {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("manifest serialisation failed: {0}")]
+    #[error("manifest serialisation failed")]
     Json(#[from] serde_json::Error),
     #[error("a frame worker thread panicked")]
     Worker,
