@@ -1005,7 +1005,7 @@ mod tests {
         );
         // The config names the line and key, and the message says what is wrong.
         let err = parse("[station]\nsources = [\"serial:/dev/x@+9600\"]\n").expect_err("baud");
-        assert_eq!((err.line, err.key.as_str()), (2, "station.sources"));
+        assert_eq!((err.line, err.key.as_str()), (2, "station.sources[0]"));
         assert!(err.message.contains("bad baud rate \"+9600\""), "{err}");
     }
 

@@ -304,7 +304,7 @@ mod tests {
         "INSERT INTO units (id, opened_ms, closed_ms, status, close_reason, complete, flags, mode,
                             decision, decision_reason, decision_list, decision_list_version)
              VALUES (3, 4000, 5000, 'flagged', 'complete', 1,
-                     '[{\"code\":\"recall\",\"message\":\"on a recall list\"}]',
+                     '[{\"code\":\"duplicate\",\"message\":\"already registered as unit 1\"}]',
                      'recall', 'recall-hit', 'battery may swell', 'battery-2026', 2);
          INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, outcome, unit_id, mode,
                             decision, decision_reason)
@@ -315,7 +315,7 @@ mod tests {
         // 5: a camera unit with an invalid IMEI, an amend and its label picture.
         "INSERT INTO units (id, opened_ms, closed_ms, status, close_reason, complete, flags,
                             invalid, amends)
-             VALUES (4, 6000, 6500, 'flagged', 'settled', 0, '[]',
+             VALUES (4, 6000, 6500, 'flagged', 'label', 0, '[]',
                      '[{\"kind\":\"imei\",\"value\":\"354178036859788\",\"scan_id\":5,\"reason\":\"bad check digit\"}]',
                      1);
          INSERT INTO scans (id, at_ms, source, raw, kind, value, valid, reason_code, reason,
