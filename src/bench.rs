@@ -11,7 +11,7 @@ use clap::Subcommand;
 
 use crate::ident::{self, checksum, device, tac::MemoryTacs};
 
-pub mod sessions;
+pub(crate) mod sessions;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -122,7 +122,7 @@ pub enum BenchCommand {
     },
 }
 
-pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
+pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
     match command {
         BenchCommand::Ident { count } => bench_ident(count),
         BenchCommand::Latency { count, db } => bench_latency(count, db)?,
@@ -363,7 +363,7 @@ impl XorShift {
 }
 
 /// The mixed workload: the kinds a device desk sees, valid and invalid, plus junk.
-pub fn mixed_strings(count: usize) -> Vec<String> {
+pub(crate) fn mixed_strings(count: usize) -> Vec<String> {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut out = Vec::with_capacity(count);
     for i in 0..count {

@@ -15,13 +15,13 @@ const FONT_SCALE: u32 = 3;
 
 /// Errors drawing the card.
 #[derive(Debug, thiserror::Error)]
-pub enum CardError {
+pub(crate) enum CardError {
     #[error("cannot encode {text:?} as Code 128: {message}")]
     Encode { text: String, message: String },
 }
 
 /// The bar pattern of `text` in Code 128, one bool per module, with quiet zones.
-pub fn modules(text: &str) -> Result<Vec<bool>, CardError> {
+pub(crate) fn modules(text: &str) -> Result<Vec<bool>, CardError> {
     let matrix = MultiFormatWriter
         .encode(text, &BarcodeFormat::CODE_128, 0, 1)
         .map_err(|e| CardError::Encode {
@@ -128,7 +128,7 @@ const TITLE: &str = "SCANSTATION DESK CARD";
 const CAPTION_HEIGHT: u32 = 7 * FONT_SCALE + 12;
 
 /// The card as a grey image, ready to save as PNG.
-pub fn render_png() -> Result<GrayImage, CardError> {
+pub(crate) fn render_png() -> Result<GrayImage, CardError> {
     let rows = rows()?;
     let widest = rows
         .iter()
@@ -174,7 +174,7 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// The card as SVG, in millimetres for printing (0.33 mm modules).
-pub fn render_svg() -> Result<String, CardError> {
+pub(crate) fn render_svg() -> Result<String, CardError> {
     let rows = rows()?;
     let module = 0.33_f64;
     let bar_h = 12.0;

@@ -17,7 +17,7 @@ use crate::source::{FramingConfig, Terminator};
 
 /// Where a scan source is, as written in the config or on the command line.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SourceSpec {
+pub(crate) enum SourceSpec {
     /// Lines typed or pasted into the terminal, or a keyboard-wedge scanner typing into it.
     Stdin,
     /// A serial or USB-CDC scanner: `serial:PATH[@BAUD]`.
@@ -39,7 +39,7 @@ pub enum SourceSpec {
 
 /// What is wrong with a source spec; every message quotes the spec.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SourceSpecError {
+pub(crate) enum SourceSpecError {
     #[error(transparent)]
     Serial(#[from] crate::source::serial_spec::SpecError),
     #[error("source {spec:?} names no files (images:PATH[,PATH...])")]
@@ -130,7 +130,7 @@ fn parse_replay(spec: &str, rest: &str) -> Result<SourceSpec, SourceSpecError> {
 }
 
 impl SourceSpec {
-    pub fn parse(spec: &str) -> Result<SourceSpec, SourceSpecError> {
+    pub(crate) fn parse(spec: &str) -> Result<SourceSpec, SourceSpecError> {
         if spec == "stdin" || spec == "-" {
             return Ok(SourceSpec::Stdin);
         }
@@ -223,7 +223,7 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ColorMode {
+pub(crate) enum ColorMode {
     #[default]
     Auto,
     Always,
@@ -233,7 +233,7 @@ pub enum ColorMode {
 /// The file as written. Every table and key is optional; unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     #[serde(default)]
     pub station: RawStation,
     #[serde(default)]
@@ -254,20 +254,20 @@ pub struct RawConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawWedge {
+pub(crate) struct RawWedge {
     pub gap_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDecode {
+pub(crate) struct RawDecode {
     pub formats: Option<Spanned<String>>,
     pub budget_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLabels {
+pub(crate) struct RawLabels {
     pub settle_ms: Option<Spanned<i64>>,
     pub forget_ms: Option<Spanned<i64>>,
     pub complete_frames: Option<Spanned<i64>>,
@@ -279,7 +279,7 @@ pub struct RawLabels {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCamera {
+pub(crate) struct RawCamera {
     pub width: Option<Spanned<i64>>,
     pub height: Option<Spanned<i64>>,
     pub fps: Option<Spanned<i64>>,
@@ -288,7 +288,7 @@ pub struct RawCamera {
 
 /// How frames are decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeSettings {
+pub(crate) struct DecodeSettings {
     pub formats: Vec<crate::decode::Format>,
     pub budget_ms: u64,
 }
@@ -305,7 +305,7 @@ impl Default for DecodeSettings {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStation {
+pub(crate) struct RawStation {
     pub db: Option<PathBuf>,
     pub sources: Option<Vec<Spanned<String>>>,
     pub json: Option<bool>,
@@ -315,7 +315,7 @@ pub struct RawStation {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPairing {
+pub(crate) struct RawPairing {
     pub idle_timeout_ms: Option<Spanned<i64>>,
     pub repeat_window_ms: Option<Spanned<i64>>,
     pub profile: Option<Spanned<String>>,
@@ -324,7 +324,7 @@ pub struct RawPairing {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSerial {
+pub(crate) struct RawSerial {
     pub baud: Option<Spanned<u32>>,
     pub terminator: Option<Terminator>,
     pub inter_char_timeout_ms: Option<Spanned<i64>>,
@@ -333,7 +333,7 @@ pub struct RawSerial {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFeedback {
+pub(crate) struct RawFeedback {
     pub color: Option<ColorMode>,
     pub bell: Option<bool>,
     pub on_reject: Option<String>,
@@ -341,7 +341,7 @@ pub struct RawFeedback {
 
 /// How the operator is told about each scan and unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedbackConfig {
+pub(crate) struct FeedbackConfig {
     pub color: ColorMode,
     /// Ring the terminal bell on every red line.
     pub bell: bool,
@@ -361,7 +361,7 @@ impl Default for FeedbackConfig {
 
 /// The validated configuration the daemon runs with.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config {
+pub(crate) struct Config {
     pub db: Option<PathBuf>,
     pub sources: Vec<SourceSpec>,
     pub json: bool,
@@ -409,7 +409,7 @@ impl Default for Config {
 /// A configuration error that names the file, the line and the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{line}: {key}: {message}", path.display())]
-pub struct ConfigError {
+pub(crate) struct ConfigError {
     pub path: PathBuf,
     pub line: usize,
     pub key: String,
@@ -417,7 +417,7 @@ pub struct ConfigError {
 }
 
 /// Where the config is read from when `--config` is not given.
-pub fn default_config_path() -> Option<PathBuf> {
+pub(crate) fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "scanstation")
         .map(|dirs| dirs.config_dir().join("config.toml"))
 }
@@ -483,7 +483,7 @@ impl Located<'_> {
 
 impl Config {
     /// Reads and validates a config file's text.
-    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let at = Located { path, text };
         // A syntax error comes before any key is known; toml's message says what is wrong.
         let document = toml::Deserializer::parse(text).map_err(|err| {
@@ -503,7 +503,7 @@ impl Config {
     }
 
     /// Reads the config file at `path`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
             path: path.to_owned(),
             line: 0,

@@ -29,7 +29,7 @@ use crate::store::{SharingUnit, Store, StoreError, Tx};
 
 /// Errors that stop the daemon.
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -60,6 +60,11 @@ pub enum DaemonError {
         source: crate::source::Error,
     },
     #[error("source {spec}: this build has no {what} support (build with {how})")]
+    // Built only when a device feature is left out.
+    #[cfg_attr(
+        all(feature = "serial", feature = "wedge", feature = "camera"),
+        allow(dead_code)
+    )]
     SourceNotBuilt {
         spec: String,
         what: &'static str,
@@ -225,7 +230,11 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
 }
 
 /// Runs the station until a signal, the end of stdin, or a fatal store error.
-pub fn run(config: &Config, db: &Path, shutdown: Arc<AtomicBool>) -> Result<(), DaemonError> {
+pub(crate) fn run(
+    config: &Config,
+    db: &Path,
+    shutdown: Arc<AtomicBool>,
+) -> Result<(), DaemonError> {
     let _lock = lock(db)?;
     let mut store = Store::open(db)?;
     let interrupted = store.close_interrupted_units(clock::now_ms())?;

@@ -10,7 +10,7 @@ use std::error::Error;
 use std::fmt;
 
 /// Displays an error followed by each of its causes: `what: cause: deeper cause`.
-pub struct Chain<'a>(pub &'a (dyn Error + 'static));
+pub(crate) struct Chain<'a>(pub &'a (dyn Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

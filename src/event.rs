@@ -18,7 +18,7 @@ use crate::record::{
 
 /// A committed scan.
 #[derive(Debug, Clone, Serialize)]
-pub struct ScanEvent<'a> {
+pub(crate) struct ScanEvent<'a> {
     /// Always `"scan"`.
     pub event: &'static str,
     pub id: i64,
@@ -66,7 +66,7 @@ impl<'a> From<&'a ScanRecord> for ScanEvent<'a> {
 
 /// A closed, cancelled or amended unit.
 #[derive(Debug, Clone, Serialize)]
-pub struct UnitEvent<'a> {
+pub(crate) struct UnitEvent<'a> {
     /// Always `"unit"`.
     pub event: &'static str,
     pub id: i64,
@@ -139,7 +139,7 @@ impl<'a> From<&'a UnitRecord> for UnitEvent<'a> {
 
 /// Recall-sweep progress after a recall unit: how much of one list has been found.
 #[derive(Debug, Clone, Serialize)]
-pub struct ProgressEvent<'a> {
+pub(crate) struct ProgressEvent<'a> {
     /// Always `"progress"`.
     pub event: &'static str,
     pub list: &'a str,
@@ -148,7 +148,7 @@ pub struct ProgressEvent<'a> {
 }
 
 impl<'a> ProgressEvent<'a> {
-    pub fn new(list: &'a str, found: i64, expected: i64) -> ProgressEvent<'a> {
+    pub(crate) fn new(list: &'a str, found: i64, expected: i64) -> ProgressEvent<'a> {
         ProgressEvent {
             event: "progress",
             list,
@@ -160,7 +160,7 @@ impl<'a> ProgressEvent<'a> {
 
 /// One identifier of a unit in a `find` result.
 #[derive(Debug, Clone, Serialize)]
-pub struct FoundIdentifier<'a> {
+pub(crate) struct FoundIdentifier<'a> {
     pub kind: IdKind,
     pub value: &'a str,
     pub key: &'a str,
@@ -171,7 +171,7 @@ pub struct FoundIdentifier<'a> {
 
 /// The size of a unit's label picture in a `find` result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct EvidenceInfo {
+pub(crate) struct EvidenceInfo {
     pub bytes: i64,
     pub width: u32,
     pub height: u32,
@@ -182,7 +182,7 @@ pub struct EvidenceInfo {
 /// A unit in a `find` result: its unit event plus its identifiers, its scan history and its
 /// label picture, if one was kept.
 #[derive(Debug, Clone, Serialize)]
-pub struct FoundUnit<'a> {
+pub(crate) struct FoundUnit<'a> {
     #[serde(flatten)]
     pub unit: UnitEvent<'a>,
     pub identifiers: Vec<FoundIdentifier<'a>>,
@@ -192,7 +192,7 @@ pub struct FoundUnit<'a> {
 
 /// The answer of `find --json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct FoundEvent<'a> {
+pub(crate) struct FoundEvent<'a> {
     /// The value as asked.
     pub query: &'a str,
     /// What the value was classified as.
@@ -206,7 +206,7 @@ pub struct FoundEvent<'a> {
 
 /// One JSON line, for the event stream and NDJSON: serialising these types cannot fail
 /// (no maps with non-string keys, no non-finite floats), so a failure is a bug worth seeing.
-pub fn line<T: Serialize>(event: &T) -> String {
+pub(crate) fn line<T: Serialize>(event: &T) -> String {
     serde_json::to_string(event)
         .unwrap_or_else(|err| format!("{{\"event\":\"error\",\"error\":\"{err}\"}}"))
 }

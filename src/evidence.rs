@@ -14,7 +14,7 @@ use crate::pair::label::Quad;
 
 /// Why no picture could be made.
 #[derive(Debug, thiserror::Error)]
-pub enum EvidenceError {
+pub(crate) enum EvidenceError {
     #[error("the label outline lies outside the {width}x{height} frame")]
     Outside { width: u32, height: u32 },
     #[error("cannot encode the label picture as JPEG")]
@@ -23,7 +23,7 @@ pub enum EvidenceError {
 
 /// How pictures are cut and encoded.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EvidenceConfig {
+pub(crate) struct EvidenceConfig {
     /// Keep a picture for each camera unit.
     pub enabled: bool,
     /// JPEG quality, 1-100.
@@ -45,7 +45,11 @@ impl Default for EvidenceConfig {
 }
 
 /// Cuts the region around `outline` (plus the margin) out of `frame`.
-pub fn crop(frame: &GrayImage, outline: &Quad, margin: f32) -> Result<GrayImage, EvidenceError> {
+pub(crate) fn crop(
+    frame: &GrayImage,
+    outline: &Quad,
+    margin: f32,
+) -> Result<GrayImage, EvidenceError> {
     let (width, height) = frame.dimensions();
     let outside = EvidenceError::Outside { width, height };
     let finite: Vec<(f32, f32)> = outline
@@ -73,7 +77,7 @@ pub fn crop(frame: &GrayImage, outline: &Quad, margin: f32) -> Result<GrayImage,
 }
 
 /// Encodes a grey picture as JPEG at `quality`.
-pub fn encode_jpeg(picture: &GrayImage, quality: u8) -> Result<Vec<u8>, EvidenceError> {
+pub(crate) fn encode_jpeg(picture: &GrayImage, quality: u8) -> Result<Vec<u8>, EvidenceError> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
         .encode_image(picture)?;

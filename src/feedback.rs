@@ -17,7 +17,7 @@ use crate::term::{escape, escape_bytes};
 /// config wins; `auto` asks anstream, which follows NO_COLOR (any non-empty value turns colour
 /// off, https://no-color.org), then CLICOLOR_FORCE (turns it on, even into a pipe), then
 /// CLICOLOR=0 and TERM=dumb, and otherwise colours a terminal.
-pub fn use_color(mode: ColorMode) -> bool {
+pub(crate) fn use_color(mode: ColorMode) -> bool {
     match mode {
         ColorMode::Always => true,
         ColorMode::Never => false,
@@ -29,7 +29,7 @@ pub fn use_color(mode: ColorMode) -> bool {
 
 /// How a line is coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     Green,
     Amber,
     Red,
@@ -37,7 +37,7 @@ pub enum Tone {
 }
 
 /// The operator-facing output: human lines or JSON events on one writer.
-pub struct Feedback<W: Write> {
+pub(crate) struct Feedback<W: Write> {
     out: W,
     json: bool,
     color: bool,
@@ -47,7 +47,13 @@ pub struct Feedback<W: Write> {
 }
 
 impl<W: Write> Feedback<W> {
-    pub fn new(out: W, json: bool, color: bool, bell: bool, on_reject: Option<String>) -> Self {
+    pub(crate) fn new(
+        out: W,
+        json: bool,
+        color: bool,
+        bell: bool,
+        on_reject: Option<String>,
+    ) -> Self {
         let alarm = on_reject.and_then(|command| match alarm::Alarm::start(command) {
             Ok(alarm) => Some(alarm),
             Err(err) => {
@@ -91,7 +97,7 @@ impl<W: Write> Feedback<W> {
         }
     }
 
-    pub fn scan(&mut self, s: &ScanRecord) -> io::Result<()> {
+    pub(crate) fn scan(&mut self, s: &ScanRecord) -> io::Result<()> {
         let (tone, text) = Self::scan_line(s);
         if self.json {
             writeln!(self.out, "{}", event::line(&ScanEvent::from(s)))?;
@@ -102,7 +108,7 @@ impl<W: Write> Feedback<W> {
         Ok(())
     }
 
-    pub fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
+    pub(crate) fn unit(&mut self, u: &UnitRecord) -> io::Result<()> {
         let (tone, text) = Self::unit_line(u);
         if self.json {
             writeln!(self.out, "{}", event::line(&UnitEvent::from(u)))?;
@@ -216,7 +222,7 @@ impl<W: Write> Feedback<W> {
     }
 
     /// Recall-sweep progress: how much of each recall list has been found so far.
-    pub fn progress(&mut self, list: &str, found: i64, expected: i64) -> io::Result<()> {
+    pub(crate) fn progress(&mut self, list: &str, found: i64, expected: i64) -> io::Result<()> {
         if self.json {
             return writeln!(
                 self.out,
@@ -230,7 +236,7 @@ impl<W: Write> Feedback<W> {
         )
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

@@ -9,6 +9,10 @@
 //! - `bench` and `synth` (feature `lab`): benchmarks and the label generator; dev tooling that
 //!   the station binary leaves out unless built with `--features lab`.
 
+// Everything is crate-private unless the binary, the tests or the fuzzers use it from outside;
+// the lint shows a `pub` that nothing outside can reach, so dead code cannot hide behind it.
+#![warn(unreachable_pub)]
+
 /// A closed set of names stored in the database and shown in events: each variant has one
 /// stable lowercase name, `as_str` and `parse` are inverse, and serde reads and writes the
 /// name, so the store, the events and the exports can never spell a value two ways.
@@ -69,36 +73,36 @@ macro_rules! string_enum {
 
 #[allow(clippy::disallowed_methods)]
 #[cfg(feature = "lab")]
-pub mod bench;
-pub mod card;
+pub(crate) mod bench;
+pub(crate) mod card;
 #[allow(clippy::disallowed_methods)]
 pub mod cli;
 #[allow(clippy::disallowed_methods)]
 pub mod clock;
 #[allow(clippy::disallowed_methods)]
-pub mod config;
+pub(crate) mod config;
 #[allow(clippy::disallowed_methods)]
-pub mod daemon;
+pub(crate) mod daemon;
 #[allow(clippy::disallowed_methods)]
 pub mod decode;
-pub mod error;
-pub mod event;
-pub mod evidence;
+pub(crate) mod error;
+pub(crate) mod event;
+pub(crate) mod evidence;
 #[allow(clippy::disallowed_methods)]
-pub mod export;
+pub(crate) mod export;
 #[allow(clippy::disallowed_methods)]
-pub mod feedback;
+pub(crate) mod feedback;
 pub mod ident;
 pub mod lists;
 pub mod pair;
 pub mod record;
 #[allow(clippy::disallowed_methods)]
 pub mod source;
-pub mod station;
+pub(crate) mod station;
 #[allow(clippy::disallowed_methods)]
 pub mod store;
 #[allow(clippy::disallowed_methods)]
 #[cfg(feature = "lab")]
 pub mod synth;
-pub mod term;
-pub mod workflow;
+pub(crate) mod term;
+pub(crate) mod workflow;

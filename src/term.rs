@@ -76,7 +76,7 @@ fn write_escaped(out: &mut impl Write, text: &str) -> fmt::Result {
 }
 
 /// `text` with every control character made visible; printable text is returned unchanged.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     // Writing into a String cannot fail.
     let _ = write_escaped(&mut out, text);
@@ -85,7 +85,7 @@ pub fn escape(text: &str) -> String {
 
 /// Raw bytes (a scan as the scanner sent it) shown like [`escape`], with each byte that is not
 /// part of valid UTF-8 shown as `\xNN` instead of being replaced, so the operator sees what came.
-pub fn escape_bytes(bytes: &[u8]) -> String {
+pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         let _ = write_escaped(&mut out, chunk.valid());
@@ -98,7 +98,7 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 
 /// Text that may span lines (a CSV or JSON document going to a terminal): each line escaped,
 /// the line feeds between them kept.
-pub fn escape_lines(text: &str) -> String {
+pub(crate) fn escape_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -111,7 +111,7 @@ pub fn escape_lines(text: &str) -> String {
 
 /// Formats as [`escape`] does, without building a String first: `format!("{}", Escaped(&name))`.
 #[derive(Debug, Clone, Copy)]
-pub struct Escaped<'a>(pub &'a str);
+pub(crate) struct Escaped<'a>(pub &'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -120,7 +120,7 @@ impl fmt::Display for Escaped<'_> {
 }
 
 /// A path as the terminal should show it: `Escaped` of its display form.
-pub fn path(path: &std::path::Path) -> String {
+pub(crate) fn path(path: &std::path::Path) -> String {
     escape(&path.display().to_string())
 }
 

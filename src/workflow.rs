@@ -8,11 +8,11 @@
 use crate::ident::control::Mode;
 use crate::ident::{Flag, FlagCode};
 use crate::lists::{Entry, ListHit, ListKind, MatchKind, UnitKeys};
-pub use crate::record::Decision;
+pub(crate) use crate::record::Decision;
 
 /// A decision with its reason and, where a list decided it, the list and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub decision: Decision,
     pub reason: String,
     pub list: Option<String>,
@@ -52,7 +52,7 @@ impl Verdict {
 
 /// Everything known about a closing unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Pairing flags plus conflict/duplicate flags against stored units.
     pub flags: Vec<Flag>,
     /// Active list entries this unit matches, of every kind.
@@ -65,14 +65,14 @@ pub struct Facts {
 }
 
 /// The reason recorded when the lists could not be read, for units and scans alike.
-pub const LOOKUP_FAILED: &str = "list lookup failed";
+pub(crate) const LOOKUP_FAILED: &str = "list lookup failed";
 
 fn flag(facts: &Facts, code: FlagCode) -> Option<&Flag> {
     facts.flags.iter().find(|f| f.code == code)
 }
 
 /// Decides what a closed unit means in `mode`.
-pub fn decide(mode: Mode, facts: &Facts) -> Verdict {
+pub(crate) fn decide(mode: Mode, facts: &Facts) -> Verdict {
     let hits = |kind: ListKind| facts.hits.iter().filter(move |h| h.kind == kind);
     // Without the lists nothing says the device is not blocked or recalled, so it is held for a
     // person rather than passed: a list problem must never let a unit through.
@@ -201,7 +201,7 @@ fn decide_return(facts: &Facts) -> Verdict {
 
 /// One expected list compared with the units seen in audit mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditReport {
+pub(crate) struct AuditReport {
     pub list: String,
     pub version: i64,
     /// Entries seen, with the unit that matched each.
@@ -213,7 +213,7 @@ pub struct AuditReport {
 }
 
 /// Compares entries with audited units (pure).
-pub fn audit(
+pub(crate) fn audit(
     list: &str,
     version: i64,
     entries: &[Entry],
@@ -242,7 +242,7 @@ pub fn audit(
 }
 
 impl AuditReport {
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let entry = |e: &Entry| serde_json::json!({"match": e.kind.as_str(), "value": e.display_value(), "reason": e.reason});
         serde_json::json!({
             "list": self.list,
@@ -257,7 +257,7 @@ impl AuditReport {
         })
     }
 
-    pub fn print(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    pub(crate) fn print(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         // List names, values, reasons and unit identifiers came from outside: each line is
         // escaped whole before it reaches the terminal.
         let mut put = |line: String| writeln!(out, "{}", crate::term::Escaped(&line));

@@ -23,7 +23,7 @@ use crate::synth::session::{
 
 /// The options of `bench sessions`.
 #[derive(Debug, Clone)]
-pub struct SessionsArgs {
+pub(crate) struct SessionsArgs {
     pub out: PathBuf,
     pub count: usize,
     pub seed: u64,
@@ -227,7 +227,7 @@ fn row(label: &str, sessions: usize, frames: usize, s: &SessionScore) -> String 
 const HEADER: &str =
     "kind           sess frames  exp  cmpl  part  miss  dup wrong inv-un units unatt amend";
 
-pub fn run(args: &SessionsArgs) -> Result<()> {
+pub(crate) fn run(args: &SessionsArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let gen_start = Instant::now();

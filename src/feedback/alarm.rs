@@ -28,13 +28,13 @@ struct Shared {
 }
 
 /// A handle on the runner thread; dropping it lets the thread end after the pending run.
-pub struct Alarm {
+pub(super) struct Alarm {
     shared: Arc<Shared>,
 }
 
 impl Alarm {
     /// Starts the runner thread for `command` (run with `sh -c`).
-    pub fn start(command: String) -> std::io::Result<Alarm> {
+    pub(super) fn start(command: String) -> std::io::Result<Alarm> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
@@ -47,7 +47,7 @@ impl Alarm {
     }
 
     /// Hands a red line's reason to the runner. Returns at once; never fails.
-    pub fn ring(&self, reason: &str) {
+    pub(super) fn ring(&self, reason: &str) {
         // A poisoned lock can only come from a panic in this module, which has none; if it
         // happened anyway the alarm is lost, never the scan.
         if let Ok(mut state) = self.shared.state.lock() {

@@ -9,7 +9,7 @@
 //! **Invariant:** no I/O and no clock here. The daemon gathers the lookups, applies the plan in
 //! its transaction, commits and only then emits; `simulate` runs the same core on a script.
 
-pub mod simulate;
+pub(crate) mod simulate;
 #[cfg(test)]
 mod transcripts;
 
@@ -34,7 +34,7 @@ use crate::workflow;
 
 /// What the station reads from the store while it decides: stored units that share an
 /// identifier with a closing unit, and the list entries a unit or scan matches.
-pub trait Lookups {
+pub(crate) trait Lookups {
     /// Other closed, not-cancelled units holding any of `keys`, with all their identifiers.
     fn units_sharing(
         &self,
@@ -50,7 +50,7 @@ pub trait Lookups {
 
 /// One thing that happened at the desk.
 #[derive(Debug, Clone)]
-pub enum Input {
+pub(crate) enum Input {
     /// A handheld scan, framed by its source.
     Scan(RawScan),
     /// A decoded camera or image frame.
@@ -63,7 +63,7 @@ pub enum Input {
 
 /// One row change, in the order it must be written.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Write {
+pub(crate) enum Write {
     OpenUnit {
         id: i64,
         at_ms: i64,
@@ -89,14 +89,14 @@ pub enum Write {
 
 /// What the operator is told once the plan is committed, in the order to tell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ack {
+pub(crate) enum Ack {
     Scan(ScanRecord),
     Unit(UnitRecord),
 }
 
 /// The best picture of a followed label so far, cut from its frame, not yet encoded.
 #[derive(Debug, Clone)]
-pub struct Picture {
+pub(crate) struct Picture {
     pub crop: image::GrayImage,
     pub at_ms: i64,
     pub frame: String,
@@ -108,7 +108,7 @@ pub struct Picture {
 
 /// Everything one input decided.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub writes: Vec<Write>,
     pub acks: Vec<Ack>,
     /// Label pictures to store, each for its unit, after the records are committed: a picture
@@ -119,13 +119,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether the plan writes nothing and tells nothing.
-    pub fn is_empty(&self) -> bool {
-        self.writes.is_empty() && self.acks.is_empty() && self.pictures.is_empty()
-    }
-
     /// Whether a recall unit closed, so recall progress changed.
-    pub fn closes_recall_unit(&self) -> bool {
+    pub(crate) fn closes_recall_unit(&self) -> bool {
         self.acks
             .iter()
             .any(|a| matches!(a, Ack::Unit(u) if u.mode == Some(Mode::Recall)))
@@ -145,7 +140,7 @@ impl Plan {
 
 /// How the station is set up.
 #[derive(Debug, Clone)]
-pub struct StationConfig {
+pub(crate) struct StationConfig {
     pub pairing: PairConfig,
     pub labels: LabelConfig,
     pub evidence: EvidenceConfig,
@@ -162,7 +157,7 @@ struct CameraUnit {
 }
 
 /// The desk's state: pairing, label tracking, the mode, and id allocation.
-pub struct Station {
+pub(crate) struct Station {
     pairer: Pairer,
     tracker: LabelTracker,
     tacs: MemoryTacs,
@@ -191,7 +186,7 @@ type ScanRef<'a> = (i64, &'a RawScan, &'a Classification);
 
 impl Station {
     /// A station whose next scan and unit get these ids (the store's next free ones).
-    pub fn new(
+    pub(crate) fn new(
         config: StationConfig,
         tacs: MemoryTacs,
         prefixes: ident::GtinPrefixes,
@@ -216,23 +211,23 @@ impl Station {
     }
 
     /// The desk mode now.
-    pub fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         self.mode
     }
 
     /// The id the next scan gets; everything below it is decided.
-    pub fn next_scan_id(&self) -> i64 {
+    pub(crate) fn next_scan_id(&self) -> i64 {
         self.next_scan_id
     }
 
     /// When the open handheld unit goes idle, on the monotonic clock.
-    pub fn deadline(&self) -> Option<i64> {
+    pub(crate) fn deadline(&self) -> Option<i64> {
         self.pairer.deadline()
     }
 
     /// Decides one input. On an error from the lookups the input's plan is lost and the
     /// station must stop: the error means the store cannot be read.
-    pub fn handle(
+    pub(crate) fn handle(
         &mut self,
         input: Input,
         now: Now,
@@ -820,7 +815,7 @@ impl Station {
 }
 
 /// The decision reason of a cancelled unit, as the store also writes it.
-pub const CANCELLED: &str = "cancelled by SCANSTATION:CANCEL";
+pub(crate) const CANCELLED: &str = "cancelled by SCANSTATION:CANCEL";
 
 /// List hits and whether the lookup failed; a failure is noted and handed to the decision,
 /// which holds the unit. The scan and unit are still recorded, because a scan must never be
@@ -915,7 +910,7 @@ fn frame_groups(frame: &FrameResult, join_factor: f32) -> Vec<SeenGroup> {
 }
 
 /// The classification of a raw scan; framing problems make it a reject with their reason.
-pub fn classify_raw(raw: &RawScan, tacs: &MemoryTacs) -> Classification {
+pub(crate) fn classify_raw(raw: &RawScan, tacs: &MemoryTacs) -> Classification {
     let text = String::from_utf8_lossy(&raw.bytes);
     match &raw.problem {
         None => ident::classify(&text, None, tacs),

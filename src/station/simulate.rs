@@ -50,7 +50,7 @@ struct MemoryList {
 
 /// The simulated store: closed units and lists.
 #[derive(Default)]
-pub struct MemoryStore {
+pub(crate) struct MemoryStore {
     units: Vec<UnitRecord>,
     lists: Vec<MemoryList>,
     /// Set by `lookups fail`: list lookups return an error, as a broken list table would.
@@ -59,7 +59,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// Applies one plan as the daemon writes it.
-    pub fn apply(&mut self, plan: &Plan) {
+    pub(crate) fn apply(&mut self, plan: &Plan) {
         for write in &plan.writes {
             match write {
                 Write::CloseUnit(unit) => {
@@ -165,12 +165,12 @@ impl Lookups for MemoryStore {
 
 /// Runs a script against a fresh station (default pairing and label settings) and returns
 /// its transcript.
-pub fn simulate(script: &str) -> String {
+pub(crate) fn simulate(script: &str) -> String {
     simulate_with(PairConfig::default(), LabelConfig::default(), script)
 }
 
 /// [`simulate`] with the given pairing and label settings.
-pub fn simulate_with(pairing: PairConfig, labels: LabelConfig, script: &str) -> String {
+pub(crate) fn simulate_with(pairing: PairConfig, labels: LabelConfig, script: &str) -> String {
     let mut out = String::new();
     let mut store = MemoryStore::default();
     let mut tacs = MemoryTacs::default();
@@ -281,7 +281,7 @@ fn run_command(
 
 /// `scan 3 imei 354178036859789 added -> unit 1`, with the scan's own decision when it has one
 /// other than proceed, and its validation reason when it failed.
-pub fn scan_line(s: &ScanRecord) -> String {
+pub(crate) fn scan_line(s: &ScanRecord) -> String {
     let mut line = format!("scan {} {} {:?} {}", s.id, s.kind, s.value, s.outcome);
     if let Some(unit) = s.unit {
         let _ = write!(line, " -> unit {unit}");
@@ -299,7 +299,7 @@ pub fn scan_line(s: &ScanRecord) -> String {
 
 /// `unit 1 ok complete [intake] serial C02...; imei 35..., 35... | proceed: new unit`, then
 /// flags and invalid values.
-pub fn unit_line(u: &UnitRecord) -> String {
+pub(crate) fn unit_line(u: &UnitRecord) -> String {
     let mut line = format!(
         "unit {} {} {}",
         u.id,

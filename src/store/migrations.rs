@@ -7,7 +7,7 @@ use rusqlite::Transaction;
 
 /// Runs migration `version` (1-based) inside `tx` and records it in `PRAGMA user_version`, so the
 /// schema change and its version number commit together or not at all.
-pub fn apply(tx: &Transaction<'_>, version: usize) -> rusqlite::Result<()> {
+pub(super) fn apply(tx: &Transaction<'_>, version: usize) -> rusqlite::Result<()> {
     let Some(sql) = version.checked_sub(1).and_then(|i| MIGRATIONS.get(i)) else {
         return Err(rusqlite::Error::InvalidQuery);
     };
@@ -19,7 +19,7 @@ pub fn apply(tx: &Transaction<'_>, version: usize) -> rusqlite::Result<()> {
     )
 }
 
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: TAC lookup. Imported rows and operator overrides live apart because the Osmocom data is
     // CC-BY-SA: local entries must stay separable from it, and they win on lookup.
     "CREATE TABLE tac (

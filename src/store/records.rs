@@ -8,7 +8,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use super::{Store, StoreError};
 use crate::ident::control::Mode;
 use crate::ident::{Flag, FlagCode, IdKind, Identifier, Kind};
-pub use crate::record::{
+pub(super) use crate::record::{
     CloseReason, Decision, EvidenceRecord, ScanOutcome, ScanRecord, UnitIdRecord, UnitRecord,
     UnitStatus,
 };
