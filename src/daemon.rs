@@ -53,6 +53,11 @@ pub(crate) enum DaemonError {
     },
     #[error("no scan source could be started")]
     NoSources,
+    #[error("cannot start the thread of source {name}")]
+    SourceThread {
+        name: String,
+        source: std::io::Error,
+    },
     #[error("source {spec}")]
     Source {
         spec: String,
@@ -256,7 +261,10 @@ pub(crate) fn run(
         std::thread::Builder::new()
             .name(format!("source {name}"))
             .spawn(move || source.run(tx))
-            .map_err(DaemonError::Output)?;
+            .map_err(|source| DaemonError::SourceThread {
+                name: name.clone(),
+                source,
+            })?;
     }
     drop(tx);
     let color = crate::feedback::use_color(config.feedback.color);
