@@ -9,7 +9,6 @@ use std::io::{self, Write};
 
 use crate::config::ColorMode;
 use crate::event::{self, ProgressEvent, ScanEvent, UnitEvent};
-use crate::ident::IdKind;
 use crate::record::{Decision, ScanOutcome, ScanRecord, UnitRecord, UnitStatus};
 use crate::term::{escape, escape_bytes};
 
@@ -174,22 +173,7 @@ impl<W: Write> Feedback<W> {
 
     /// A unit's human line and its tone.
     fn unit_line(u: &UnitRecord) -> (Tone, String) {
-        let mut parts = Vec::new();
-        for kind in [
-            IdKind::Serial,
-            IdKind::Imei,
-            IdKind::Meid,
-            IdKind::Esn,
-            IdKind::Eid,
-            IdKind::Iccid,
-            IdKind::Gtin,
-            IdKind::Part,
-        ] {
-            let values = u.values(kind);
-            if !values.is_empty() {
-                parts.push(format!("{kind} {}", values.join(", ")));
-            }
-        }
+        let mut parts = u.identifier_parts();
         for bad in &u.invalid {
             parts.push(format!("INVALID {} {}", bad.kind, bad.value));
         }

@@ -165,6 +165,27 @@ impl UnitRecord {
         ids.sort_by_key(|i| i.slot);
         ids.into_iter().map(|i| i.value.as_str()).collect()
     }
+
+    /// The identifiers as people read them, one part per kind in label order:
+    /// `serial C02...`, `imei 35..., 35...`.
+    pub(crate) fn identifier_parts(&self) -> Vec<String> {
+        [
+            IdKind::Serial,
+            IdKind::Imei,
+            IdKind::Meid,
+            IdKind::Esn,
+            IdKind::Eid,
+            IdKind::Iccid,
+            IdKind::Gtin,
+            IdKind::Part,
+        ]
+        .into_iter()
+        .filter_map(|kind| {
+            let values = self.values(kind);
+            (!values.is_empty()).then(|| format!("{kind} {}", values.join(", ")))
+        })
+        .collect()
+    }
 }
 
 #[cfg(test)]

@@ -312,22 +312,7 @@ pub(crate) fn unit_line(u: &UnitRecord) -> String {
     if let Some(mode) = u.mode {
         let _ = write!(line, " [{mode}]");
     }
-    let mut parts = Vec::new();
-    for kind in [
-        IdKind::Serial,
-        IdKind::Imei,
-        IdKind::Meid,
-        IdKind::Esn,
-        IdKind::Eid,
-        IdKind::Iccid,
-        IdKind::Gtin,
-        IdKind::Part,
-    ] {
-        let values = u.values(kind);
-        if !values.is_empty() {
-            parts.push(format!("{kind} {}", values.join(", ")));
-        }
-    }
+    let parts = u.identifier_parts();
     if !parts.is_empty() {
         let _ = write!(line, " {}", parts.join("; "));
     }
