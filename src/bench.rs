@@ -11,6 +11,7 @@ use clap::Subcommand;
 
 use crate::ident::{self, checksum, device, tac::MemoryTacs};
 
+pub(crate) mod lists;
 pub(crate) mod sessions;
 
 #[derive(Debug, Subcommand)]
@@ -135,7 +136,7 @@ pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
                     true,
                 ),
             };
-            let result = crate::lists::bench::run(entries, &db);
+            let result = lists::run(entries, &db);
             if temporary {
                 for suffix in ["", "-wal", "-shm"] {
                     let mut name = db.as_os_str().to_owned();

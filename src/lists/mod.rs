@@ -53,9 +53,6 @@
 //! import is one transaction: a file with any bad line changes nothing unless bad lines are
 //! explicitly skipped, in which case the good lines are imported and the bad ones reported.
 
-#[allow(clippy::disallowed_methods)]
-#[cfg(feature = "lab")]
-pub mod bench;
 mod parse;
 
 pub use parse::{ParsedList, parse, parse_list};

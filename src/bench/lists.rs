@@ -18,17 +18,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::{ImportMode, ListKind, UnitKeys, parse};
 use crate::ident::control::Mode;
 use crate::ident::device::imei_check_digit;
 use crate::ident::{IdKind, Identifier};
+use crate::lists::{ImportMode, ListKind, UnitKeys, parse};
 use crate::record::{
     CloseReason, Decision, ScanOutcome, ScanRecord, UnitIdRecord, UnitRecord, UnitStatus,
 };
 use crate::store::Store;
 
 /// The name of the list the benchmark writes.
-pub const BENCH_LIST: &str = "bench";
+pub(crate) const BENCH_LIST: &str = "bench";
 
 /// The number of timed `match_unit` calls.
 const MATCHES: usize = 10_000;
@@ -156,7 +156,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Runs the benchmark on the database at `db` (created if needed).
-pub fn run(entries: usize, db: &Path) -> anyhow::Result<()> {
+pub(crate) fn run(entries: usize, db: &Path) -> anyhow::Result<()> {
     let mut store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
     store.remove_list(BENCH_LIST)?;
     let mut rng = Rng(0x5CA7_57A7_1011);
