@@ -14,13 +14,19 @@ pub(crate) struct Chain<'a>(pub &'a (dyn Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut text = self.0.to_string();
         let mut cause = self.0.source();
         while let Some(err) = cause {
-            write!(f, ": {err}")?;
+            // Some errors of other crates (`image`'s) show their source in their own message
+            // as well; a cause already on the line is not printed twice.
+            let more = err.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
             cause = err.source();
         }
-        Ok(())
+        f.write_str(&text)
     }
 }
 

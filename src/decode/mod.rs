@@ -500,17 +500,7 @@ impl LoadError {
     /// show the file in a column of its own. A cause whose text is already there is skipped
     /// (`image`'s errors show their source in their own message too).
     pub fn reason(&self) -> String {
-        let mut text = self.source.to_string();
-        let mut cause = std::error::Error::source(&self.source);
-        while let Some(e) = cause {
-            let more = e.to_string();
-            if !text.contains(&more) {
-                text.push_str(": ");
-                text.push_str(&more);
-            }
-            cause = e.source();
-        }
-        text
+        crate::error::Chain(&self.source).to_string()
     }
 }
 

@@ -130,18 +130,8 @@ pub enum Error {
 ///
 /// A cause whose text is already on the line is skipped, as `cli::main` does: some errors of
 /// other crates (`image`'s) show their source in their own message as well.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let more = e.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        cause = e.source();
-    }
-    text
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    crate::error::Chain(error).to_string()
 }
 
 #[cfg(test)]
