@@ -309,8 +309,10 @@ mod colour {
             cmd.arg("--config").arg(path);
         }
         // A colour terminal, with no colour preference inherited from whoever runs the tests.
+        // `CI` counts too: anstream colours a terminal whose TERM is dumb when `CI` is set, and
+        // CI runners set it.
         cmd.env("TERM", "xterm-256color");
-        for name in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
+        for name in COLOUR_ENV {
             cmd.env_remove(name);
         }
         cmd.envs(env.iter().copied());
@@ -350,6 +352,9 @@ mod colour {
         );
         seen
     }
+
+    /// Every variable anstream reads to decide on colour, besides TERM.
+    const COLOUR_ENV: [&str; 4] = ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "CI"];
 
     fn coloured(seen: &[u8]) -> bool {
         String::from_utf8_lossy(seen).contains("\x1b[32m")
@@ -394,7 +399,7 @@ mod colour {
             let db = dir.path().join("station.db").to_string_lossy().into_owned();
             let mut cmd = bin();
             cmd.args(["run", "--db", &db]);
-            for name in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
+            for name in COLOUR_ENV {
                 cmd.env_remove(name);
             }
             cmd.envs(env.iter().copied());
