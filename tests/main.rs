@@ -19,6 +19,7 @@ mod daemon_serial;
 mod decode;
 mod escape;
 mod faults;
+mod http;
 mod ident_props;
 mod ident_vectors;
 mod lists;
