@@ -251,10 +251,10 @@ fn events(base: &str) -> Receiver<(String, String)> {
         {
             if let Some(n) = line.strip_prefix("event: ") {
                 name = n.to_owned();
-            } else if let Some(data) = line.strip_prefix("data: ") {
-                if tx.send((name.clone(), data.to_owned())).is_err() {
-                    break;
-                }
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && tx.send((name.clone(), data.to_owned())).is_err()
+            {
+                break;
             }
         }
     });
