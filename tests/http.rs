@@ -283,7 +283,10 @@ fn api_serves_units_scans_find_and_the_live_stream() {
     // The stream carries the same JSON lines as `run --json`, in the same order.
     let scan = next_event(&stream, "scan");
     assert_eq!(scan["value"], "SN-API-0001");
+    let schema = crate::schema::schema();
+    crate::schema::check(&schema, Some("scan"), &scan);
     let unit = next_event(&stream, "unit");
+    crate::schema::check(&schema, Some("unit"), &unit);
     let printed: Value = serde_json::from_str(&unit_line).expect("run --json line");
     assert_eq!(unit, printed);
     let id = unit["id"].as_i64().expect("unit id");
@@ -382,7 +385,9 @@ fn mode_switch_is_a_recorded_control_scan_and_needs_csrf() {
     let ok = request("PUT", &station.url("/api/mode"), &headers, Some(body));
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.json()["mode"], "recall");
-    assert_eq!(next_event(&stream, "mode")["mode"], "recall");
+    let mode = next_event(&stream, "mode");
+    assert_eq!(mode["mode"], "recall");
+    crate::schema::check(&crate::schema::schema(), Some("mode"), &mode);
     station.wait_for("SCANSTATION:MODE:RECALL");
     // The next unit is decided in the new mode.
     station.scan(&["SN-MODE-01", IMEI, IMEI2]);

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::util::{bin, run_with_stdin, stderr, stdout};
 
-fn schema() -> Value {
+pub(crate) fn schema() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/events.schema.json");
     let text = std::fs::read_to_string(path).expect("docs/events.schema.json");
     serde_json::from_str(&text).expect("the schema is JSON")
@@ -100,7 +100,7 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mu
     }
 }
 
-fn check(root: &Value, def: Option<&str>, value: &Value) {
+pub(crate) fn check(root: &Value, def: Option<&str>, value: &Value) {
     let schema = match def {
         Some(name) => root["$defs"][name].clone(),
         None => root.clone(),
