@@ -793,3 +793,73 @@ fn serve_on_a_missing_database_says_so() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"));
 }
+
+#[test]
+fn camera_desk_preview_shows_the_last_frame_and_its_symbols() {
+    use scanstation::synth::{SceneStep, scene};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = dir.path().join("frames");
+    let script = [SceneStep {
+        label: Some(0),
+        frames: 40,
+    }];
+    scene(&frames, 7, &script).expect("generate the scene");
+    let config = dir.path().join("station.toml");
+    // Debug builds decode slowly; the budget keeps this test about the preview, not speed.
+    std::fs::write(&config, "[decode]\nbudget_ms = 20000\n").expect("config");
+    let source = format!("replay:{}@10,paced", frames.display());
+    let config = config.to_string_lossy().into_owned();
+    let station = HttpStation::start_in(
+        dir,
+        &["--config", &config, "--source", &source, "--json"],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let preview = loop {
+        let reply = get(&station.url("/api/preview"));
+        if reply.status == 200
+            && reply.json()["symbols"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+        {
+            break reply.json();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no preview with symbols: {}",
+            reply.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        preview["width"].as_u64().is_some_and(|w| w > 0),
+        "{preview}"
+    );
+    let symbol = &preview["symbols"][0];
+    assert_eq!(
+        symbol["points"].as_array().map(Vec::len),
+        Some(4),
+        "{preview}"
+    );
+    assert!(
+        ["ok", "bad", "pending"].contains(&symbol["state"].as_str().unwrap_or("")),
+        "{preview}"
+    );
+    assert!(
+        preview["symbols"]
+            .as_array()
+            .expect("symbols")
+            .iter()
+            .any(|s| s["state"] == "ok"),
+        "{preview}"
+    );
+    let jpeg = ureq::get(&station.url("/api/preview.jpg"))
+        .call()
+        .expect("jpeg");
+    assert_eq!(jpeg.content_type(), "image/jpeg");
+    let mut bytes = Vec::new();
+    jpeg.into_reader().read_to_end(&mut bytes).expect("read");
+    let picture = image::load_from_memory(&bytes).expect("a JPEG");
+    assert!(picture.width() <= 800 && picture.width() > 0);
+    assert_eq!(get(&station.url("/api/desk")).json()["camera"], true);
+}
