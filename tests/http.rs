@@ -863,3 +863,52 @@ fn camera_desk_preview_shows_the_last_frame_and_its_symbols() {
     assert!(picture.width() <= 800 && picture.width() > 0);
     assert_eq!(get(&station.url("/api/desk")).json()["camera"], true);
 }
+
+#[test]
+fn evidence_of_a_camera_unit_is_served_as_jpeg() {
+    use scanstation::synth::{SceneStep, scene};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = dir.path().join("frames");
+    let script = [SceneStep {
+        label: Some(0),
+        frames: 30,
+    }];
+    scene(&frames, 11, &script).expect("generate the scene");
+    let config = dir.path().join("station.toml");
+    std::fs::write(&config, "[decode]\nbudget_ms = 20000\n").expect("config");
+    let db = dir.path().join("camera.db");
+    let out = bin()
+        .args(["run", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(&db)
+        .arg("--source")
+        .arg(format!("replay:{}@30", frames.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut server, base, _log) = serve(&db);
+    let unit = get(&format!("{base}/api/units/1")).json();
+    assert!(
+        unit["evidence"]["bytes"].as_u64().is_some_and(|b| b > 0),
+        "{unit}"
+    );
+    let reply = ureq::get(&format!("{base}/api/units/1/evidence"))
+        .call()
+        .expect("evidence");
+    assert_eq!(reply.content_type(), "image/jpeg");
+    let mut bytes = Vec::new();
+    reply.into_reader().read_to_end(&mut bytes).expect("read");
+    assert_eq!(
+        bytes.len() as u64,
+        unit["evidence"]["bytes"].as_u64().unwrap_or(0)
+    );
+    image::load_from_memory(&bytes).expect("a JPEG");
+    let _ = server.kill();
+    let _ = server.wait();
+}
