@@ -250,7 +250,46 @@ pub(crate) struct RawConfig {
     pub camera: RawCamera,
     #[serde(default)]
     pub wedge: RawWedge,
+    #[serde(default)]
+    pub webhooks: Vec<RawWebhook>,
 }
+
+/// One `[[webhooks]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub url: Spanned<String>,
+    pub events: Option<Vec<Spanned<String>>>,
+    pub secret: Option<String>,
+    pub timeout_ms: Option<Spanned<i64>>,
+}
+
+/// A validated webhook: where committed events are POSTed, and how.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct WebhookConfig {
+    /// An `http://` or `https://` URL.
+    pub url: String,
+    pub events: crate::store::OutboxKinds,
+    /// The HMAC-SHA256 key of `X-Scanstation-Signature`; never printed or logged.
+    pub secret: Option<String>,
+    /// How long one delivery may take, connect to answer.
+    pub timeout_ms: u64,
+}
+
+/// The secret is left out, so a config printed for debugging never shows it.
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+/// The delivery timeout when `timeout_ms` is not given.
+pub(crate) const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -382,6 +421,8 @@ pub(crate) struct Config {
     pub wedge_gap_ms: i64,
     /// The desk mode at start; control barcodes change it while running.
     pub mode: crate::ident::control::Mode,
+    /// Where committed units (and, if asked, scans) are POSTed, from the outbox.
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl Default for Config {
@@ -402,6 +443,7 @@ impl Default for Config {
             gtin_prefixes: None,
             wedge_gap_ms: 100,
             mode: crate::ident::control::Mode::Intake,
+            webhooks: Vec::new(),
         }
     }
 }
@@ -733,8 +775,93 @@ impl Config {
             }
             config.camera.pixel_format = f;
         }
+        for (i, hook) in raw.webhooks.into_iter().enumerate() {
+            let span = hook.url.span();
+            let hook = webhook(i, hook, at)?;
+            // The delivery state is kept per URL, so two entries with one URL would share (and
+            // fight over) one cursor.
+            if config.webhooks.iter().any(|h| h.url == hook.url) {
+                return Err(at.error(
+                    span,
+                    format!("webhooks[{i}].url"),
+                    format!(
+                        "{:?} is already the URL of an earlier webhook; give each receiver one entry",
+                        hook.url
+                    ),
+                ));
+            }
+            config.webhooks.push(hook);
+        }
         Ok(config)
     }
+}
+
+/// Validates one `[[webhooks]]` entry; errors name `webhooks[i].key`.
+fn webhook(i: usize, raw: RawWebhook, at: &Located<'_>) -> Result<WebhookConfig, ConfigError> {
+    let url = raw.url.get_ref().trim();
+    let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
+        url.get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+            && url.len() > scheme.len()
+    });
+    if !scheme_ok {
+        return Err(at.error(
+            raw.url.span(),
+            format!("webhooks[{i}].url"),
+            format!(
+                "a webhook URL starts with http:// or https:// and names a host, not {:?}",
+                raw.url.get_ref()
+            ),
+        ));
+    }
+    let mut events = crate::store::OutboxKinds::default();
+    match raw.events {
+        None => events.unit = true,
+        Some(names) => {
+            for (j, name) in names.iter().enumerate() {
+                match name.get_ref().as_str() {
+                    "unit" => events.unit = true,
+                    "scan" => events.scan = true,
+                    other => {
+                        return Err(at.error(
+                            name.span(),
+                            format!("webhooks[{i}].events[{j}]"),
+                            format!("unknown event {other:?}: the events are \"unit\" and \"scan\""),
+                        ));
+                    }
+                }
+            }
+            if !events.any() {
+                return Err(at.error(
+                    raw.url.span(),
+                    format!("webhooks[{i}].events"),
+                    "names no event: leave it out for [\"unit\"], or list \"unit\" and/or \"scan\"",
+                ));
+            }
+        }
+    }
+    let timeout_ms = match raw.timeout_ms {
+        None => WEBHOOK_TIMEOUT_MS,
+        Some(t) => u64::try_from(*t.get_ref())
+            .ok()
+            .filter(|ms| (1..=600_000).contains(ms))
+            .ok_or_else(|| {
+                at.error(
+                    t.span(),
+                    format!("webhooks[{i}].timeout_ms"),
+                    format!(
+                        "must be between 1 and 600000 milliseconds, not {}",
+                        t.get_ref()
+                    ),
+                )
+            })?,
+    };
+    Ok(WebhookConfig {
+        url: url.to_owned(),
+        events,
+        secret: raw.secret.filter(|s| !s.is_empty()),
+        timeout_ms,
+    })
 }
 
 #[cfg(test)]
