@@ -826,7 +826,9 @@ fn webhook(i: usize, raw: RawWebhook, at: &Located<'_>) -> Result<WebhookConfig,
                         return Err(at.error(
                             name.span(),
                             format!("webhooks[{i}].events[{j}]"),
-                            format!("unknown event {other:?}: the events are \"unit\" and \"scan\""),
+                            format!(
+                                "unknown event {other:?}: the events are \"unit\" and \"scan\""
+                            ),
                         ));
                     }
                 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::clock;
 use crate::config::{Config, SourceSpec};
 use crate::decode::{DecodeConfig, Decoder};
+use crate::event::{self, ScanEvent, UnitEvent};
 use crate::evidence;
 use crate::feedback::Feedback;
 use crate::ident::{self, IdKind};
@@ -25,7 +26,6 @@ use crate::record::EvidenceRecord;
 use crate::source::frames::{FrameSource, Images, Replay};
 use crate::source::{Source, SourceEvent};
 use crate::station::{Ack, Input, Lookups, Plan, Station, StationConfig, Write as PlanWrite};
-use crate::event::{self, ScanEvent, UnitEvent};
 use crate::store::{OutboxKinds, SharingUnit, Store, StoreError, Tx};
 use crate::webhook::{self, Deliveries};
 
@@ -342,7 +342,10 @@ fn start_webhooks(
     let urls: Vec<&str> = config.webhooks.iter().map(|h| h.url.as_str()).collect();
     store.outbox_prune(&urls)?;
     let deliveries = webhook::start(db, &config.webhooks, &store.station_uid()?)?;
-    tracing::info!(webhooks = config.webhooks.len(), "webhook deliveries started");
+    tracing::info!(
+        webhooks = config.webhooks.len(),
+        "webhook deliveries started"
+    );
     Ok((kinds, Some(deliveries)))
 }
 

@@ -29,10 +29,7 @@ const POLL: Duration = Duration::from_secs(1);
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WebhookError {
     #[error("webhook {url}: cannot start its delivery thread")]
-    Thread {
-        url: String,
-        source: std::io::Error,
-    },
+    Thread { url: String, source: std::io::Error },
 }
 
 /// Why one delivery attempt failed; stored as the webhook's last error and logged once per
@@ -49,10 +46,7 @@ pub(crate) enum DeliveryError {
 
 /// `sha256=` and the lowercase hex HMAC-SHA256 of `body` under `secret`: the value of
 /// `X-Scanstation-Signature`.
-pub(crate) fn signature(
-    secret: &[u8],
-    body: &[u8],
-) -> Result<String, hmac::digest::InvalidLength> {
+pub(crate) fn signature(secret: &[u8], body: &[u8]) -> Result<String, hmac::digest::InvalidLength> {
     use hmac::Mac;
     // HMAC takes keys of any length, so this never fails; the error is passed on rather than
     // unwrapped all the same.
@@ -360,7 +354,9 @@ mod tests {
         let schedule: Vec<u64> = (1..=10).map(|n| backoff_ms(n, 0.0)).collect();
         assert_eq!(
             schedule,
-            [500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]
+            [
+                500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000
+            ]
         );
         assert_eq!(backoff_ms(0, 0.0), 500, "a zero count is the first wait");
         assert_eq!(backoff_ms(u32::MAX, 0.0), 60_000, "no overflow");
@@ -369,7 +365,10 @@ mod tests {
             for jitter in [0.0, 0.25, 0.5, 0.999, 1.0, -3.0, 7.0] {
                 let wait = backoff_ms(n, jitter);
                 let base = backoff_ms(n, 0.0);
-                assert!(wait <= base && wait >= base - base / 5, "{n} {jitter}: {wait}");
+                assert!(
+                    wait <= base && wait >= base - base / 5,
+                    "{n} {jitter}: {wait}"
+                );
                 assert!(wait <= BACKOFF_MAX_MS);
             }
         }

@@ -121,6 +121,18 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether the database has the outbox (schema 8 or later); a read-only store of an older
+    /// schema is not migrated.
+    pub fn has_outbox(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.query_err(e))
+    }
+
     /// This database's own id, which makes idempotency keys unique across stations.
     pub fn station_uid(&self) -> Result<String, StoreError> {
         self.conn
@@ -350,9 +362,15 @@ mod tests {
             None
         );
         let status = store
-            .webhook_status(&[(a.to_owned(), OutboxKinds::ALL), (b.to_owned(), OutboxKinds::ALL)])
+            .webhook_status(&[
+                (a.to_owned(), OutboxKinds::ALL),
+                (b.to_owned(), OutboxKinds::ALL),
+            ])
             .expect("status");
-        assert_eq!((status[0].backlog, status[0].oldest_undelivered_ms), (2, Some(10)));
+        assert_eq!(
+            (status[0].backlog, status[0].oldest_undelivered_ms),
+            (2, Some(10))
+        );
         assert_eq!(status[1].backlog, 0);
         store.webhook_delivered(a, 2, 20).expect("delivered");
         assert_eq!(store.outbox_prune(&[a, b]).expect("prune"), 2);
@@ -372,7 +390,11 @@ mod tests {
             .webhook_status(&[(a.to_owned(), OutboxKinds::UNITS)])
             .expect("status");
         assert_eq!(
-            (status[0].attempts, status[0].last_error.as_deref(), status[0].backlog),
+            (
+                status[0].attempts,
+                status[0].last_error.as_deref(),
+                status[0].backlog
+            ),
             (1, Some("connection refused"), 1)
         );
     }
