@@ -903,11 +903,84 @@ mod tests {
             "evidence",
             "evidence_quality",
             "gtin_prefixes",
+            "url",
+            "events",
+            "secret",
+            "timeout_ms",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),
                 "{key} missing from the example"
             );
+        }
+    }
+
+    #[test]
+    fn webhooks_are_read_and_checked() {
+        let config = parse(
+            "[[webhooks]]\nurl = \"https://erp.example/hook\"\n\n[[webhooks]]\n\
+             url = \"http://127.0.0.1:9000/in\"\nevents = [\"scan\", \"unit\"]\nsecret = \"k\"\n\
+             timeout_ms = 2500\n",
+        )
+        .expect("webhooks");
+        assert_eq!(config.webhooks.len(), 2);
+        let (a, b) = (&config.webhooks[0], &config.webhooks[1]);
+        assert_eq!(
+            (a.url.as_str(), a.events, a.secret.as_deref(), a.timeout_ms),
+            (
+                "https://erp.example/hook",
+                crate::store::OutboxKinds::UNITS,
+                None,
+                WEBHOOK_TIMEOUT_MS
+            )
+        );
+        assert_eq!(
+            (b.events, b.secret.as_deref(), b.timeout_ms),
+            (crate::store::OutboxKinds::ALL, Some("k"), 2500)
+        );
+        assert!(
+            !format!("{b:?}").contains("\"k\""),
+            "Debug hides the secret"
+        );
+        assert!(parse("").expect("none").webhooks.is_empty());
+        for (text, line, key) in [
+            ("[[webhooks]]\nurl = \"ftp://x/\"\n", 2, "webhooks[0].url"),
+            ("[[webhooks]]\nurl = \"http://\"\n", 2, "webhooks[0].url"),
+            ("[[webhooks]]\nurl = \"x\"\n", 2, "webhooks[0].url"),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\n[[webhooks]]\nurl = \"file:///etc\"\n",
+                4,
+                "webhooks[1].url",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\nevents = [\"unit\",\n \"decision\"]\n",
+                4,
+                "webhooks[0].events[1]",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\nevents = []\n",
+                2,
+                "webhooks[0].events",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\ntimeout_ms = -1\n",
+                3,
+                "webhooks[0].timeout_ms",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\nheaders = 1\n",
+                3,
+                "webhooks[0].headers",
+            ),
+            ("[[webhooks]]\nevents = [\"unit\"]\n", 1, "webhooks[0]"),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\n[[webhooks]]\nurl = \"http://a/\"\n",
+                4,
+                "webhooks[1].url",
+            ),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!((err.line, err.key.as_str()), (line, key), "{text:?}: {err}");
         }
     }
 
