@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -238,6 +238,11 @@ impl Job {
         let mut failures: u32 = 0;
         let mut delivered_since_prune = false;
         loop {
+            // A stop is seen between two deliveries too, not only while idle, so a long backlog
+            // does not keep the station from exiting.
+            if let Err(TryRecvError::Disconnected) = woken.try_recv() {
+                return;
+            }
             let row = match store.outbox_next(cursor, self.hook.events) {
                 Ok(row) => row,
                 Err(err) => {
