@@ -83,6 +83,11 @@ pub enum Command {
         #[arg(value_name = "OUT")]
         out: PathBuf,
     },
+    /// Webhooks: where the deliveries of committed events to each receiver stand.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Manage the TAC (type allocation code) table.
     Tac {
         #[command(subcommand)]
@@ -304,6 +309,22 @@ pub enum WedgeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Per webhook: delivered up to, backlog, oldest undelivered event, failures, last success.
+    Status {
+        #[command(flatten)]
+        db: DbArg,
+        /// The config whose webhooks to report (default: the station's config file, when it
+        /// exists); without webhooks in it, every webhook the database knows is reported.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TacCommand {
     /// Import an Osmocom TAC CSV export (tacdb.csv).
     Import {
@@ -417,6 +438,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(&args),
         Command::Backup { db, out } => backup(&db, &out),
         Command::Tac { command } => tac(command),
+        Command::Webhooks { command } => webhooks(command),
         #[cfg(feature = "lab")]
         Command::Bench { command } => crate::bench::run(command),
         #[cfg(not(feature = "lab"))]
@@ -1091,6 +1113,119 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `scanstation webhooks status`.
+fn webhooks(command: WebhookCommand) -> Result<ExitCode> {
+    let WebhookCommand::Status { db, config, json } = command;
+    let config = match &config {
+        Some(path) => Some(Config::load(path)?),
+        None => config::default_config_path()
+            .filter(|p| p.exists())
+            .map(|p| Config::load(&p))
+            .transpose()?,
+    };
+    let path = match (&db.db, config.as_ref().and_then(|c| c.db.as_ref())) {
+        (Some(path), _) | (None, Some(path)) => path.clone(),
+        (None, None) => db.path()?,
+    };
+    let store = Store::open_read_only(&path)?.with_context(|| {
+        format!(
+            "no database at {}: run the station first, or pass --db PATH",
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        store.has_outbox()?,
+        "database {} has no webhook outbox yet: start the station on it once with this scanstation",
+        path.display()
+    );
+    let hooks: Vec<(String, store::OutboxKinds)> = match &config {
+        Some(c) if !c.webhooks.is_empty() => c
+            .webhooks
+            .iter()
+            .map(|h| (h.url.clone(), h.events))
+            .collect(),
+        // Without a config, every event in the outbox counts towards the backlog.
+        _ => store
+            .webhook_urls()?
+            .into_iter()
+            .map(|url| (url, store::OutboxKinds::ALL))
+            .collect(),
+    };
+    let statuses = store.webhook_status(&hooks)?;
+    let now = crate::clock::now_ms();
+    let time = |ms: Option<i64>| ms.map(crate::clock::rfc3339);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let list: Vec<serde_json::Value> = statuses
+            .iter()
+            .zip(&hooks)
+            .map(|(s, (_, kinds))| {
+                serde_json::json!({
+                    "url": s.url,
+                    "events": kinds.names(),
+                    "started": s.known,
+                    "delivered_to": s.delivered_to,
+                    "backlog": s.backlog,
+                    "oldest_undelivered": time(s.oldest_undelivered_ms),
+                    "oldest_undelivered_age_ms": s.oldest_undelivered_ms.map(|t| (now - t).max(0)),
+                    "attempts": s.attempts,
+                    "last_error": s.last_error,
+                    "last_attempt": time(s.last_attempt_ms),
+                    "last_success": time(s.last_success_ms),
+                    "next_attempt": time(s.next_attempt_ms),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::json!({ "webhooks": list }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if statuses.is_empty() {
+        writeln!(
+            out,
+            "no webhooks: none configured, and none has run on {}",
+            term::path(&path)
+        )?;
+    }
+    let or_never = |ms: Option<i64>| time(ms).unwrap_or_else(|| "never".to_owned());
+    for (s, (_, kinds)) in statuses.iter().zip(&hooks) {
+        // The URL and the error come from the config and the receiver: escaped on a terminal.
+        // The secret is never printed.
+        writeln!(out, "webhook {}", escape(&s.url))?;
+        writeln!(out, "  events: {}", kinds.names().join(", "))?;
+        if !s.known {
+            writeln!(
+                out,
+                "  not started yet: it receives the events committed after the station first runs with it"
+            )?;
+            continue;
+        }
+        writeln!(out, "  delivered up to: {}", s.delivered_to)?;
+        writeln!(out, "  backlog: {}", s.backlog)?;
+        if let Some(oldest) = s.oldest_undelivered_ms {
+            writeln!(
+                out,
+                "  oldest undelivered: {} ({} s ago)",
+                crate::clock::rfc3339(oldest),
+                (now - oldest).max(0) / 1000
+            )?;
+        }
+        writeln!(
+            out,
+            "  failed attempts since the last success: {}",
+            s.attempts
+        )?;
+        if let Some(error) = &s.last_error {
+            writeln!(out, "  last error: {}", escape(error))?;
+        }
+        writeln!(out, "  last attempt: {}", or_never(s.last_attempt_ms))?;
+        writeln!(out, "  last success: {}", or_never(s.last_success_ms))?;
+        if s.attempts > 0 {
+            writeln!(out, "  next attempt: {}", or_never(s.next_attempt_ms))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Builds the effective config: the file (given or default), then the flags over it.

@@ -252,6 +252,8 @@ pub(crate) struct RawConfig {
     pub wedge: RawWedge,
     #[serde(default)]
     pub http: RawHttp,
+    #[serde(default)]
+    pub webhooks: Vec<RawWebhook>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,6 +264,43 @@ pub(crate) struct RawHttp {
     pub rate_limit: Option<Spanned<i64>>,
     pub max_body_bytes: Option<Spanned<i64>>,
 }
+
+/// One `[[webhooks]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub url: Spanned<String>,
+    pub events: Option<Vec<Spanned<String>>>,
+    pub secret: Option<String>,
+    pub timeout_ms: Option<Spanned<i64>>,
+}
+
+/// A validated webhook: where committed events are POSTed, and how.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct WebhookConfig {
+    /// An `http://` or `https://` URL.
+    pub url: String,
+    pub events: crate::store::OutboxKinds,
+    /// The HMAC-SHA256 key of `X-Scanstation-Signature`; never printed or logged.
+    pub secret: Option<String>,
+    /// How long one delivery may take, connect to answer.
+    pub timeout_ms: u64,
+}
+
+/// The secret is left out, so a config printed for debugging never shows it.
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+/// The delivery timeout when `timeout_ms` is not given.
+pub(crate) const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -395,6 +434,8 @@ pub(crate) struct Config {
     pub mode: crate::ident::control::Mode,
     /// The HTTP API and desk page (`[http]`), off unless `listen` is set.
     pub http: crate::api::HttpConfig,
+    /// Where committed units (and, if asked, scans) are POSTed, from the outbox.
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl Default for Config {
@@ -416,6 +457,7 @@ impl Default for Config {
             wedge_gap_ms: 100,
             mode: crate::ident::control::Mode::Intake,
             http: crate::api::HttpConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -801,8 +843,95 @@ impl Config {
                     )
                 })?;
         }
+        for (i, hook) in raw.webhooks.into_iter().enumerate() {
+            let span = hook.url.span();
+            let hook = webhook(i, hook, at)?;
+            // The delivery state is kept per URL, so two entries with one URL would share (and
+            // fight over) one cursor.
+            if config.webhooks.iter().any(|h| h.url == hook.url) {
+                return Err(at.error(
+                    span,
+                    format!("webhooks[{i}].url"),
+                    format!(
+                        "{:?} is already the URL of an earlier webhook; give each receiver one entry",
+                        hook.url
+                    ),
+                ));
+            }
+            config.webhooks.push(hook);
+        }
         Ok(config)
     }
+}
+
+/// Validates one `[[webhooks]]` entry; errors name `webhooks[i].key`.
+fn webhook(i: usize, raw: RawWebhook, at: &Located<'_>) -> Result<WebhookConfig, ConfigError> {
+    let url = raw.url.get_ref().trim();
+    let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
+        url.get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+            && url.len() > scheme.len()
+    });
+    if !scheme_ok {
+        return Err(at.error(
+            raw.url.span(),
+            format!("webhooks[{i}].url"),
+            format!(
+                "a webhook URL starts with http:// or https:// and names a host, not {:?}",
+                raw.url.get_ref()
+            ),
+        ));
+    }
+    let mut events = crate::store::OutboxKinds::default();
+    match raw.events {
+        None => events.unit = true,
+        Some(names) => {
+            for (j, name) in names.iter().enumerate() {
+                match name.get_ref().as_str() {
+                    "unit" => events.unit = true,
+                    "scan" => events.scan = true,
+                    other => {
+                        return Err(at.error(
+                            name.span(),
+                            format!("webhooks[{i}].events[{j}]"),
+                            format!(
+                                "unknown event {other:?}: the events are \"unit\" and \"scan\""
+                            ),
+                        ));
+                    }
+                }
+            }
+            if !events.any() {
+                return Err(at.error(
+                    raw.url.span(),
+                    format!("webhooks[{i}].events"),
+                    "names no event: leave it out for [\"unit\"], or list \"unit\" and/or \"scan\"",
+                ));
+            }
+        }
+    }
+    let timeout_ms = match raw.timeout_ms {
+        None => WEBHOOK_TIMEOUT_MS,
+        Some(t) => u64::try_from(*t.get_ref())
+            .ok()
+            .filter(|ms| (1..=600_000).contains(ms))
+            .ok_or_else(|| {
+                at.error(
+                    t.span(),
+                    format!("webhooks[{i}].timeout_ms"),
+                    format!(
+                        "must be between 1 and 600000 milliseconds, not {}",
+                        t.get_ref()
+                    ),
+                )
+            })?,
+    };
+    Ok(WebhookConfig {
+        url: url.to_owned(),
+        events,
+        secret: raw.secret.filter(|s| !s.is_empty()),
+        timeout_ms,
+    })
 }
 
 #[cfg(test)]
@@ -842,11 +971,84 @@ mod tests {
             "evidence",
             "evidence_quality",
             "gtin_prefixes",
+            "url",
+            "events",
+            "secret",
+            "timeout_ms",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),
                 "{key} missing from the example"
             );
+        }
+    }
+
+    #[test]
+    fn webhooks_are_read_and_checked() {
+        let config = parse(
+            "[[webhooks]]\nurl = \"https://erp.example/hook\"\n\n[[webhooks]]\n\
+             url = \"http://127.0.0.1:9000/in\"\nevents = [\"scan\", \"unit\"]\nsecret = \"k\"\n\
+             timeout_ms = 2500\n",
+        )
+        .expect("webhooks");
+        assert_eq!(config.webhooks.len(), 2);
+        let (a, b) = (&config.webhooks[0], &config.webhooks[1]);
+        assert_eq!(
+            (a.url.as_str(), a.events, a.secret.as_deref(), a.timeout_ms),
+            (
+                "https://erp.example/hook",
+                crate::store::OutboxKinds::UNITS,
+                None,
+                WEBHOOK_TIMEOUT_MS
+            )
+        );
+        assert_eq!(
+            (b.events, b.secret.as_deref(), b.timeout_ms),
+            (crate::store::OutboxKinds::ALL, Some("k"), 2500)
+        );
+        assert!(
+            !format!("{b:?}").contains("\"k\""),
+            "Debug hides the secret"
+        );
+        assert!(parse("").expect("none").webhooks.is_empty());
+        for (text, line, key) in [
+            ("[[webhooks]]\nurl = \"ftp://x/\"\n", 2, "webhooks[0].url"),
+            ("[[webhooks]]\nurl = \"http://\"\n", 2, "webhooks[0].url"),
+            ("[[webhooks]]\nurl = \"x\"\n", 2, "webhooks[0].url"),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\n[[webhooks]]\nurl = \"file:///etc\"\n",
+                4,
+                "webhooks[1].url",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\nevents = [\"unit\",\n \"decision\"]\n",
+                4,
+                "webhooks[0].events[1]",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\nevents = []\n",
+                2,
+                "webhooks[0].events",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\ntimeout_ms = -1\n",
+                3,
+                "webhooks[0].timeout_ms",
+            ),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\nheaders = 1\n",
+                3,
+                "webhooks[0].headers",
+            ),
+            ("[[webhooks]]\nevents = [\"unit\"]\n", 1, "webhooks[0]"),
+            (
+                "[[webhooks]]\nurl = \"http://a/\"\n[[webhooks]]\nurl = \"http://a/\"\n",
+                4,
+                "webhooks[1].url",
+            ),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!((err.line, err.key.as_str()), (line, key), "{text:?}: {err}");
         }
     }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::clock;
 use crate::config::{Config, SourceSpec};
 use crate::decode::{DecodeConfig, Decoder};
+use crate::event::{self, ScanEvent, UnitEvent};
 use crate::evidence;
 use crate::feedback::Feedback;
 use crate::ident::{self, IdKind};
@@ -25,7 +26,8 @@ use crate::record::EvidenceRecord;
 use crate::source::frames::{FrameSource, Images, Replay};
 use crate::source::{Source, SourceEvent};
 use crate::station::{Ack, Input, Lookups, Plan, Station, StationConfig, Write as PlanWrite};
-use crate::store::{SharingUnit, Store, StoreError, Tx};
+use crate::store::{OutboxKinds, SharingUnit, Store, StoreError, Tx};
+use crate::webhook::{self, Deliveries};
 
 /// Errors that stop the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,8 @@ pub(crate) enum DaemonError {
     Prefixes(#[from] ident::PrefixError),
     #[error(transparent)]
     Http(#[from] crate::api::ApiError),
+    #[error(transparent)]
+    Webhook(#[from] webhook::WebhookError),
 }
 
 /// The GS1 company prefix table: the built-in rows plus the user's file, if configured.
@@ -248,6 +252,7 @@ pub(crate) fn run(
     if !interrupted.is_empty() {
         tracing::warn!(units = ?interrupted, "closed units left open by an earlier run (flagged 'interrupted')");
     }
+    let (outbox, deliveries) = start_webhooks(config, db, &store)?;
     let tacs = store.load_tacs()?;
     let prefixes = load_prefixes(config)?;
     let (next_scan, next_unit) = store.next_ids()?;
@@ -318,6 +323,8 @@ pub(crate) fn run(
         evidence_written: 0,
         acknowledged: 0,
         hub: http.as_ref().map(|(hub, _)| Arc::clone(hub)),
+        outbox,
+        deliveries,
     };
     tracing::info!(db = %db.display(), "station ready");
     let result = desk.event_loop(&rx, &shutdown);
@@ -331,12 +338,42 @@ pub(crate) fn run(
         }
         other => other,
     };
+    if let Some(deliveries) = desk.deliveries.take() {
+        deliveries.stop(Duration::from_millis(1000));
+    }
     desk.close();
     if let Some((hub, server)) = http {
         hub.disconnect();
         drop(server);
     }
     result
+}
+
+/// Registers every configured webhook's cursor (a new one starts after the rows already queued),
+/// deletes the rows all of them have delivered, and starts the delivery threads. Returns the
+/// kinds of events the outbox must receive: none when no webhook is configured.
+fn start_webhooks(
+    config: &Config,
+    db: &Path,
+    store: &Store,
+) -> Result<(OutboxKinds, Option<Deliveries>), DaemonError> {
+    if config.webhooks.is_empty() {
+        return Ok((OutboxKinds::default(), None));
+    }
+    let now = clock::now_ms();
+    let mut kinds = OutboxKinds::default();
+    for hook in &config.webhooks {
+        store.webhook_register(&hook.url, now)?;
+        kinds = kinds.union(hook.events);
+    }
+    let urls: Vec<&str> = config.webhooks.iter().map(|h| h.url.as_str()).collect();
+    store.outbox_prune(&urls)?;
+    let deliveries = webhook::start(db, &config.webhooks, &store.station_uid()?)?;
+    tracing::info!(
+        webhooks = config.webhooks.len(),
+        "webhook deliveries started"
+    );
+    Ok((kinds, Some(deliveries)))
 }
 
 /// The edges the loop owns: the store (the one writer), the list reader and the operator's
@@ -356,6 +393,9 @@ struct Desk<W: Write> {
     acknowledged: u64,
     /// The HTTP side, when it is on: told every committed event after the operator is.
     hub: Option<Arc<crate::api::Hub>>,
+    /// The kinds of committed events queued for the webhooks (none without webhooks).
+    outbox: OutboxKinds,
+    deliveries: Option<Deliveries>,
 }
 
 /// What the station reads while deciding, from the batch's transaction (which sees the rows
@@ -382,8 +422,15 @@ impl Lookups for StoreLookups<'_, '_> {
     }
 }
 
-/// Writes one plan's rows into the batch's transaction.
-fn write_plan(tx: &Tx<'_>, plan: &Plan) -> Result<(), StoreError> {
+/// Writes one plan's rows into the batch's transaction, and the outbox rows of its events: in
+/// the same transaction, so a webhook event exists exactly when its unit or scan committed.
+/// Returns how many outbox rows it wrote.
+fn write_plan(
+    tx: &Tx<'_>,
+    plan: &Plan,
+    outbox: OutboxKinds,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
     for write in &plan.writes {
         match write {
             PlanWrite::OpenUnit { id, at_ms } => tx.open_unit(*id, *at_ms)?,
@@ -400,13 +447,31 @@ fn write_plan(tx: &Tx<'_>, plan: &Plan) -> Result<(), StoreError> {
             PlanWrite::CancelUnit { unit, at_ms } => tx.cancel_unit(*unit, *at_ms)?,
         }
     }
-    Ok(())
+    let mut queued = 0;
+    if outbox.any() {
+        // The body is exactly the `run --json` line of the acknowledgement, in the same order.
+        for ack in &plan.acks {
+            match ack {
+                Ack::Unit(u) if outbox.unit => {
+                    tx.outbox_add("unit", &event::line(&UnitEvent::from(u)), now_ms)?;
+                    queued += 1;
+                }
+                Ack::Scan(s) if outbox.scan => {
+                    tx.outbox_add("scan", &event::line(&ScanEvent::from(s)), now_ms)?;
+                    queued += 1;
+                }
+                Ack::Unit(_) | Ack::Scan(_) => {}
+            }
+        }
+    }
+    Ok(queued)
 }
 
 /// Decides one input and writes its rows; its acknowledgements wait for the commit.
 fn decide(
     station: &mut Station,
     lists: Option<&Store>,
+    outbox: OutboxKinds,
     tx: &Tx<'_>,
     input: Input,
     now: clock::Now,
@@ -424,7 +489,7 @@ fn decide(
     for note in &plan.notes {
         tracing::warn!("{note}");
     }
-    write_plan(tx, &plan)?;
+    decided.queued += write_plan(tx, &plan, outbox, now.wall_ms)?;
     decided.writes += plan.writes.len();
     decided.recall |= plan.closes_recall_unit();
     decided.acks.extend(plan.acks);
@@ -438,6 +503,8 @@ struct Decided {
     acks: Vec<Ack>,
     pictures: Vec<(i64, crate::station::Picture)>,
     writes: usize,
+    /// Outbox rows written, to wake the webhook threads after the commit.
+    queued: usize,
     recall: bool,
 }
 
@@ -489,6 +556,7 @@ impl<W: Write> Desk<W> {
         decide(
             &mut self.station,
             self.lists.as_ref(),
+            self.outbox,
             &tx,
             Input::Finish,
             clock::Now::read(),
@@ -590,6 +658,7 @@ impl<W: Write> Desk<W> {
             decide(
                 &mut self.station,
                 self.lists.as_ref(),
+                self.outbox,
                 &tx,
                 input,
                 now,
@@ -599,6 +668,7 @@ impl<W: Write> Desk<W> {
         decide(
             &mut self.station,
             self.lists.as_ref(),
+            self.outbox,
             &tx,
             Input::Tick,
             now,
@@ -615,6 +685,11 @@ impl<W: Write> Desk<W> {
 
     /// After the commit: the acknowledgements, recall progress, then the pictures.
     fn emit(&mut self, decided: Decided) -> Result<(), DaemonError> {
+        if decided.queued > 0
+            && let Some(deliveries) = &self.deliveries
+        {
+            deliveries.wake();
+        }
         for ack in &decided.acks {
             match ack {
                 Ack::Scan(s) => {

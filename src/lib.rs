@@ -107,4 +107,6 @@ pub mod store;
 #[cfg(feature = "lab")]
 pub mod synth;
 pub(crate) mod term;
+#[allow(clippy::disallowed_methods)]
+pub(crate) mod webhook;
 pub(crate) mod workflow;

@@ -33,4 +33,5 @@ mod serial_source;
 mod sessions;
 mod synth;
 mod tac_import;
+mod webhooks;
 mod wedge;

@@ -251,6 +251,33 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE TRIGGER scans_no_replace BEFORE INSERT ON scans
         WHEN EXISTS (SELECT 1 FROM scans WHERE id = NEW.id)
         BEGIN SELECT RAISE(ABORT, 'scans are append-only'); END;",
+    // 8: the webhook outbox. Each committed event a webhook wants is written here in the same
+    // transaction as its unit or scan, so a receiver or a station that goes down loses nothing:
+    // the delivery threads send the rows in id order and keep, per URL, how far they got.
+    // AUTOINCREMENT because delivered rows are deleted: a plain rowid would hand a deleted
+    // top id out again, and an id is a delivery's idempotency key (with `station.uid`), which
+    // must never name two different bodies. `station.uid` makes those keys unique per database.
+    "CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('unit', 'scan')),
+        body TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE webhook_state (
+        url TEXT PRIMARY KEY NOT NULL,
+        delivered_to INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt_ms INTEGER,
+        last_success_ms INTEGER,
+        next_attempt_ms INTEGER,
+        added_ms INTEGER NOT NULL
+    );
+    CREATE TABLE station (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        uid TEXT NOT NULL
+    );
+    INSERT INTO station (id, uid) VALUES (1, lower(hex(randomblob(16))));",
 ];
 
 #[cfg(test)]
@@ -336,6 +363,12 @@ mod tests {
         "INSERT INTO scans (at_ms, source, raw, kind, value, valid, outcome)
              VALUES (8000, 'stdin', CAST('SCANSTATION:NEXT' AS BLOB), 'control',
                      'SCANSTATION:NEXT', 1, 'control');",
+        // 8: an undelivered unit event and a webhook that delivered nothing yet.
+        "INSERT INTO outbox (kind, body, created_ms)
+             VALUES ('unit', '{\"event\":\"unit\",\"id\":5}', 7100);
+         INSERT INTO webhook_state (url, delivered_to, attempts, last_error, last_attempt_ms,
+                                    next_attempt_ms, added_ms)
+             VALUES ('http://127.0.0.1:9/hook', 0, 2, 'connection refused', 7200, 7700, 7000);",
     ];
 
     /// The schema the current code ends with: every table with its columns, every index and
@@ -353,6 +386,7 @@ mod tests {
         ("index", "sqlite_autoindex_tac_local_1"),
         ("index", "sqlite_autoindex_unit_identifiers_1"),
         ("index", "sqlite_autoindex_unit_identifiers_2"),
+        ("index", "sqlite_autoindex_webhook_state_1"),
         ("index", "unit_identifiers_key"),
         ("index", "units_mode"),
         (
@@ -372,12 +406,15 @@ mod tests {
             "lists(id, name, kind, version, active, created_ms, updated_ms, match_mask, imei_span, \
              date_span, prefix_max, recall_found, recall_total)",
         ),
+        ("table", "outbox(id, kind, body, created_ms)"),
         ("table", "recall_found(entry_id, list_id)"),
         (
             "table",
             "scans(id, at_ms, source, raw, symbology, kind, value, valid, reason_code, reason, \
              outcome, unit_id, mode, decision, decision_reason)",
         ),
+        ("table", "sqlite_sequence(name, seq)"),
+        ("table", "station(id, uid)"),
         ("table", "tac(tac, brand, model, aka, source)"),
         (
             "table",
@@ -392,6 +429,11 @@ mod tests {
             "table",
             "units(id, opened_ms, closed_ms, status, close_reason, complete, flags, mode, decision, \
              decision_reason, decision_list, decision_list_version, invalid, amends)",
+        ),
+        (
+            "table",
+            "webhook_state(url, delivered_to, attempts, last_error, last_attempt_ms, \
+             last_success_ms, next_attempt_ms, added_ms)",
         ),
         ("trigger", "recall_found_counted"),
         ("trigger", "recall_found_uncounted"),
@@ -584,7 +626,7 @@ mod tests {
         }
         assert_eq!(
             store.count("scans").expect("count"),
-            [0, 0, 3, 3, 4, 5, 6, 7][version]
+            [0, 0, 3, 3, 4, 5, 6, 7, 7][version]
         );
         let lists = store.lists().expect("lists");
         if version >= 3 {
@@ -619,6 +661,17 @@ mod tests {
             let picture = store.evidence(4).expect("read").expect("picture");
             assert_eq!(picture.jpeg, [0xff, 0xd8, 0xff, 0xd9]);
         }
+        if version >= 8 {
+            let url = "http://127.0.0.1:9/hook";
+            let status = store
+                .webhook_status(&[(url.to_owned(), crate::store::OutboxKinds::UNITS)])
+                .expect("status");
+            assert_eq!((status[0].delivered_to, status[0].backlog), (0, 1));
+            assert_eq!(status[0].attempts, 2);
+            assert_eq!(status[0].oldest_undelivered_ms, Some(7100));
+        }
+        // Every database reaching the current schema has its own id for idempotency keys.
+        assert_eq!(store.station_uid().expect("uid").len(), 32);
     }
 
     #[test]

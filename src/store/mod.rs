@@ -8,10 +8,12 @@ mod backup;
 mod list_file;
 mod lists;
 mod migrations;
+mod outbox;
 mod records;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
 pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader};
+pub use outbox::{OutboxKinds, OutboxRow, WebhookStatus};
 pub use records::{SharingUnit, Tx, UnitQuery};
 
 use std::path::{Path, PathBuf};

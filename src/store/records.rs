@@ -88,12 +88,12 @@ pub type SharingUnit = (i64, Vec<(IdKind, String)>);
 
 /// The write side: one transaction groups every change of one batch of events.
 pub struct Tx<'a> {
-    tx: Transaction<'a>,
-    store_path: std::path::PathBuf,
+    pub(super) tx: Transaction<'a>,
+    pub(super) store_path: std::path::PathBuf,
 }
 
 impl Tx<'_> {
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(super) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Query {
             path: self.store_path.clone(),
             source: source.into(),
