@@ -82,12 +82,12 @@ fn assert_escaped(what: &str, out: &Output, shown: &[&str]) {
     let (o, e) = (stdout(out), stderr(out));
     assert_eq!(
         raw_controls(&o),
-        [],
+        Vec::<char>::new(),
         "{what}: raw control bytes on stdout: {o:?}"
     );
     assert_eq!(
         raw_controls(&e),
-        [],
+        Vec::<char>::new(),
         "{what}: raw control bytes on stderr: {e:?}"
     );
     for s in shown {
