@@ -486,7 +486,9 @@
     const sources = $("sources");
     sources.replaceChildren();
     for (const s of desk.sources || []) {
-      sources.appendChild(el("span", s.up ? "source up" : "source down", s.name));
+      const chip = el("span", s.up ? "source up" : "source down", s.name);
+      chip.title = s.up ? `${s.name}: up` : `${s.name}: down${s.error ? `: ${s.error}` : ""}`;
+      sources.appendChild(chip);
     }
     document.body.classList.toggle("read-only", state.readOnly);
     renderModes();
@@ -547,6 +549,8 @@
       state.mode = m.mode;
       renderModes();
     }));
+    // The server sends `reload` when this page fell behind the stream and missed events.
+    events.addEventListener("reload", () => loadDesk().catch(reportError));
   }
 
   function reportError(err) {
