@@ -71,6 +71,9 @@ pub enum Command {
         #[arg(value_name = "SCRIPT")]
         script: PathBuf,
     },
+    /// Serve the HTTP API and desk page over a database, read-only, while no station runs
+    /// there (for the back office). Rows another process adds show up live.
+    Serve(ServeArgs),
     /// Copy the database to a new file, safely even while a station writes to it (SQLite's
     /// online backup API); the copy is one self-contained, checked file.
     Backup {
@@ -150,6 +153,22 @@ pub struct RunArgs {
     /// What ends a scan on serial sources.
     #[arg(long, value_enum, ignore_case = true, value_name = "T")]
     pub terminator: Option<Terminator>,
+    /// Serve the HTTP API and desk page on HOST:PORT (e.g. 127.0.0.1:8080); anything but
+    /// loopback needs a token ([http] token or SCANSTATION_HTTP_TOKEN).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The config file, for its [http] section (default: as for `run`).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// HOST:PORT to listen on (default: [http] listen from the config).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +414,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Serve(args) => serve(&args),
         Command::Backup { db, out } => backup(&db, &out),
         Command::Tac { command } => tac(command),
         #[cfg(feature = "lab")]
@@ -1110,7 +1130,56 @@ fn effective_config(args: &RunArgs) -> Result<Config> {
     if let Some(t) = args.terminator {
         config.framing.terminator = t;
     }
+    if let Some(addr) = &args.http {
+        config.http.listen = Some(addr.clone());
+    }
+    http_token_from_env(&mut config)?;
     Ok(config)
+}
+
+/// `SCANSTATION_HTTP_TOKEN` wins over the config file's token, so a token need not be written
+/// into a file.
+fn http_token_from_env(config: &mut Config) -> Result<()> {
+    match std::env::var("SCANSTATION_HTTP_TOKEN") {
+        Ok(token) if token.trim().is_empty() => Ok(()),
+        Ok(token) => {
+            anyhow::ensure!(
+                token.len() >= 16 && !token.chars().any(char::is_whitespace),
+                "SCANSTATION_HTTP_TOKEN must be at least 16 characters with no spaces"
+            );
+            config.http.token = Some(token);
+            Ok(())
+        }
+        Err(std::env::VarError::NotPresent) => Ok(()),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("SCANSTATION_HTTP_TOKEN is not valid UTF-8")
+        }
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => match config::default_config_path().filter(|p| p.exists()) {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        },
+    };
+    http_token_from_env(&mut config)?;
+    init_logging(config.log_format);
+    let db = args.db.path()?;
+    let listen = args
+        .http
+        .clone()
+        .or_else(|| config.http.listen.clone())
+        .context("serve needs an address: pass --http 127.0.0.1:8080 or set [http] listen")?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))
+            .context("installing the signal handlers")?;
+    }
+    crate::api::serve(&config.http, &listen, &db, &shutdown)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Sends logs to stderr, filtered by RUST_LOG (default `info`).

@@ -250,6 +250,17 @@ pub(crate) struct RawConfig {
     pub camera: RawCamera,
     #[serde(default)]
     pub wedge: RawWedge,
+    #[serde(default)]
+    pub http: RawHttp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttp {
+    pub listen: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+    pub rate_limit: Option<Spanned<i64>>,
+    pub max_body_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -382,6 +393,8 @@ pub(crate) struct Config {
     pub wedge_gap_ms: i64,
     /// The desk mode at start; control barcodes change it while running.
     pub mode: crate::ident::control::Mode,
+    /// The HTTP API and desk page (`[http]`), off unless `listen` is set.
+    pub http: crate::api::HttpConfig,
 }
 
 impl Default for Config {
@@ -402,6 +415,7 @@ impl Default for Config {
             gtin_prefixes: None,
             wedge_gap_ms: 100,
             mode: crate::ident::control::Mode::Intake,
+            http: crate::api::HttpConfig::default(),
         }
     }
 }
@@ -732,6 +746,60 @@ impl Config {
                 ));
             }
             config.camera.pixel_format = f;
+        }
+        if let Some(listen) = raw.http.listen {
+            let text = listen.get_ref().trim();
+            if text.is_empty() || !text.contains(':') {
+                return Err(at.error(
+                    listen.span(),
+                    "http.listen",
+                    format!(
+                        "listen must be HOST:PORT, for example \"127.0.0.1:8080\", not {:?}",
+                        listen.get_ref()
+                    ),
+                ));
+            }
+            config.http.listen = Some(text.to_owned());
+        }
+        if let Some(token) = raw.http.token {
+            if token.get_ref().len() < 16 || token.get_ref().chars().any(char::is_whitespace) {
+                return Err(at.error(
+                    token.span(),
+                    "http.token",
+                    "the token must be at least 16 characters with no spaces (try `openssl rand -hex 24`)",
+                ));
+            }
+            config.http.token = Some(token.into_inner());
+        }
+        if let Some(limit) = raw.http.rate_limit {
+            config.http.rate_limit = u32::try_from(*limit.get_ref())
+                .ok()
+                .filter(|n| *n <= 1_000_000)
+                .ok_or_else(|| {
+                    at.error(
+                        limit.span(),
+                        "http.rate_limit",
+                        format!(
+                            "rate_limit is requests per second per client, from 0 (no limit) to 1000000, not {}",
+                            limit.get_ref()
+                        ),
+                    )
+                })?;
+        }
+        if let Some(max) = raw.http.max_body_bytes {
+            config.http.max_body_bytes = usize::try_from(*max.get_ref())
+                .ok()
+                .filter(|n| (1024..=(1 << 30)).contains(n))
+                .ok_or_else(|| {
+                    at.error(
+                        max.span(),
+                        "http.max_body_bytes",
+                        format!(
+                            "max_body_bytes must be from 1024 to 1073741824, not {}",
+                            max.get_ref()
+                        ),
+                    )
+                })?;
         }
         Ok(config)
     }

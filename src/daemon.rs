@@ -82,6 +82,8 @@ pub(crate) enum DaemonError {
     },
     #[error(transparent)]
     Prefixes(#[from] ident::PrefixError),
+    #[error(transparent)]
+    Http(#[from] crate::api::ApiError),
 }
 
 /// The GS1 company prefix table: the built-in rows plus the user's file, if configured.
@@ -254,9 +256,11 @@ pub(crate) fn run(
         return Err(DaemonError::NoSources);
     }
     let (tx, rx) = sync_channel::<SourceEvent>(4096);
+    let mut names = Vec::with_capacity(sources.len());
     for source in sources {
         let tx = tx.clone();
         let name = source.name();
+        names.push(name.clone());
         tracing::info!(source = %name, "starting source");
         std::thread::Builder::new()
             .name(format!("source {name}"))
@@ -266,6 +270,24 @@ pub(crate) fn run(
                 source,
             })?;
     }
+    // The HTTP side starts once the store exists and before the first scan, so the page sees
+    // every event of the run; it keeps a sender to put mode changes into the same channel.
+    let http = match &config.http.listen {
+        Some(listen) => {
+            let hub = Arc::new(crate::api::Hub::new(
+                crate::api::station_name(),
+                config.mode,
+                false,
+            ));
+            for name in &names {
+                hub.source(name, true, None);
+            }
+            hub.connect(tx.clone());
+            let server = crate::api::start(&config.http, listen, db, Arc::clone(&hub))?;
+            Some((hub, server))
+        }
+        None => None,
+    };
     drop(tx);
     let color = crate::feedback::use_color(config.feedback.color);
     let feedback = Feedback::new(
@@ -295,6 +317,7 @@ pub(crate) fn run(
         evidence_failures: 0,
         evidence_written: 0,
         acknowledged: 0,
+        hub: http.as_ref().map(|(hub, _)| Arc::clone(hub)),
     };
     tracing::info!(db = %db.display(), "station ready");
     let result = desk.event_loop(&rx, &shutdown);
@@ -309,6 +332,10 @@ pub(crate) fn run(
         other => other,
     };
     desk.close();
+    if let Some((hub, server)) = http {
+        hub.disconnect();
+        drop(server);
+    }
     result
 }
 
@@ -327,6 +354,8 @@ struct Desk<W: Write> {
     evidence_written: u64,
     /// Scans whose line or event reached stdout, for the message when stdout closes.
     acknowledged: u64,
+    /// The HTTP side, when it is on: told every committed event after the operator is.
+    hub: Option<Arc<crate::api::Hub>>,
 }
 
 /// What the station reads while deciding, from the batch's transaction (which sees the rows
@@ -533,13 +562,24 @@ impl<W: Write> Desk<W> {
         for event in batch {
             let input = match event {
                 SourceEvent::Scan(raw) => Input::Scan(raw),
-                SourceEvent::Frame(frame) => Input::Frame(frame),
+                SourceEvent::Frame(frame) => {
+                    if let Some(hub) = &self.hub {
+                        hub.frame(&frame);
+                    }
+                    Input::Frame(frame)
+                }
                 SourceEvent::Down { source, error } => {
                     tracing::warn!(source = %source, error = %error, "scanner went away; reopening when it returns");
+                    if let Some(hub) = &self.hub {
+                        hub.source(&source, false, Some(error));
+                    }
                     continue;
                 }
                 SourceEvent::Up { source } => {
                     tracing::info!(source = %source, "scanner ready");
+                    if let Some(hub) = &self.hub {
+                        hub.source(&source, true, None);
+                    }
                     continue;
                 }
                 SourceEvent::End { source } => {
@@ -585,12 +625,31 @@ impl<W: Write> Desk<W> {
             }
         }
         self.feedback.flush()?;
-        if decided.recall {
+        let progress = if decided.recall {
             // Progress counts committed units, so it is read after the commit.
-            for (list, found, expected) in self.store.recall_progress()? {
-                self.feedback.progress(&list, found, expected)?;
+            let progress = self.store.recall_progress()?;
+            for (list, found, expected) in &progress {
+                self.feedback.progress(list, *found, *expected)?;
             }
             self.feedback.flush()?;
+            progress
+        } else {
+            Vec::new()
+        };
+        // The page hears of the batch after the operator's own terminal, from the same
+        // committed records; the hub never blocks, so a stuck browser cannot delay a scan.
+        if let Some(hub) = &self.hub {
+            let now = clock::now_ms();
+            for ack in &decided.acks {
+                match ack {
+                    Ack::Scan(s) => hub.scan(s, (now - s.at_ms) as f64),
+                    Ack::Unit(u) => hub.unit(u),
+                }
+            }
+            for (list, found, expected) in &progress {
+                hub.progress(list, *found, *expected);
+            }
+            hub.set_mode(self.station.mode());
         }
         self.store_pictures(decided.pictures);
         Ok(())

@@ -158,6 +158,23 @@ impl<'a> ProgressEvent<'a> {
     }
 }
 
+/// The desk mode changed (by a mode barcode or over HTTP); sent on the HTTP event stream.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ModeEvent {
+    /// Always `"mode"`.
+    pub event: &'static str,
+    pub mode: Mode,
+}
+
+impl ModeEvent {
+    pub(crate) fn new(mode: Mode) -> ModeEvent {
+        ModeEvent {
+            event: "mode",
+            mode,
+        }
+    }
+}
+
 /// One identifier of a unit in a `find` result.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct FoundIdentifier<'a> {

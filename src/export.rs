@@ -235,6 +235,34 @@ pub(crate) struct FoundRecord {
     pub evidence: Option<(i64, u32, u32)>,
 }
 
+impl FoundRecord {
+    /// The JSON form of one unit (`GET /api/units/{id}`, and each unit of `find --json`).
+    pub(crate) fn event(&self) -> FoundUnit<'_> {
+        FoundUnit {
+            unit: UnitEvent::from(&self.unit),
+            identifiers: self
+                .unit
+                .identifiers
+                .iter()
+                .map(|i| FoundIdentifier {
+                    kind: i.kind,
+                    value: &i.value,
+                    key: &i.key,
+                    slot: i.slot,
+                    scan: i.scan_id,
+                })
+                .collect(),
+            scans: self.scans.iter().map(ScanEvent::from).collect(),
+            evidence: self.evidence.map(|(bytes, width, height)| EvidenceInfo {
+                bytes,
+                width,
+                height,
+                format: "jpeg",
+            }),
+        }
+    }
+}
+
 /// Everything the store knows about one value.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
@@ -253,32 +281,7 @@ impl Found {
             query: &self.query,
             kind: self.kind,
             keys: &self.keys,
-            units: self
-                .units
-                .iter()
-                .map(|f| FoundUnit {
-                    unit: UnitEvent::from(&f.unit),
-                    identifiers: f
-                        .unit
-                        .identifiers
-                        .iter()
-                        .map(|i| FoundIdentifier {
-                            kind: i.kind,
-                            value: &i.value,
-                            key: &i.key,
-                            slot: i.slot,
-                            scan: i.scan_id,
-                        })
-                        .collect(),
-                    scans: f.scans.iter().map(ScanEvent::from).collect(),
-                    evidence: f.evidence.map(|(bytes, width, height)| EvidenceInfo {
-                        bytes,
-                        width,
-                        height,
-                        format: "jpeg",
-                    }),
-                })
-                .collect(),
+            units: self.units.iter().map(FoundRecord::event).collect(),
             scans: self.scans.iter().map(ScanEvent::from).collect(),
         }
     }

@@ -72,6 +72,8 @@ macro_rules! string_enum {
 }
 
 #[allow(clippy::disallowed_methods)]
+pub(crate) mod api;
+#[allow(clippy::disallowed_methods)]
 #[cfg(feature = "lab")]
 pub(crate) mod bench;
 pub(crate) mod card;

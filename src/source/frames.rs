@@ -257,7 +257,7 @@ impl Source for FrameSource {
                 }
                 match grabber.grab() {
                     Ok(Some(frame)) => {
-                        let mut result = decode_one(&name, frame, &mut worker);
+                        let mut result = decode_one(&name, frame, &mut worker, 0);
                         result.still = still;
                         if let Some(image) = &result.image {
                             in_flight.push_back(Arc::downgrade(image));
@@ -329,6 +329,8 @@ impl Source for FrameSource {
             }
         });
         let mut last_report = Instant::now();
+        // The mailbox counts drops since the start; each frame carries those since the last.
+        let mut reported_dropped = 0;
         loop {
             let (frame, dropped) = {
                 let Ok(mut slot) = mailbox.slot.lock() else {
@@ -348,17 +350,29 @@ impl Source for FrameSource {
                 tracing::info!(source = %name, dropped, overruns = worker.overruns(), "camera frames dropped while decoding (latest frame wins)");
             }
             if events
-                .send(SourceEvent::Frame(decode_one(&name, frame, &mut worker)))
+                .send(SourceEvent::Frame(decode_one(
+                    &name,
+                    frame,
+                    &mut worker,
+                    dropped.saturating_sub(reported_dropped),
+                )))
                 .is_err()
             {
                 return;
             }
+            reported_dropped = dropped;
         }
         let _ = events.send(SourceEvent::End { source: name });
     }
 }
 
-fn decode_one(source: &str, frame: Grabbed, worker: &mut DecodeWorker) -> FrameResult {
+fn decode_one(
+    source: &str,
+    frame: Grabbed,
+    worker: &mut DecodeWorker,
+    dropped: u64,
+) -> FrameResult {
+    let started = Instant::now();
     let (symbols, image, error) = match frame.image {
         Ok(image) => {
             let image = Arc::new(image);
@@ -373,6 +387,9 @@ fn decode_one(source: &str, frame: Grabbed, worker: &mut DecodeWorker) -> FrameR
         Some(image) if !symbols.is_empty() => group_labels(image, &symbols),
         _ => Vec::new(),
     };
+    let decode_ms = image
+        .is_some()
+        .then(|| started.elapsed().as_secs_f32() * 1000.0);
     FrameResult {
         source: source.to_owned(),
         at_ms: frame.at_ms,
@@ -382,6 +399,8 @@ fn decode_one(source: &str, frame: Grabbed, worker: &mut DecodeWorker) -> FrameR
         image,
         still: false,
         error,
+        decode_ms,
+        dropped,
     }
 }
 

@@ -79,6 +79,10 @@ pub struct FrameResult {
     pub still: bool,
     /// Set when the frame could not be read or decoded (corrupt file, decode over budget).
     pub error: Option<String>,
+    /// How long decoding took on the source's thread, when there was an image to decode.
+    pub decode_ms: Option<f32>,
+    /// Camera frames dropped since the previous frame, because the decoder was busy.
+    pub dropped: u64,
 }
 
 /// One physical label in a frame: its outline and the symbols on it.

@@ -458,6 +458,8 @@ fn parse_frame(t: i64, rest: &str, still: bool) -> Result<FrameResult, String> {
         image: None,
         still,
         error: None,
+        decode_ms: None,
+        dropped: 0,
     })
 }
 

@@ -62,7 +62,30 @@ pub fn import_file(
         path: path.to_owned(),
         source,
     })?;
-    let parsed = parse(std::io::BufReader::new(file));
+    import_reader(
+        store,
+        kind,
+        name,
+        path,
+        std::io::BufReader::new(file),
+        skip_bad_lines,
+        now_ms,
+    )
+}
+
+/// [`import_file`] for a list that arrives as bytes (an HTTP upload); `origin` names it in
+/// line errors the way a path would.
+pub fn import_reader(
+    store: &mut Store,
+    kind: ListKind,
+    name: &str,
+    origin: &Path,
+    reader: impl std::io::BufRead,
+    skip_bad_lines: bool,
+    now_ms: i64,
+) -> Result<(ImportReport, Vec<LineError>), ListError> {
+    let path = origin;
+    let parsed = parse(reader);
     if !parsed.errors.is_empty() && (!skip_bad_lines || parsed.entries.is_empty()) {
         return Err(ListError::BadLines {
             path: path.to_owned(),

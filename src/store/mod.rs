@@ -11,8 +11,8 @@ mod migrations;
 mod records;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
-pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file};
-pub use records::{SharingUnit, Tx};
+pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader};
+pub use records::{SharingUnit, Tx, UnitQuery};
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,14 @@ pub enum StoreError {
         "database {path} is newer (schema {found}) than this scanstation understands (schema {known})"
     )]
     TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error(
+        "database {path} has schema {found}, older than this scanstation's {known}: run `scanstation run` (or any command that writes) on it once to bring it up to date"
+    )]
+    TooOld {
         path: PathBuf,
         found: i64,
         known: usize,
@@ -148,7 +156,35 @@ impl Store {
                 known: migrations::MIGRATIONS.len(),
             });
         }
+        // A reader cannot migrate; without this, queries for newer columns would fail with
+        // SQLite's bare "no such column". An empty file (version 0) has nothing to read and is
+        // left to the queries, which find no tables.
+        if version > 0 && version < migrations::MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooOld {
+                path: path.to_owned(),
+                found: version,
+                known: migrations::MIGRATIONS.len(),
+            });
+        }
         Ok(Some(store))
+    }
+
+    /// Checks that the database at `path` could take a write now: a write transaction is begun
+    /// and rolled back, waiting at most a second for another writer (the station's own).
+    pub fn probe_writable(path: &Path) -> Result<(), StoreError> {
+        let failed = |source: rusqlite::Error| StoreError::Open {
+            path: path.to_owned(),
+            source: source.into(),
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(failed)?;
+        conn.busy_timeout(std::time::Duration::from_secs(1))
+            .map_err(failed)?;
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(failed)
     }
 
     pub fn path(&self) -> &Path {

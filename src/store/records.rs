@@ -480,6 +480,105 @@ impl Store {
         Ok(Some(unit))
     }
 
+    /// One page of units for the API, oldest first, after the cursor `after_id`.
+    pub fn units_page(&self, q: &UnitQuery) -> Result<Vec<UnitRecord>, StoreError> {
+        self.units_where(
+            "SELECT id FROM units
+             WHERE (?1 IS NULL OR opened_ms >= ?1) AND (?2 IS NULL OR opened_ms < ?2)
+               AND (?3 IS NULL OR mode = ?3) AND (?4 IS NULL OR decision = ?4)
+               AND (?5 IS NULL OR decision_list = ?5) AND id > ?6
+             ORDER BY id LIMIT ?7",
+            params![
+                q.since_ms,
+                q.until_ms,
+                q.mode,
+                q.decision,
+                q.list,
+                q.after_id,
+                i64::try_from(q.limit).unwrap_or(i64::MAX)
+            ],
+        )
+    }
+
+    /// One page of scans for the API, oldest first, after the cursor `after_id`.
+    pub fn scans_page(
+        &self,
+        since_ms: Option<i64>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<ScanRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SCAN_COLUMNS} FROM scans WHERE (?1 IS NULL OR at_ms >= ?1) AND id > ?2 ORDER BY id LIMIT ?3"
+            ))
+            .map_err(|e| self.query_err(e))?;
+        stmt.query_map(
+            params![since_ms, after_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+            scan_from_row,
+        )
+        .map_err(|e| self.query_err(e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| self.query_err(e))
+    }
+
+    /// The `n` units closed (or cancelled) last, newest first.
+    pub fn recent_units(&self, n: usize) -> Result<Vec<UnitRecord>, StoreError> {
+        self.units_where(
+            "SELECT id FROM units WHERE status != 'open' ORDER BY id DESC LIMIT ?1",
+            [i64::try_from(n).unwrap_or(i64::MAX)],
+        )
+    }
+
+    /// The unit being assembled, if one is open.
+    pub fn open_unit(&self) -> Result<Option<UnitRecord>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM units WHERE status = 'open' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.query_err(e))?;
+        match id {
+            Some(id) => self.unit(id),
+            None => Ok(None),
+        }
+    }
+
+    /// The mode of the newest scan that carries one (what a desk with no station last ran in).
+    pub fn last_mode(&self) -> Result<Option<Mode>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT mode FROM scans WHERE mode IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// The newest scan id and the newest unit event's (id, closed time), for following a store
+    /// that another process writes.
+    pub fn high_water(&self) -> Result<(i64, i64), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM scans), (SELECT COALESCE(MAX(closed_ms), 0) FROM units)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// Units closed after `closed_ms`, in closing order.
+    pub fn units_closed_after(&self, closed_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
+        self.units_where(
+            "SELECT id FROM units WHERE closed_ms > ?1 ORDER BY closed_ms, id LIMIT 1000",
+            [closed_ms],
+        )
+    }
+
     /// Units opened at or after `since_ms`, oldest first.
     pub fn units_since(&self, since_ms: i64) -> Result<Vec<UnitRecord>, StoreError> {
         self.units_where(
@@ -551,4 +650,17 @@ impl Store {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .map_err(|e| self.query_err(e))
     }
+}
+
+/// What `GET /api/units` filters on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitQuery {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub mode: Option<Mode>,
+    pub decision: Option<Decision>,
+    pub list: Option<String>,
+    /// The cursor: only units with a greater id.
+    pub after_id: i64,
+    pub limit: usize,
 }
