@@ -587,7 +587,7 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
     assert_eq!(desk["mode"], "intake", "{desk:#}");
     assert_eq!(
         desk["recall"],
-        json!([{"list": "battery-2026", "count": "0/3", "value": 0.0, "max": 3.0}]),
+        json!([{"list": "battery-2026", "count": "0/3", "value": 0, "max": 3}]),
         "{desk:#}"
     );
     browser.watch_dom();
@@ -659,8 +659,8 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
             .is_some_and(|r| r.contains("battery may swell")),
         "{desk:#}"
     );
-    assert_eq!(desk["recall"][0]["value"], 2.0, "{desk:#}");
-    assert_eq!(desk["recall"][0]["max"], 3.0, "{desk:#}");
+    assert_eq!(desk["recall"][0]["value"], 2, "{desk:#}");
+    assert_eq!(desk["recall"][0]["max"], 3, "{desk:#}");
 
     // The search box: the quarantined serial leads to its unit, its scans and its decision.
     browser.type_into("#search", "F17XK0AAJC6F");
@@ -692,11 +692,16 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
         browser.type_into("#search", payload);
         browser.click("#search-form button");
         browser.wait_js(
+            &format!("the results for {payload}"),
+            "return document.getElementById('results').dataset.query === arguments[0];",
+            json!([payload]),
+        );
+        assert_no_injection(&browser, &format!("search for {payload}"));
+        browser.wait_js(
             &format!("{payload} in a result cell"),
             "return [...document.querySelectorAll('#results td')].some((td) => td.textContent === arguments[0]);",
             json!([payload]),
         );
-        assert_no_injection(&browser, &format!("search for {payload}"));
     }
 
     drop(browser);

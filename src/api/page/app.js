@@ -396,6 +396,8 @@
     try {
       const found = await api(`/api/find/${encodeURIComponent(query)}`);
       out.replaceChildren();
+      // Which query the results answer, for people and tests alike (set through the DOM API).
+      out.dataset.query = query;
       const units = found.units || [];
       out.appendChild(el("p", "found-summary", `${query}: ${found.kind || "unknown"}, ${units.length} unit${units.length === 1 ? "" : "s"}`));
       if (!units.length) out.appendChild(el("p", "not-found", `not found: ${query}`));
@@ -406,6 +408,7 @@
         out.appendChild(table(SCAN_HEADERS, scanRows(loose)));
       }
     } catch (err) {
+      out.dataset.query = query;
       out.replaceChildren(el("p", "error", err.message));
     }
   }
