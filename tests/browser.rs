@@ -118,7 +118,8 @@ struct Browser {
 }
 
 impl Browser {
-    fn start(driver: &ChromeDriver) -> Browser {
+    /// A browser whose window is `width` x `height` (1366x768 is the desk screen).
+    fn start(driver: &ChromeDriver, (width, height): (u32, u32)) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(60))
@@ -132,7 +133,7 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run",
                     format!("--user-data-dir={}", profile.path().display()),
-                    "--window-size=1366,768",
+                    format!("--window-size={width},{height}"),
                 ],
             },
         }}});
@@ -241,6 +242,8 @@ impl Browser {
                 unit: li.dataset.unit, tone: [...li.classList].find((c) => c.startsWith('tone-')), text: li.textContent,
               })),
               results: text('#results'),
+              login: !document.getElementById('login').classList.contains('hidden'),
+              login_error: text('#login-error'),
               message: text('#message'),
             };
             "#,
@@ -379,12 +382,18 @@ struct Station {
 }
 
 impl Station {
-    fn start(db: &Path) -> Station {
-        let mut child = bin()
-            .args(["run", "--db"])
+    /// The station on `db`, with `token` as its API token when given.
+    fn start(db: &Path, token: Option<&str>) -> Station {
+        let mut cmd = bin();
+        cmd.args(["run", "--db"])
             .arg(db)
             .args(["--http", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
+            .env_remove("SCANSTATION_HTTP_TOKEN");
+        if let Some(token) = token {
+            cmd.env("SCANSTATION_HTTP_TOKEN", token);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -443,8 +452,12 @@ impl Station {
             .unwrap_or_else(|err| panic!("cannot write scans: {err}; log:\n{}", self.log()));
     }
 
-    fn get(&self, path: &str) -> Value {
-        ureq::get(&format!("{}{path}", self.url))
+    fn get(&self, path: &str, token: Option<&str>) -> Value {
+        let mut request = ureq::get(&format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        request
             .call()
             .unwrap_or_else(|err| panic!("GET {path}: {err}"))
             .into_json()
@@ -502,8 +515,9 @@ fn import(db: &Path, dir: &Path, kind: &str, name: &str, csv: &str) {
     assert!(out.status.success(), "list import: {}", stderr(&out));
 }
 
-/// Writes the screenshot to `target/artifacts/desk.png`, and to `docs/desk.png` when asked.
-fn save_screenshot(png: &[u8]) {
+/// Writes a screenshot to `target/artifacts/NAME`, and to `docs/NAME` for the README's picture
+/// when `docs` and `SCANSTATION_UPDATE_SCREENSHOT=1`.
+fn save_screenshot(png: &[u8], name: &str, docs: bool) {
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n"),
         "the screenshot is not a PNG"
@@ -511,9 +525,11 @@ fn save_screenshot(png: &[u8]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let artifacts = root.join("target/artifacts");
     std::fs::create_dir_all(&artifacts).expect("create target/artifacts");
-    std::fs::write(artifacts.join("desk.png"), png).expect("write target/artifacts/desk.png");
-    if std::env::var_os("SCANSTATION_UPDATE_SCREENSHOT").is_some_and(|v| v == "1") {
-        std::fs::write(root.join("docs/desk.png"), png).expect("write docs/desk.png");
+    std::fs::write(artifacts.join(name), png)
+        .unwrap_or_else(|err| panic!("write target/artifacts/{name}: {err}"));
+    if docs && std::env::var_os("SCANSTATION_UPDATE_SCREENSHOT").is_some_and(|v| v == "1") {
+        std::fs::write(root.join("docs").join(name), png)
+            .unwrap_or_else(|err| panic!("write docs/{name}: {err}"));
     }
 }
 
@@ -546,14 +562,23 @@ fn assert_no_injection(browser: &Browser, when: &str) {
     );
 }
 
-#[test]
-fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
+/// chromedriver's path when Chromium and chromedriver are both installed; otherwise the skip
+/// note (or the failure under `SCANSTATION_REQUIRE_BROWSER=1`) and `None`.
+fn browser_tools() -> Option<PathBuf> {
     if !Path::new(CHROMIUM).is_file() {
         missing_browser(CHROMIUM);
-        return;
+        return None;
     }
-    let Some(driver_path) = chromedriver() else {
+    let driver = chromedriver();
+    if driver.is_none() {
         missing_browser("chromedriver");
+    }
+    driver
+}
+
+#[test]
+fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
+    let Some(driver_path) = browser_tools() else {
         return;
     };
 
@@ -577,9 +602,9 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
         "match,value,value_to,reason\nserial,F17XK0AAJC6F,,reported stolen\n",
     );
 
-    let mut station = Station::start(&db);
+    let mut station = Station::start(&db, None);
     let driver = ChromeDriver::start(&driver_path);
-    let browser = Browser::start(&driver);
+    let browser = Browser::start(&driver, (1366, 768));
     browser.goto(&format!("{}/", station.url));
     let desk = browser.wait_for("the live desk", |d| {
         d["connection"] == "live" && d["modes"].as_array().is_some_and(|m| m.len() == 4)
@@ -641,7 +666,7 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
     // The mode switch is a real PUT with the CSRF header: the station itself changes mode.
     browser.click("#mode button[data-mode=\"recall\"]");
     browser.wait_for("recall mode", |d| d["mode"] == "recall");
-    assert_eq!(station.get("/api/mode")["mode"], "recall");
+    assert_eq!(station.get("/api/mode", None)["mode"], "recall");
 
     // A recall sweep: the unit is a recall hit and the list's bar moves to 2 of 3.
     station.scan("R58M315CL4T\n490154203237518\n490154203237526\n");
@@ -677,7 +702,7 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
         "{desk:#}"
     );
 
-    save_screenshot(&browser.screenshot());
+    save_screenshot(&browser.screenshot(), "desk.png", true);
 
     // Hostile barcodes: shown as the very text scanned, never as markup or code.
     for payload in XSS {
@@ -704,6 +729,57 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
         );
     }
 
+    drop(browser);
+    drop(driver);
+    station.stop();
+}
+
+#[test]
+fn desk_page_asks_for_the_token_once_then_works_on_a_tablet() {
+    let Some(driver_path) = browser_tools() else {
+        return;
+    };
+    const TOKEN: &str = "desk-token-0123456789abcdef";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut station = Station::start(&dir.path().join("desk.db"), Some(TOKEN));
+    let driver = ChromeDriver::start(&driver_path);
+    // A tablet in portrait: the one-column layout.
+    let browser = Browser::start(&driver, (820, 1180));
+    browser.goto(&format!("{}/", station.url));
+    let desk = browser.wait_for("the token form", |d| d["login"] == true);
+    assert_eq!(
+        desk["modes"],
+        json!([]),
+        "the desk showed before the token: {desk:#}"
+    );
+
+    browser.type_into("#token", "not-the-token-at-all");
+    browser.click("#login button");
+    browser.wait_for("the refusal", |d| d["login_error"] == "wrong token");
+
+    // The right token: a session cookie, a reload, and the live desk.
+    browser.type_into("#token", TOKEN);
+    browser.click("#login button");
+    browser.wait_for("the live desk after the token", |d| {
+        d["login"] == false
+            && d["connection"] == "live"
+            && d["modes"].as_array().is_some_and(|m| m.len() == 4)
+    });
+
+    // The cookie carries the event stream and, with the CSRF header, the mode switch.
+    station.scan("SC02XG1ABJGH5\n354178036859789\n354178036859797\n");
+    let desk = browser.wait_for("unit 1 OK", |d| {
+        d["label"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("unit 1 "))
+    });
+    assert_eq!(desk["decision"], "OK", "{desk:#}");
+    assert_eq!(desk["tone"], "green", "{desk:#}");
+    browser.click("#mode button[data-mode=\"returns\"]");
+    browser.wait_for("returns mode", |d| d["mode"] == "returns");
+    assert_eq!(station.get("/api/mode", Some(TOKEN))["mode"], "returns");
+
+    save_screenshot(&browser.screenshot(), "desk-tablet.png", false);
     drop(browser);
     drop(driver);
     station.stop();
