@@ -384,9 +384,15 @@ struct Station {
 impl Station {
     /// The station on `db`, with `token` as its API token when given.
     fn start(db: &Path, token: Option<&str>) -> Station {
+        Station::start_with(db, token, &[])
+    }
+
+    /// The station with extra arguments (`--source ...`, `--config ...`).
+    fn start_with(db: &Path, token: Option<&str>, args: &[String]) -> Station {
         let mut cmd = bin();
         cmd.args(["run", "--db"])
             .arg(db)
+            .args(args)
             .args(["--http", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .env_remove("SCANSTATION_HTTP_TOKEN");
@@ -467,7 +473,8 @@ impl Station {
     /// Ends the input and waits for a clean exit.
     fn stop(mut self) {
         drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // A paced camera replay may still be playing: it ends the station when it is done.
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match self.child.0.try_wait() {
                 Ok(Some(status)) => {
@@ -487,6 +494,15 @@ impl Station {
                 ),
                 Err(err) => panic!("wait for the station: {err}"),
             }
+        }
+    }
+}
+
+impl Drop for Station {
+    fn drop(&mut self) {
+        // A failing test shows what the station logged; libtest shows this output on failure.
+        if std::thread::panicking() {
+            eprintln!("station log:\n{}", self.log());
         }
     }
 }
@@ -780,6 +796,85 @@ fn desk_page_asks_for_the_token_once_then_works_on_a_tablet() {
     assert_eq!(station.get("/api/mode", Some(TOKEN))["mode"], "returns");
 
     save_screenshot(&browser.screenshot(), "desk-tablet.png", false);
+    drop(browser);
+    drop(driver);
+    station.stop();
+}
+
+#[test]
+fn camera_desk_page_draws_the_preview_and_shows_the_label_picture() {
+    let Some(driver_path) = browser_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = dir.path().join("frames");
+    // One label in view to the last frame, so the preview the page polls shows its outlines. The
+    // station ends when the replay does, so the replay is paced at 4 frames a second: 20 s of
+    // camera for the page to show.
+    let scene = scanstation::synth::scene(
+        &frames,
+        7,
+        &[scanstation::synth::SceneStep {
+            label: Some(0),
+            frames: 80,
+        }],
+    )
+    .expect("generate the scene");
+    let truth = &scene.units[0];
+    // Debug builds decode slowly; a generous budget keeps this test about the page, not speed.
+    let config = dir.path().join("station.toml");
+    std::fs::write(&config, "[decode]\nbudget_ms = 20000\n").expect("config");
+    let station = Station::start_with(
+        &dir.path().join("camera.db"),
+        None,
+        &[
+            "--config".to_owned(),
+            config.to_string_lossy().into_owned(),
+            "--source".to_owned(),
+            format!("replay:{}@4,paced", frames.display()),
+            "--source".to_owned(),
+            "stdin".to_owned(),
+        ],
+    );
+    let driver = ChromeDriver::start(&driver_path);
+    let browser = Browser::start(&driver, (1366, 768));
+    browser.goto(&format!("{}/", station.url));
+
+    // The camera unit arrives green, like a handheld one.
+    let desk = browser.wait_for("the camera unit", |d| {
+        d["label"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("unit 1 "))
+    });
+    assert_eq!(desk["decision"], "OK", "{desk:#}");
+    assert_eq!(desk["tone"], "green", "{desk:#}");
+
+    // The preview: the frame drawn on the canvas, and outlines in the state colours over it. The
+    // frame is grey, so strongly coloured pixels can only be the outlines.
+    let outline = r#"
+        const panel = document.getElementById('preview-panel');
+        const canvas = document.getElementById('preview-canvas');
+        if (panel.classList.contains('hidden') || !canvas.width) return false;
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let coloured = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 80) coloured++;
+        }
+        return coloured > 100 && /^frame \d+/.test(document.getElementById('preview-frame').textContent);
+    "#;
+    browser.wait_js("the preview with outlines", outline, json!([]));
+
+    // The search shows the label picture the camera kept, loaded from the evidence route.
+    browser.type_into("#search", &truth.serial);
+    browser.click("#search-form button");
+    browser.wait_js(
+        "the label picture",
+        "const img = document.querySelector('#results img.evidence'); \
+         return Boolean(img && img.complete && img.naturalWidth > 0 && /^\\/api\\/units\\/1\\/evidence$/.test(img.getAttribute('src')));",
+        json!([]),
+    );
+    save_screenshot(&browser.screenshot(), "desk-camera.png", false);
     drop(browser);
     drop(driver);
     station.stop();

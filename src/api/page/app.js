@@ -26,6 +26,7 @@
     previewRunning: false,
     events: null,
     audio: null,
+    decided: false, // whether a live event has set the decision shown
   };
 
   const $ = (id) => document.getElementById(id);
@@ -136,14 +137,17 @@
     node.classList.add(`tone-${tone}`);
   }
 
-  function showDecision(view) {
+  /** Shows a decision; `restored` is one read back from the snapshot: no flash and no beep. */
+  function showDecision(view, restored) {
     const panel = $("decision-panel");
+    if (!restored) state.decided = true;
     setTone(panel, view.tone);
     $("decision").textContent = view.head;
     $("decision-label").textContent = view.label;
     $("decision-reason").textContent = view.reason;
     $("decision-detail").textContent = view.detail;
     panel.dataset.tone = view.tone;
+    if (restored) return;
     // Restart the flash so two reds in a row still catch the eye.
     panel.classList.remove("flash");
     void panel.offsetWidth;
@@ -498,6 +502,9 @@
     renderUnit();
     renderRecent();
     renderRecall();
+    // A page opened (or reloaded) after the last unit closed shows that unit's decision rather
+    // than an empty panel; a live event always wins over the snapshot.
+    if (!state.decided && state.recent.length) showDecision(unitTone(state.recent[0]), true);
     $("preview-panel").classList.toggle("hidden", !state.camera);
     if (state.camera) previewLoop();
   }
