@@ -632,6 +632,13 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
         "{desk:#}"
     );
     browser.watch_dom();
+    // Counts the tones the page starts: the beep on red is two oscillators.
+    browser.js(
+        "window.__tones = 0; const start = AudioContext.prototype.createOscillator; \
+         AudioContext.prototype.createOscillator = function () { window.__tones++; return start.call(this); };",
+        json!([]),
+    );
+    let tones = |b: &Browser| b.js("return window.__tones;", json!([]));
 
     // A green unit, slot by slot: the page fills the slots from the scan events.
     station.scan("SC02XG1ABJGH5\n354178036859789\n");
@@ -678,6 +685,18 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
         "{desk:#}"
     );
     assert_eq!(desk["recent"][0]["tone"], "tone-red", "{desk:#}");
+    // Red beeps (the scan and its unit: two beeps of two tones); green never did.
+    assert_eq!(tones(&browser), 4, "{desk:#}");
+
+    // The sound switch silences the next red and is remembered by the browser.
+    browser.click("#sound");
+    assert_eq!(
+        browser.js(
+            "return localStorage.getItem('scanstation.sound');",
+            json!([])
+        ),
+        "off"
+    );
 
     // The mode switch is a real PUT with the CSRF header: the station itself changes mode.
     browser.click("#mode button[data-mode=\"recall\"]");
@@ -702,6 +721,15 @@ fn desk_page_in_chromium_shows_decisions_progress_and_text_only() {
     );
     assert_eq!(desk["recall"][0]["value"], 2, "{desk:#}");
     assert_eq!(desk["recall"][0]["max"], 3, "{desk:#}");
+    assert_eq!(tones(&browser), 4, "a beep with the sound off");
+    browser.click("#sound");
+    assert_eq!(
+        browser.js(
+            "return localStorage.getItem('scanstation.sound');",
+            json!([])
+        ),
+        "on"
+    );
 
     // The search box: the quarantined serial leads to its unit, its scans and its decision.
     browser.type_into("#search", "F17XK0AAJC6F");
@@ -809,14 +837,14 @@ fn camera_desk_page_draws_the_preview_and_shows_the_label_picture() {
     let dir = tempfile::tempdir().expect("tempdir");
     let frames = dir.path().join("frames");
     // One label in view to the last frame, so the preview the page polls shows its outlines. The
-    // station ends when the replay does, so the replay is paced at 4 frames a second: 20 s of
+    // station ends when the replay does, so the replay is paced at 4 frames a second: 30 s of
     // camera for the page to show.
     let scene = scanstation::synth::scene(
         &frames,
         7,
         &[scanstation::synth::SceneStep {
             label: Some(0),
-            frames: 80,
+            frames: 120,
         }],
     )
     .expect("generate the scene");
