@@ -46,8 +46,8 @@ pub(crate) struct Preview {
     pub at_ms: i64,
     pub source: String,
     pub image: Option<Arc<image::GrayImage>>,
-    /// Each symbol's corners and text.
-    pub symbols: Vec<(Quad, String)>,
+    /// The symbols read on it.
+    pub symbols: Vec<crate::decode::Symbol>,
     /// Each label's outline and the indices of its symbols.
     pub labels: Vec<(Quad, Vec<usize>)>,
 }
@@ -181,11 +181,7 @@ impl Hub {
             at_ms: frame.at_ms,
             source: frame.source.clone(),
             image: frame.image.clone(),
-            symbols: frame
-                .symbols
-                .iter()
-                .map(|s| (s.corners, s.text.clone()))
-                .collect(),
+            symbols: frame.symbols.clone(),
             labels: frame
                 .labels
                 .iter()

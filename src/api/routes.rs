@@ -981,13 +981,34 @@ fn symbol_state(text: &str, tacs: &MemoryTacs) -> &'static str {
 }
 
 async fn preview(State(app): State<App>) -> ApiResult<Json<serde_json::Value>> {
-    let shot = app.0.hub.preview().ok_or_else(|| {
+    let mut shot = app.0.hub.preview().ok_or_else(|| {
         ApiErr::not_found("no frame yet: this desk has no camera, or it has not sent a frame")
     })?;
+    // When the source did not group the symbols into labels, the preview finds the label
+    // outlines itself (on the blocking pool, from the shared frame), so the operator sees which
+    // symbols the station takes as one label.
+    if shot.labels.is_empty()
+        && !shot.symbols.is_empty()
+        && let Some(image) = shot.image.clone()
+    {
+        let symbols = shot.symbols.clone();
+        shot.labels = tokio::task::spawn_blocking(move || {
+            crate::decode::region::label_regions(
+                &image,
+                &symbols,
+                &crate::decode::region::RegionParams::default(),
+            )
+            .into_iter()
+            .map(|r| (r.outline, r.symbols))
+            .collect()
+        })
+        .await
+        .unwrap_or_default();
+    }
     let states: Vec<&str> = shot
         .symbols
         .iter()
-        .map(|(_, text)| symbol_state(text, &app.0.tacs))
+        .map(|s| symbol_state(&s.text, &app.0.tacs))
         .collect();
     let points =
         |corners: &[(f32, f32); 4]| corners.iter().map(|(x, y)| [*x, *y]).collect::<Vec<_>>();
@@ -1001,8 +1022,8 @@ async fn preview(State(app): State<App>) -> ApiResult<Json<serde_json::Value>> {
         "source": shot.source,
         "width": width,
         "height": height,
-        "symbols": shot.symbols.iter().zip(&states).map(|((corners, text), state)| json!({
-            "points": points(corners), "text": text, "state": state,
+        "symbols": shot.symbols.iter().zip(&states).map(|(symbol, state)| json!({
+            "points": points(&symbol.corners), "text": symbol.text, "state": state,
         })).collect::<Vec<_>>(),
         "labels": shot.labels.iter().map(|(outline, members)| {
             let states: Vec<&str> = members.iter().filter_map(|i| states.get(*i).copied()).collect();
