@@ -5,6 +5,7 @@
 
 mod util;
 
+mod bench_http;
 mod camera_records;
 mod card;
 mod check_cli;
