@@ -11,6 +11,7 @@ use clap::Subcommand;
 
 use crate::ident::{self, checksum, device, tac::MemoryTacs};
 
+pub(crate) mod http;
 pub(crate) mod lists;
 pub(crate) mod sessions;
 
@@ -41,6 +42,34 @@ pub enum BenchCommand {
         /// The database (default: a fresh file in the temp directory, removed afterwards).
         #[arg(long, value_name = "PATH")]
         db: Option<std::path::PathBuf>,
+    },
+    /// The HTTP API on a store of N units: `GET /api/find/{value}` requests per second under
+    /// K keep-alive clients against `serve`, and a station's scan acknowledgement latency with no
+    /// page, with the page open (event stream delay included), and with the page open under API
+    /// load.
+    Http {
+        /// How many units the store holds (a serial and two IMEIs each).
+        #[arg(long, default_value_t = 1_000_000)]
+        units: usize,
+        /// The store to use, kept afterwards and reused when it already holds the units (default:
+        /// a fresh file in the temp directory, removed afterwards).
+        #[arg(long, value_name = "PATH")]
+        db: Option<std::path::PathBuf>,
+        /// Client threads, each with one keep-alive connection.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// How long to load `/api/find` against the store (after a 0.5 s warm-up).
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Scans per acknowledgement phase, sent one at a time.
+        #[arg(long, default_value_t = 2000)]
+        scans: usize,
+        /// The seed of the values the clients ask for.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON document instead of the summary lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Generate a set of label frames with ground truth (manifest.jsonl in the corpus schema).
     GenLabels {
@@ -146,6 +175,23 @@ pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             }
             result?;
         }
+        BenchCommand::Http {
+            units,
+            db,
+            clients,
+            seconds,
+            scans,
+            seed,
+            json,
+        } => http::run(&http::HttpArgs {
+            units,
+            db,
+            clients,
+            seconds,
+            scans,
+            seed,
+            json,
+        })?,
         BenchCommand::GenLabels { out, count, seed } => {
             let summary = crate::synth::generate_set(&out, count, seed)?;
             println!("{summary:?}");
@@ -430,7 +476,7 @@ fn bench_ident(count: usize) {
 }
 
 /// The scans of the latency benchmark: units of a serial and two IMEIs of one TAC.
-fn unit_scans(count: usize, offset: usize) -> Vec<String> {
+pub(crate) fn unit_scans(count: usize, offset: usize) -> Vec<String> {
     (0..count)
         .map(|i| {
             let n = i + offset;

@@ -5,6 +5,7 @@
 
 mod util;
 
+mod bench_http;
 mod browser;
 mod camera_records;
 mod card;
