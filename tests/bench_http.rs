@@ -44,13 +44,18 @@ fn bench_http_runs_on_a_tiny_store_and_gets_every_answer_right() {
     assert_eq!(find["errors"], 0, "{find}");
     assert_eq!(find["wrong"], 0, "{find}");
     let ack = &first["ack"];
+    // The no-page and page phases alternate in blocks of whole units (at least one each), so
+    // 20 scans become 10 blocks of 3.
+    assert_eq!(ack["blocks_per_phase"], 10, "{ack}");
+    assert_eq!(ack["scans_per_phase"], 30, "{ack}");
     for phase in ["no_page", "page_open", "page_open_load"] {
-        assert_eq!(ack[phase]["count"], 20, "{phase}: {ack}");
+        assert_eq!(ack[phase]["count"], 30, "{phase}: {ack}");
     }
     for phase in ["sse_page_open", "sse_page_open_load"] {
         assert_eq!(ack[phase]["missing"], 0, "{phase}: {ack}");
-        assert_eq!(ack[phase]["delay"]["count"], 20, "{phase}: {ack}");
+        assert_eq!(ack[phase]["delay"]["count"], 30, "{phase}: {ack}");
     }
+    assert_eq!(ack["sse_reloads"], 0, "{ack}");
     assert!(ack["load"]["requests"].as_u64() > Some(0), "{ack}");
     assert_eq!(ack["load"]["wrong"], 0, "{ack}");
 

@@ -11,9 +11,10 @@
 //!    and serials); every answer must name the unit the value belongs to, because a benchmark
 //!    that counts wrong answers as fast ones measures nothing.
 //! 3. A fresh station (`run --json --http`): scan-to-acknowledgement latency with no page open,
-//!    with the page's connections open (the event stream read to the end, plus the page's load
-//!    requests), and with the page open while K threads load `/api/find`; with the page open it
-//!    also times each scan's event on the stream against its acknowledgement line.
+//!    with the page open (its load requests, then the event stream read as it comes), the two
+//!    alternated in blocks so that a noisy neighbour hits both alike, and then with the page open
+//!    while K threads load `/api/find`; with the page open it also times each scan's event on the
+//!    stream against its acknowledgement line.
 //!
 //! The rate limit is off (`[http] rate_limit = 0`) for both servers, since the clients share one
 //! address. Values are drawn from seeded generators, so two runs ask the same questions. Like the
@@ -22,6 +23,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -54,6 +56,9 @@ const VERIFY_EVERY: u64 = 16;
 /// The `find` clients run this long before the measured window, so the figures show a warm
 /// server (pool threads started, the store's pages in the cache), not its first seconds.
 const WARM_UP: Duration = Duration::from_millis(500);
+
+/// The no-page and page-open phases each run in this many blocks, alternated (see `station`).
+const ACK_BLOCKS: usize = 10;
 
 /// How long to wait for the servers to say where they listen.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -196,6 +201,8 @@ struct SseReport {
 #[derive(Debug, Serialize)]
 struct AckReport {
     scans_per_phase: usize,
+    /// The no-page and page-open phases alternate in this many blocks each.
+    blocks_per_phase: usize,
     no_page: Spread,
     page_open: Spread,
     page_open_load: Spread,
@@ -310,6 +317,11 @@ fn print_lines(r: &Report) {
             s.count, s.p50_ms, s.p99_ms, s.max_ms
         );
     }
+    println!(
+        "bench http: the no-page and page-open phases alternated in {} blocks each, a fresh page per block",
+        a.blocks_per_phase
+    );
+    {}
     println!(
         "bench http: ack p99 page open minus no page {:+.2} ms, page open + API load minus no page {:+.2} ms (the issue's limit: +1 ms)",
         a.p99_page_minus_no_page_ms, a.p99_page_load_minus_no_page_ms
@@ -724,40 +736,76 @@ struct Stream {
     reloads: usize,
 }
 
-/// Reads `/api/events` to its end on a thread, as the page's `EventSource` does.
-fn open_stream(base: &str) -> Result<Arc<Mutex<Stream>>> {
-    let url = format!("{base}/api/events");
-    let response = ureq::get(&url)
-        .call()
-        .with_context(|| format!("GET {url}"))?;
-    let stream = Arc::new(Mutex::new(Stream::default()));
-    let writer = Arc::clone(&stream);
-    std::thread::spawn(move || {
-        let mut name = String::new();
-        for line in BufReader::new(response.into_reader())
-            .lines()
-            .map_while(Result::ok)
-        {
-            let now = Instant::now();
-            if let Some(n) = line.strip_prefix("event:") {
-                name = n.trim().to_owned();
-            } else if let Some(data) = line.strip_prefix("data:") {
-                let Ok(mut s) = writer.lock() else { break };
-                match name.as_str() {
-                    "scan" => {
-                        let event: serde_json::Value =
-                            serde_json::from_str(data.trim()).unwrap_or_default();
-                        if let Some(value) = event["value"].as_str() {
-                            s.scans.entry(value.to_owned()).or_insert(now);
-                        }
+/// An open desk page: its event stream read on a thread, as the page's `EventSource` does.
+/// Closing it shuts the socket, as closing the tab does, so the server stops feeding it.
+struct Page {
+    events: Arc<Mutex<Stream>>,
+    socket: TcpStream,
+}
+
+impl Page {
+    /// Loads the page as a browser does (the document, its assets, the desk state), then opens
+    /// `/api/events` on a socket of its own so that it can be closed from this thread.
+    fn open(base: &str, agent: &ureq::Agent) -> Result<Page> {
+        for path in ["/", "/assets/app.js", "/assets/style.css", "/api/desk"] {
+            let url = format!("{base}{path}");
+            let mut body = Vec::new();
+            agent
+                .get(&url)
+                .call()
+                .with_context(|| format!("GET {url}"))?
+                .into_reader()
+                .read_to_end(&mut body)
+                .with_context(|| format!("reading GET {url}"))?;
+        }
+        let host = base
+            .strip_prefix("http://")
+            .with_context(|| format!("the server's address {base:?} is not http://HOST:PORT"))?;
+        let mut socket =
+            TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
+        write!(
+            socket,
+            "GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .with_context(|| format!("asking {host} for /api/events"))?;
+        let reader = socket
+            .try_clone()
+            .with_context(|| format!("cloning the socket to {host}"))?;
+        let events = Arc::new(Mutex::new(Stream::default()));
+        let writer = Arc::clone(&events);
+        std::thread::spawn(move || read_events(reader, &writer));
+        Ok(Page { events, socket })
+    }
+
+    fn close(self) {
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+}
+
+/// Reads an event stream's lines until the socket closes. The response's headers and, with
+/// chunked encoding, the chunk sizes are lines that start neither with `event:` nor `data:`,
+/// and are skipped; hyper writes each event as one chunk, so no event line is cut in two.
+fn read_events(socket: TcpStream, stream: &Mutex<Stream>) {
+    let mut name = String::new();
+    for line in BufReader::new(socket).lines().map_while(Result::ok) {
+        let now = Instant::now();
+        if let Some(n) = line.strip_prefix("event:") {
+            name = n.trim().to_owned();
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let Ok(mut s) = stream.lock() else { break };
+            match name.as_str() {
+                "scan" => {
+                    let event: serde_json::Value =
+                        serde_json::from_str(data.trim()).unwrap_or_default();
+                    if let Some(value) = event["value"].as_str() {
+                        s.scans.entry(value.to_owned()).or_insert(now);
                     }
-                    "reload" => s.reloads += 1,
-                    _ => {}
                 }
+                "reload" => s.reloads += 1,
+                _ => {}
             }
         }
-    });
-    Ok(stream)
+    }
 }
 
 /// The station's stdout, read on the bench's own thread so an ack's arrival time is exact.
@@ -811,7 +859,7 @@ fn send_scans(
 }
 
 /// Waits until the stream has every scan of `acked` (or the grace period ends) and times each.
-fn stream_delays(stream: &Mutex<Stream>, acked: &HashMap<String, Instant>) -> SseReport {
+fn stream_delays(stream: &Mutex<Stream>, acked: &HashMap<String, Instant>, into: &mut Delays) {
     let deadline = Instant::now() + SSE_GRACE;
     loop {
         let done = stream
@@ -823,27 +871,45 @@ fn stream_delays(stream: &Mutex<Stream>, acked: &HashMap<String, Instant>) -> Ss
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let (mut delays, mut missing) = (Vec::with_capacity(acked.len()), 0);
     if let Ok(s) = stream.lock() {
         for (value, ack) in acked {
             match s.scans.get(value) {
                 // Either may come first; the signed difference says which.
                 Some(event) if *event >= *ack => {
-                    delays.push((*event - *ack).as_secs_f64() * 1000.0);
+                    into.ms.push((*event - *ack).as_secs_f64() * 1000.0);
                 }
-                Some(event) => delays.push(-((*ack - *event).as_secs_f64() * 1000.0)),
-                None => missing += 1,
+                Some(event) => into.ms.push(-((*ack - *event).as_secs_f64() * 1000.0)),
+                None => into.missing += 1,
             }
         }
+        into.reloads += s.reloads;
     }
-    SseReport {
-        delay: Spread::of(delays),
-        missing,
+}
+
+/// Stream delays gathered over the blocks of one phase.
+#[derive(Default)]
+struct Delays {
+    ms: Vec<f64>,
+    missing: usize,
+    reloads: usize,
+}
+
+impl Delays {
+    fn report(self) -> SseReport {
+        SseReport {
+            delay: Spread::of(self.ms),
+            missing: self.missing,
+        }
     }
 }
 
 /// Part 3: a fresh station's acknowledgements with no page, with the page open, and with the
 /// page open under API load.
+///
+/// The first two phases alternate in `ACK_BLOCKS` blocks each, in ABBA order (no page, page;
+/// page, no page; ...), and each page block opens a fresh page and closes it afterwards. On a
+/// shared machine a neighbour's burst then lands on both phases alike: run one after the other,
+/// the two phases' p99 differed by several ms from run to run in either direction.
 fn station(args: &HttpArgs, config: &Path, db: &Path) -> Result<AckReport> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args(["run", "--json", "--config"])
@@ -869,40 +935,50 @@ fn station(args: &HttpArgs, config: &Path, db: &Path) -> Result<AckReport> {
         ),
         line: String::new(),
     };
-    let n = args.scans;
-    let (no_page, _) = send_scans(&mut stdin, &mut acks, &unit_scans(n, 0))?;
-
-    // The page at load: the document, its assets, the desk state, and the event stream.
-    let stream = open_stream(&server.base)?;
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .build();
-    for path in ["/", "/assets/app.js", "/assets/style.css", "/api/desk"] {
-        let url = format!("{}{path}", server.base);
-        let mut body = Vec::new();
-        agent
-            .get(&url)
-            .call()
-            .with_context(|| format!("GET {url}"))?
-            .into_reader()
-            .read_to_end(&mut body)
-            .with_context(|| format!("reading GET {url}"))?;
+    // Whole units per block, so that every block closes as many units as the others.
+    let block = (args.scans / ACK_BLOCKS / 3).max(1) * 3;
+    let (mut no_page, mut page_open, mut sse_page_open) =
+        (Vec::new(), Vec::new(), Delays::default());
+    let mut sent = 0;
+    for round in 0..ACK_BLOCKS {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for with_page in order {
+            let scans = unit_scans(block, sent);
+            sent += block;
+            if with_page {
+                let page = Page::open(&server.base, &agent)?;
+                let (ms, acked) = send_scans(&mut stdin, &mut acks, &scans)?;
+                stream_delays(&page.events, &acked, &mut sse_page_open);
+                page.close();
+                page_open.extend(ms);
+            } else {
+                no_page.extend(send_scans(&mut stdin, &mut acks, &scans)?.0);
+            }
+        }
     }
-    let (page_open, acked) = send_scans(&mut stdin, &mut acks, &unit_scans(n, n))?;
-    let sse_page_open = stream_delays(&stream, &acked);
 
-    // The units of the first two phases that hold all three scans are the load's questions.
-    let sent = unit_scans(2 * n, 0);
-    let complete = 2 * n / 3;
+    // The units of the first two phases are the load's questions (every block holds whole
+    // units, so each has all three scans).
+    let asked = unit_scans(sent, 0);
+    let complete = sent / 3;
     let pick: Pick = Arc::new(move |rng: &mut Rng| {
         let u = rng.below(complete);
         let at = |k: usize| {
-            sent.get(3 * u + k)
+            asked
+                .get(3 * u + k)
                 .cloned()
                 .with_context(|| format!("no scan {k} of unit {u}"))
         };
         Ok((at(0)?, [at(1)?, at(2)?]))
     });
+    let page = Page::open(&server.base, &agent)?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let answered = Arc::new(AtomicUsize::new(0));
@@ -910,11 +986,14 @@ fn station(args: &HttpArgs, config: &Path, db: &Path) -> Result<AckReport> {
     // Let the clients get a few answers each before the scans start, so the phase measures a
     // station under load rather than connection setup.
     wait_for_answers(&answered, 4 * args.clients);
-    let (page_open_load, acked) = send_scans(&mut stdin, &mut acks, &unit_scans(n, 2 * n))?;
+    let (page_open_load, acked) =
+        send_scans(&mut stdin, &mut acks, &unit_scans(ACK_BLOCKS * block, sent))?;
     stop.store(true, Ordering::Relaxed);
     let load = join_clients(clients, started.elapsed())?;
-    let sse_page_open_load = stream_delays(&stream, &acked);
-    let sse_reloads = stream.lock().map(|s| s.reloads).unwrap_or(0);
+    let mut sse_page_open_load = Delays::default();
+    stream_delays(&page.events, &acked, &mut sse_page_open_load);
+    page.close();
+    let sse_reloads = sse_page_open.reloads + sse_page_open_load.reloads;
 
     drop(stdin);
     let status = server.child.wait()?;
@@ -930,14 +1009,15 @@ fn station(args: &HttpArgs, config: &Path, db: &Path) -> Result<AckReport> {
         Spread::of(page_open_load),
     );
     Ok(AckReport {
-        scans_per_phase: n,
+        scans_per_phase: ACK_BLOCKS * block,
+        blocks_per_phase: ACK_BLOCKS,
         p99_page_minus_no_page_ms: page_open.p99_ms - no_page.p99_ms,
         p99_page_load_minus_no_page_ms: page_open_load.p99_ms - no_page.p99_ms,
         no_page,
         page_open,
         page_open_load,
-        sse_page_open,
-        sse_page_open_load,
+        sse_page_open: sse_page_open.report(),
+        sse_page_open_load: sse_page_open_load.report(),
         sse_reloads,
         load,
     })
