@@ -83,6 +83,17 @@ pub enum Command {
         #[arg(value_name = "OUT")]
         out: PathBuf,
     },
+    /// Check the database's hash-chained ledger: every scan, unit change and list version
+    /// against the chain, and the chain itself. Exits 1 and names the first bad row when a row
+    /// was edited, deleted or inserted outside the station.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        /// Print one JSON object: {"ok", "rows", "first_bad": {"table", "id", "reason"} | null,
+        /// "head", "started"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Webhooks: where the deliveries of committed events to each receiver stand.
     Webhooks {
         #[command(subcommand)]
@@ -437,6 +448,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve(args) => serve(&args),
         Command::Backup { db, out } => backup(&db, &out),
+        Command::Verify { db, json } => verify(&db, json),
         Command::Tac { command } => tac(command),
         Command::Webhooks { command } => webhooks(command),
         #[cfg(feature = "lab")]
@@ -1009,6 +1021,51 @@ fn backup(db: &DbArg, out: &Path) -> Result<ExitCode> {
         escape(&report.path.display().to_string())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify(db: &DbArg, json: bool) -> Result<ExitCode> {
+    let store = open_existing(db)?;
+    let report = store.verify()?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let path = escape(&store.path().display().to_string());
+        let started = report.started.as_ref().map(|s| {
+            let before = &s["before_chain"];
+            format!(
+                "; the chain started {} with {} scans, {} units and {} list versions already stored (chained as found)",
+                s["started_ms"]
+                    .as_i64()
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_else(|| "at an unknown time".to_owned()),
+                before["scans"],
+                before["units"],
+                before["list_versions"]
+            )
+        });
+        match &report.first_bad {
+            None => println!(
+                "verify {path}: ok, {} ledger rows, head {}{}",
+                report.rows,
+                report.head.as_deref().unwrap_or("(empty)"),
+                started.unwrap_or_default()
+            ),
+            // The reason can quote stored values, which came from scans: escape it.
+            Some(bad) => println!(
+                "verify {path}: FAILED at {} row {}: {} ({} ledger rows checked before it)",
+                bad.table,
+                bad.id,
+                escape(&bad.reason),
+                report.rows
+            ),
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn find(args: &FindArgs) -> Result<ExitCode> {

@@ -52,8 +52,14 @@ fn run_images(db: &Path, images: &[&Path]) -> (Vec<serde_json::Value>, String) {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
+    // These tests judge records, not speed: under a full parallel test run the default frame
+    // budget can end a decode before it finds every symbol, which once made a unit go missing.
+    let config = db.with_extension("toml");
+    std::fs::write(&config, "[decode]\nbudget_ms = 20000\n").expect("config");
     let out = bin()
-        .args(["run", "--json", "--db"])
+        .args(["run", "--json", "--config"])
+        .arg(&config)
+        .arg("--db")
         .arg(db)
         .arg("--source")
         .arg(format!("images:{list}"))

@@ -35,5 +35,6 @@ mod serial_source;
 mod sessions;
 mod synth;
 mod tac_import;
+mod verify;
 mod webhooks;
 mod wedge;

@@ -385,6 +385,7 @@ impl Store {
             ],
         )
         .map_err(err)?;
+        super::chain::append_list_version(&tx, tx.last_insert_rowid()).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(ImportReport {
             list: name.to_owned(),
@@ -470,6 +471,7 @@ impl Store {
         let Some(id) = id else {
             return Ok(false);
         };
+        super::chain::append_list_removed(&tx, id).map_err(err)?;
         // Two deletes, so each one can use its partial index instead of scanning the table.
         for sql in [
             "DELETE FROM recall_found WHERE list_id = ?1",

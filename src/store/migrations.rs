@@ -12,6 +12,9 @@ pub(super) fn apply(tx: &Transaction<'_>, version: usize) -> rusqlite::Result<()
         return Err(rusqlite::Error::InvalidQuery);
     };
     tx.execute_batch(sql)?;
+    if version == super::chain::CHAIN_MIGRATION {
+        super::chain::start(tx)?;
+    }
     tx.pragma_update(
         None,
         "user_version",
@@ -278,10 +281,31 @@ pub(super) const MIGRATIONS: &[&str] = &[
         uid TEXT NOT NULL
     );
     INSERT INTO station (id, uid) VALUES (1, lower(hex(randomblob(16))));",
+    // 9: the ledger (src/store/chain.rs): one hash-chained row per scan, unit change and list
+    // version, written in the transaction that records it. `apply` follows this migration with
+    // `chain::start`, which writes the genesis row and chains the rows the store already held.
+    // A scan's row keeps no body (it is rebuilt from `scans`, which never changes); units and
+    // list versions keep theirs, since units change and list versions go with their list.
+    "CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('genesis', 'scan', 'unit', 'list')),
+        ref_id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        body TEXT,
+        hash BLOB NOT NULL CHECK (length(hash) = 32)
+    );
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_replace BEFORE INSERT ON ledger
+        WHEN EXISTS (SELECT 1 FROM ledger WHERE seq = NEW.seq)
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
 ];
 
 #[cfg(test)]
 mod tests {
+    use super::super::chain::CHAIN_MIGRATION;
     use super::{MIGRATIONS, apply};
     use crate::ident::tac::TacLookup;
     use crate::lists::ListKind;
@@ -369,6 +393,9 @@ mod tests {
          INSERT INTO webhook_state (url, delivered_to, attempts, last_error, last_attempt_ms,
                                     next_attempt_ms, added_ms)
              VALUES ('http://127.0.0.1:9/hook', 0, 2, 'connection refused', 7200, 7700, 7000);",
+        // 9: nothing that the chain covers (a version-9 station chains every such row in Rust,
+        // which SQL cannot imitate); a local TAC entry, which is reference data, not history.
+        "INSERT INTO tac_local (tac, brand, model) VALUES ('35209900', 'Bench', 'Handset');",
     ];
 
     /// The schema the current code ends with: every table with its columns, every index and
@@ -393,6 +420,7 @@ mod tests {
             "table",
             "evidence(unit_id, at_ms, frame, width, height, symbols, sharpness, jpeg)",
         ),
+        ("table", "ledger(seq, kind, ref_id, event, body, hash)"),
         (
             "table",
             "list_entries(id, list_id, match, lo, hi, reason, line, added_version, removed_version)",
@@ -435,6 +463,9 @@ mod tests {
             "webhook_state(url, delivered_to, attempts, last_error, last_attempt_ms, \
              last_success_ms, next_attempt_ms, added_ms)",
         ),
+        ("trigger", "ledger_no_delete"),
+        ("trigger", "ledger_no_replace"),
+        ("trigger", "ledger_no_update"),
         ("trigger", "recall_found_counted"),
         ("trigger", "recall_found_uncounted"),
         ("trigger", "recall_seen"),
@@ -626,7 +657,7 @@ mod tests {
         }
         assert_eq!(
             store.count("scans").expect("count"),
-            [0, 0, 3, 3, 4, 5, 6, 7, 7][version]
+            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7][version]
         );
         let lists = store.lists().expect("lists");
         if version >= 3 {
@@ -670,6 +701,13 @@ mod tests {
             assert_eq!(status[0].attempts, 2);
             assert_eq!(status[0].oldest_undelivered_ms, Some(7100));
         }
+        // Every database reaching the current schema has a whole chain: the rows it held before
+        // the chain are chained as found, after a genesis row that counts them.
+        let verified = store.verify().expect("verify");
+        assert!(verified.ok, "from {version}: {verified:?}");
+        let started = verified.started.expect("genesis");
+        let before = [0, 0, 3, 3, 4, 5, 6, 7, 7, 7][version.min(CHAIN_MIGRATION - 1)];
+        assert_eq!(started["before_chain"]["scans"], before, "from {version}");
         // Every database reaching the current schema has its own id for idempotency keys.
         assert_eq!(store.station_uid().expect("uid").len(), 32);
     }

@@ -5,6 +5,7 @@
 //! in WAL mode with `synchronous=FULL`, so a committed transaction survives a power cut.
 
 mod backup;
+mod chain;
 mod list_file;
 mod lists;
 mod migrations;
@@ -12,6 +13,7 @@ mod outbox;
 mod records;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
+pub use chain::{BadRow, VerifyReport};
 pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader};
 pub use outbox::{OutboxKinds, OutboxRow, WebhookStatus};
 pub use records::{SharingUnit, Tx, UnitQuery};
@@ -187,6 +189,11 @@ impl Store {
             .map_err(failed)?;
         conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
             .map_err(failed)
+    }
+
+    /// Walks the ledger and checks every chained row against its table (see `store::chain`).
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        chain::verify(&self.conn).map_err(|e| self.query_err(e))
     }
 
     pub fn path(&self) -> &Path {

@@ -90,6 +90,9 @@ pub type SharingUnit = (i64, Vec<(IdKind, String)>);
 pub struct Tx<'a> {
     pub(super) tx: Transaction<'a>,
     pub(super) store_path: std::path::PathBuf,
+    /// The units this transaction changed, each with what happened to it, in order: each gets
+    /// one ledger row with its final state at commit (see `store::chain`).
+    pub(super) touched: std::cell::RefCell<Vec<(i64, Vec<&'static str>)>>,
 }
 
 impl Tx<'_> {
@@ -97,6 +100,19 @@ impl Tx<'_> {
         StoreError::Query {
             path: self.store_path.clone(),
             source: source.into(),
+        }
+    }
+
+    /// Notes that `event` happened to `unit`, for its ledger row at commit.
+    fn touch(&self, unit: i64, event: &'static str) {
+        let mut touched = self.touched.borrow_mut();
+        match touched.iter_mut().find(|(id, _)| *id == unit) {
+            Some((_, events)) => {
+                if events.last() != Some(&event) {
+                    events.push(event);
+                }
+            }
+            None => touched.push((unit, vec![event])),
         }
     }
 
@@ -122,8 +138,8 @@ impl Tx<'_> {
                     scan.decision_reason
                 ],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        super::chain::append_scan(&self.tx, scan.id, "recorded").map_err(|e| self.err(e))
     }
 
     pub fn open_unit(&self, id: i64, at_ms: i64) -> Result<(), StoreError> {
@@ -132,8 +148,9 @@ impl Tx<'_> {
                 "INSERT INTO units (id, opened_ms, status) VALUES (?1, ?2, 'open')",
                 params![id, at_ms],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.touch(id, "open");
+        Ok(())
     }
 
     /// Records the identifiers a scan added to an open unit, so an open unit survives a crash
@@ -155,6 +172,9 @@ impl Tx<'_> {
                 )
                 .map_err(|e| self.err(e))?;
         }
+        if !identifiers.is_empty() {
+            self.touch(unit, "scan");
+        }
         Ok(())
     }
 
@@ -164,14 +184,23 @@ impl Tx<'_> {
                 "DELETE FROM unit_identifiers WHERE unit_id = ?1 AND scan_id = ?2",
                 params![unit, scan_id],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.touch(unit, "undo");
+        Ok(())
     }
 
     /// Writes a unit's final state: status, flags and its identifiers with their slots.
     pub fn close_unit(&self, unit: &UnitRecord) -> Result<(), StoreError> {
         let flags = serde_json::to_string(&unit.flags).unwrap_or_else(|_| "[]".to_owned());
         let invalid = serde_json::to_string(&unit.invalid).unwrap_or_else(|_| "[]".to_owned());
+        // A unit that was already closed is being amended (a camera label read again).
+        let was_open = self
+            .tx
+            .prepare_cached("SELECT status = 'open' FROM units WHERE id = ?1")
+            .and_then(|mut s| s.query_row([unit.id], |r| r.get::<_, bool>(0)).optional())
+            .map_err(|e| self.err(e))?
+            .unwrap_or(true);
+        self.touch(unit.id, if was_open { "close" } else { "amend" });
         self.tx
             .execute(
                 "UPDATE units SET closed_ms = ?2, status = ?3, close_reason = ?4, complete = ?5, flags = ?6,
@@ -239,8 +268,9 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))?;
         self.tx
             .execute("DELETE FROM unit_identifiers WHERE unit_id = ?1", [unit])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.touch(unit, "cancel");
+        Ok(())
     }
 
     /// Other closed, not-cancelled units holding any of `keys` (kind, key), with all their identifiers.
@@ -292,6 +322,11 @@ impl Tx<'_> {
 
     /// Makes every change of this batch durable. Only after this returns may anything be acknowledged.
     pub fn commit(self) -> Result<(), StoreError> {
+        // Each changed unit's state goes into the ledger once, in the same transaction.
+        for (unit, events) in self.touched.borrow().iter() {
+            super::chain::append_unit(&self.tx, *unit, &events.join("+"))
+                .map_err(|e| self.err(e))?;
+        }
         let path = self.store_path;
         self.tx.commit().map_err(|source| StoreError::Query {
             path,
@@ -310,7 +345,11 @@ impl Store {
                 path: store_path.clone(),
                 source: source.into(),
             })?;
-        Ok(Tx { tx, store_path })
+        Ok(Tx {
+            tx,
+            store_path,
+            touched: std::cell::RefCell::new(Vec::new()),
+        })
     }
 
     /// The next free ids for scans and units (the daemon is the only writer).
@@ -351,12 +390,23 @@ impl Store {
             "the station stopped before this unit was closed: check it again",
         )])
         .unwrap_or_else(|_| "[]".to_owned());
-        self.conn
+        let path = self.path.clone();
+        let err = |source: rusqlite::Error| StoreError::Query {
+            path: path.clone(),
+            source: source.into(),
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let chained = tx
             .execute(
                 "UPDATE units SET status = 'flagged', closed_ms = ?1, close_reason = 'interrupted', flags = ?2 WHERE status = 'open'",
                 params![now_ms, flags],
             )
-            .map_err(|e| self.query_err(e))?;
+            .and_then(|_| {
+                ids.iter()
+                    .try_for_each(|id| super::chain::append_unit(&tx, *id, "interrupted"))
+            })
+            .and_then(|()| tx.commit());
+        chained.map_err(err)?;
         Ok(ids)
     }
 
