@@ -248,6 +248,16 @@ pub(super) fn start(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
     };
     let (scans, units, versions) = (count("scans")?, count("units")?, count("list_imports")?);
+    if scans + units + versions > 0 {
+        // A large store takes a while (about 100 s for 3M scans and 1M units): say why the
+        // station is not ready yet.
+        tracing::info!(
+            scans,
+            units,
+            list_versions = versions,
+            "starting the ledger: chaining the rows this store already holds (once)"
+        );
+    }
     let started_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
