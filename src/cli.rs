@@ -1220,7 +1220,7 @@ fn webhooks(command: WebhookCommand) -> Result<ExitCode> {
             .zip(&hooks)
             .map(|(s, (_, kinds))| {
                 serde_json::json!({
-                    "url": s.url,
+                    "url": crate::webhook::redact_url(&s.url),
                     "events": kinds.names(),
                     "started": s.known,
                     "delivered_to": s.delivered_to,
@@ -1248,8 +1248,12 @@ fn webhooks(command: WebhookCommand) -> Result<ExitCode> {
     let or_never = |ms: Option<i64>| time(ms).unwrap_or_else(|| "never".to_owned());
     for (s, (_, kinds)) in statuses.iter().zip(&hooks) {
         // The URL and the error come from the config and the receiver: escaped on a terminal.
-        // The secret is never printed.
-        writeln!(out, "webhook {}", escape(&s.url))?;
+        // The secret, and a password in the URL, are never printed.
+        writeln!(
+            out,
+            "webhook {}",
+            escape(&crate::webhook::redact_url(&s.url))
+        )?;
         writeln!(out, "  events: {}", kinds.names().join(", "))?;
         if !s.known {
             writeln!(

@@ -100,6 +100,34 @@ struct Worker {
     handle: JoinHandle<()>,
 }
 
+/// A URL, or a message quoting URLs (ureq's errors quote the URL, re-encoded), as it may be
+/// shown: a password in a URL (`https://user:secret@host/`) becomes `***`, so `webhooks
+/// status`, the log and stored errors never print a credential from the config.
+pub(crate) fn redact_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(after.len());
+        let (authority, tail) = after.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                match userinfo.split_once(':') {
+                    Some((user, _)) => out.push_str(&format!("{user}:***@{host}")),
+                    None => out.push_str(authority),
+                };
+            }
+            None => out.push_str(authority),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Starts one delivery thread per webhook, each with its own connection to `db`. The daemon has
 /// registered every webhook's cursor before this, so the threads only read and move them.
 pub(crate) fn start(
@@ -119,10 +147,10 @@ pub(crate) fn start(
             all_urls: Arc::clone(&urls),
         };
         let handle = std::thread::Builder::new()
-            .name(format!("webhook {}", hook.url))
+            .name(format!("webhook {}", redact_url(&hook.url)))
             .spawn(move || job.run(&woken))
             .map_err(|source| WebhookError::Thread {
-                url: hook.url.clone(),
+                url: redact_url(&hook.url),
                 source,
             })?;
         workers.push(Worker {
@@ -160,7 +188,7 @@ impl Deliveries {
                 pending.into_iter().partition(|(_, h)| h.is_finished());
             for (url, handle) in done {
                 if handle.join().is_err() {
-                    tracing::error!(url = %url, "the webhook delivery thread panicked");
+                    tracing::error!(url = %redact_url(&url), "the webhook delivery thread panicked");
                 }
             }
             pending = busy;
@@ -169,7 +197,7 @@ impl Deliveries {
             }
         }
         for (url, _) in pending {
-            tracing::warn!(url = %url, "a webhook delivery was still in progress at exit; it is sent again at the next start");
+            tracing::warn!(url = %redact_url(&url), "a webhook delivery was still in progress at exit; it is sent again at the next start");
         }
     }
 }
@@ -214,10 +242,12 @@ fn sleep_unless_stopped(woken: &Receiver<()>, time: Duration) -> Waited {
 impl Job {
     fn run(self, woken: &Receiver<()>) {
         let url = self.hook.url.as_str();
+        // What the log and the stored errors show of the URL.
+        let shown = redact_url(url);
         let store = match Store::open_for_delivery(&self.db) {
             Ok(store) => store,
             Err(err) => {
-                tracing::error!(url = %url, error = %crate::error::Chain(&err), "cannot open the database for webhook deliveries; nothing is delivered to this webhook in this run (the outbox keeps every event)");
+                tracing::error!(url = %shown, error = %crate::error::Chain(&err), "cannot open the database for webhook deliveries; nothing is delivered to this webhook in this run (the outbox keeps every event)");
                 return;
             }
         };
@@ -231,7 +261,7 @@ impl Job {
         let mut cursor = match store.webhook_register(url, clock::now_ms()) {
             Ok(cursor) => cursor,
             Err(err) => {
-                tracing::error!(url = %url, error = %crate::error::Chain(&err), "cannot read the webhook's delivery state; nothing is delivered to it in this run");
+                tracing::error!(url = %shown, error = %crate::error::Chain(&err), "cannot read the webhook's delivery state; nothing is delivered to it in this run");
                 return;
             }
         };
@@ -246,7 +276,7 @@ impl Job {
             let row = match store.outbox_next(cursor, self.hook.events) {
                 Ok(row) => row,
                 Err(err) => {
-                    tracing::error!(url = %url, error = %crate::error::Chain(&err), "cannot read the webhook outbox; trying again");
+                    tracing::error!(url = %shown, error = %crate::error::Chain(&err), "cannot read the webhook outbox; trying again");
                     match sleep_unless_stopped(woken, POLL) {
                         Waited::Stop => return,
                         Waited::Woken => continue,
@@ -269,7 +299,7 @@ impl Job {
             match self.post(&agent, &row) {
                 Ok(()) => {
                     if failures > 0 {
-                        tracing::info!(url = %url, failed_attempts = failures, "webhook receiver is back; delivering again");
+                        tracing::info!(url = %shown, failed_attempts = failures, "webhook receiver is back; delivering again");
                     }
                     failures = 0;
                     cursor = row.id;
@@ -277,20 +307,21 @@ impl Job {
                     if let Err(err) = store.webhook_delivered(url, row.id, clock::now_ms()) {
                         // The next row goes out all the same; after a restart this one may be
                         // sent again, which at-least-once allows.
-                        tracing::warn!(url = %url, error = %crate::error::Chain(&err), "cannot record a webhook delivery");
+                        tracing::warn!(url = %shown, error = %crate::error::Chain(&err), "cannot record a webhook delivery");
                     }
                 }
                 Err(err) => {
                     failures = failures.saturating_add(1);
-                    let message = crate::error::Chain(&err).to_string();
+                    // ureq's errors quote the URL, credentials included.
+                    let message = redact_url(&crate::error::Chain(&err).to_string());
                     if failures == 1 {
-                        tracing::warn!(url = %url, delivery = row.id, error = %message, "webhook receiver is not taking deliveries; retrying with backoff (logged again when it is back)");
+                        tracing::warn!(url = %shown, delivery = row.id, error = %message, "webhook receiver is not taking deliveries; retrying with backoff (logged again when it is back)");
                     }
                     let delay = backoff_ms(failures, jitter());
                     let now = clock::now_ms();
                     let next = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
                     if let Err(err) = store.webhook_failed(url, &message, now, next) {
-                        tracing::warn!(url = %url, error = %crate::error::Chain(&err), "cannot record a failed webhook delivery");
+                        tracing::warn!(url = %shown, error = %crate::error::Chain(&err), "cannot record a failed webhook delivery");
                     }
                     if let Waited::Stop = sleep_unless_stopped(woken, Duration::from_millis(delay))
                     {
@@ -333,6 +364,27 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_a_url_is_never_shown() {
+        for (url, shown) in [
+            (
+                "https://user:s3cret@hooks.example/x?y=1",
+                "https://user:***@hooks.example/x?y=1",
+            ),
+            ("http://user@host:8080/p", "http://user@host:8080/p"),
+            ("http://host/p@q", "http://host/p@q"),
+            ("http://a:b:c@host", "http://a:***@host"),
+            ("http://a:b@c@host/", "http://a:***@host/"),
+            ("not a url", "not a url"),
+            (
+                "http://u:p%40ss@h:1/%1B[31m: Connection Failed: see https://x:y@z/",
+                "http://u:***@h:1/%1B[31m: Connection Failed: see https://x:***@z/",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 
     /// RFC 4231 test cases 1 and 2, and the header's form.
     #[test]

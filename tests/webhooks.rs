@@ -442,7 +442,7 @@ fn a_down_receiver_neither_delays_nor_holds_the_station() {
     let port = free_port();
     let config = write_config(
         dir.path(),
-        &format!("http://127.0.0.1:{port}/\\u001b[31mhook"),
+        &format!("http://ops:hunter2pass@127.0.0.1:{port}/\\u001b[31mhook"),
         "",
     );
     let start = Instant::now();
@@ -454,6 +454,9 @@ fn a_down_receiver_neither_delays_nor_holds_the_station() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("\"event\":\"unit\""));
     assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    // The station's log names the webhook, but not the password in its URL.
+    assert!(stderr(&out).contains("ops:***@"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("hunter2pass"), "{}", stderr(&out));
 
     let out = bin()
         .args(["webhooks", "status", "--db", &db, "--config", &config])
@@ -466,6 +469,11 @@ fn a_down_receiver_neither_delays_nor_holds_the_station() {
     assert!(text.contains("  last success: never\n"), "{text}");
     assert!(text.contains("\\x1b[31mhook"), "the URL is escaped: {text}");
     assert!(!text.contains(SECRET), "{text}");
+    // A password in the URL is never shown: not in the status, its stored error, or the log.
+    assert!(text.contains("http://ops:***@127.0.0.1"), "{text}");
+    assert!(!text.contains("hunter2pass"), "{text}");
+    let json = status_json(&db, &config);
+    assert!(!json.to_string().contains("hunter2pass"), "{json}");
     // Without a config, the webhooks the database knows are listed.
     let out = bin()
         .args(["webhooks", "status", "--db", &db])
