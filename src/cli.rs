@@ -99,6 +99,15 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Push the ledger to a central PostgreSQL once (`sync --to URL`), or show where the
+    /// pushes stand (`sync status`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Sync {
+        #[command(subcommand)]
+        command: Option<SyncCommand>,
+        #[command(flatten)]
+        args: SyncArgs,
+    },
     /// Manage the TAC (type allocation code) table.
     Tac {
         #[command(subcommand)]
@@ -335,6 +344,36 @@ pub enum WebhookCommand {
     },
 }
 
+/// `scanstation sync --db DB --to URL`: one push of everything the server does not hold.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The central server, postgres://USER:PASSWORD@HOST:PORT/DB (default: the config's
+    /// sync.url). The password is never printed or stored.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// The name to push under (default: the config's station.name, else the hostname).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The config file to take sync.url, station.name and the database from (default: the
+    /// station's config file, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Per central server: rows pushed, the backlog, the last push and the last error.
+    Status {
+        #[command(flatten)]
+        db: DbArg,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TacCommand {
     /// Import an Osmocom TAC CSV export (tacdb.csv).
@@ -451,6 +490,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { db, json } => verify(&db, json),
         Command::Tac { command } => tac(command),
         Command::Webhooks { command } => webhooks(command),
+        Command::Sync { command, args } => match command {
+            Some(SyncCommand::Status { db, json }) => sync_status(&db, json),
+            None => sync_push(&args),
+        },
         #[cfg(feature = "lab")]
         Command::Bench { command } => crate::bench::run(command),
         #[cfg(not(feature = "lab"))]
@@ -1170,6 +1213,138 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `scanstation sync [--to URL]`: one push; exit 1 with the reason when it fails.
+fn sync_push(args: &SyncArgs) -> Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Some(Config::load(path)?),
+        None => config::default_config_path()
+            .filter(|p| p.exists())
+            .map(|p| Config::load(&p))
+            .transpose()?,
+    };
+    let path = match (&args.db.db, config.as_ref().and_then(|c| c.db.as_ref())) {
+        (Some(path), _) | (None, Some(path)) => path.clone(),
+        (None, None) => args.db.path()?,
+    };
+    anyhow::ensure!(
+        path.exists(),
+        "no database at {}: run the station first, or pass --db PATH",
+        path.display()
+    );
+    let sync = config.as_ref().and_then(|c| c.sync.as_ref());
+    let url = match (&args.to, sync) {
+        (Some(url), _) => url.clone(),
+        (None, Some(sync)) => sync.url.clone(),
+        (None, None) => anyhow::bail!(
+            "no server to push to: pass --to postgres://USER:PASSWORD@HOST:PORT/DB, or set sync.url in the config"
+        ),
+    };
+    let batch_rows = sync.map_or(crate::sync::BATCH_ROWS, |s| s.batch_rows);
+    let name = match (
+        &args.name,
+        config.as_ref().and_then(|c| c.station_name.clone()),
+    ) {
+        (Some(name), _) => {
+            crate::sync::check_name(name)
+                .map_err(|message| anyhow::anyhow!("--name {}: {message}", escape(name)))?;
+            name.clone()
+        }
+        (None, Some(name)) => name,
+        (None, None) => crate::api::station_name(),
+    };
+    let (target, report) = crate::sync::push_once(&path, &url, &name, batch_rows)?;
+    let secs = report.elapsed.as_secs_f64();
+    if report.rows == 0 {
+        println!(
+            "{} already holds every row of station '{}' (up to row {})",
+            escape(&target.key),
+            escape(&name),
+            report.to_seq
+        );
+    } else {
+        println!(
+            "pushed {} rows ({}..{}) of station '{}' to {} in {:.2} s ({:.0} rows/s)",
+            report.rows,
+            report.from_seq + 1,
+            report.to_seq,
+            escape(&name),
+            escape(&target.key),
+            secs,
+            report.rows as f64 / secs.max(1e-6)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `scanstation sync status`: per server, how far the pushes got and what went wrong.
+fn sync_status(db: &DbArg, json: bool) -> Result<ExitCode> {
+    let store = open_existing(db)?;
+    let (head, _) = store.ledger_head()?;
+    let statuses = store.sync_status()?;
+    let time = |ms: Option<i64>| ms.map(crate::clock::rfc3339);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let list: Vec<serde_json::Value> = statuses
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "url": s.url,
+                    "station": s.station,
+                    "pushed_seq": s.pushed_seq,
+                    "backlog": (head - s.pushed_seq).max(0),
+                    "last_push": time(s.last_push_ms),
+                    "last_error": s.last_error,
+                    "last_attempt": time(s.last_attempt_ms),
+                    "next_attempt": time(s.next_attempt_ms),
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "ledger_rows": head, "servers": list })
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if statuses.is_empty() {
+        writeln!(
+            out,
+            "never synced: {} ledger rows in {} wait for a first push (sync --to URL, or [sync] url)",
+            head,
+            term::path(store.path())
+        )?;
+    }
+    let or_never = |ms: Option<i64>| time(ms).unwrap_or_else(|| "never".to_owned());
+    for s in &statuses {
+        // The URL is kept without its password; the error came from the server: escaped.
+        writeln!(out, "server {}", escape(&s.url))?;
+        writeln!(out, "  station: {}", escape(&s.station))?;
+        writeln!(
+            out,
+            "  pushed: row {} of {} (backlog {})",
+            s.pushed_seq,
+            head,
+            (head - s.pushed_seq).max(0)
+        )?;
+        writeln!(out, "  last push: {}", or_never(s.last_push_ms))?;
+        match &s.last_error {
+            Some(error) => {
+                writeln!(
+                    out,
+                    "  last error: {} (at {})",
+                    escape(error),
+                    or_never(s.last_attempt_ms)
+                )?;
+                if let Some(next) = time(s.next_attempt_ms) {
+                    writeln!(out, "  next attempt: {next}")?;
+                }
+            }
+            None => writeln!(out, "  last error: none")?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `scanstation webhooks status`.

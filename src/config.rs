@@ -254,6 +254,16 @@ pub(crate) struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub webhooks: Vec<RawWebhook>,
+    #[serde(default)]
+    pub sync: RawSync,
+}
+
+/// `[sync]`: the central PostgreSQL that `run` pushes the ledger to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSync {
+    pub url: Option<Spanned<String>>,
+    pub batch_rows: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -361,6 +371,8 @@ pub(crate) struct RawStation {
     pub json: Option<bool>,
     pub log_format: Option<LogFormat>,
     pub mode: Option<Spanned<String>>,
+    /// The name the station pushes under (default: the hostname).
+    pub name: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -436,6 +448,11 @@ pub(crate) struct Config {
     pub http: crate::api::HttpConfig,
     /// Where committed units (and, if asked, scans) are POSTed, from the outbox.
     pub webhooks: Vec<WebhookConfig>,
+    /// `station.name`: the name this station pushes to the central server under; `None`
+    /// means the hostname.
+    pub station_name: Option<String>,
+    /// `[sync]`: the central server `run` pushes the ledger to in the background.
+    pub sync: Option<crate::sync::SyncConfig>,
 }
 
 impl Default for Config {
@@ -458,6 +475,8 @@ impl Default for Config {
             mode: crate::ident::control::Mode::Intake,
             http: crate::api::HttpConfig::default(),
             webhooks: Vec::new(),
+            station_name: None,
+            sync: None,
         }
     }
 }
@@ -860,6 +879,39 @@ impl Config {
             }
             config.webhooks.push(hook);
         }
+        if let Some(name) = raw.station.name {
+            crate::sync::check_name(name.get_ref())
+                .map_err(|message| at.error(name.span(), "station.name", message))?;
+            config.station_name = Some(name.into_inner());
+        }
+        if let Some(url) = raw.sync.url {
+            // The parser's message never quotes the URL, so a password in it is not shown.
+            crate::sync::Target::parse(url.get_ref())
+                .map_err(|e| at.error(url.span(), "sync.url", e.to_string()))?;
+            let batch_rows = match raw.sync.batch_rows {
+                None => crate::sync::BATCH_ROWS,
+                Some(n) => usize::try_from(*n.get_ref())
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| {
+                        at.error(
+                            n.span(),
+                            "sync.batch_rows",
+                            format!("batch_rows must be from 1 to 100000, not {}", n.get_ref()),
+                        )
+                    })?,
+            };
+            config.sync = Some(crate::sync::SyncConfig {
+                url: url.into_inner().trim().to_owned(),
+                batch_rows,
+            });
+        } else if let Some(n) = raw.sync.batch_rows {
+            return Err(at.error(
+                n.span(),
+                "sync.batch_rows",
+                "batch_rows needs sync.url: the server to push to",
+            ));
+        }
         Ok(config)
     }
 }
@@ -975,12 +1027,57 @@ mod tests {
             "events",
             "secret",
             "timeout_ms",
+            "name",
+            "batch_rows",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),
                 "{key} missing from the example"
             );
         }
+    }
+
+    #[test]
+    fn sync_and_the_station_name_are_read_and_checked() {
+        let config = parse(
+            "[station]\nname = \"desk1\"\n[sync]\nurl = \"postgres://scan:pw@db:5432/central\"\n\
+             batch_rows = 500\n",
+        )
+        .expect("sync");
+        assert_eq!(config.station_name.as_deref(), Some("desk1"));
+        let sync = config.sync.expect("sync config");
+        assert_eq!(
+            (sync.url.as_str(), sync.batch_rows),
+            ("postgres://scan:pw@db:5432/central", 500)
+        );
+        let config = parse("[sync]\nurl = \"postgres://db/central\"\n").expect("default");
+        assert_eq!(
+            config.sync.map(|s| s.batch_rows),
+            Some(crate::sync::BATCH_ROWS)
+        );
+        assert!(parse("").expect("none").sync.is_none());
+        for (text, line, key) in [
+            ("[sync]\nurl = \"http://db/x\"\n", 2, "sync.url"),
+            (
+                "[sync]\nurl = \"postgres://db/x\"\nbatch_rows = 0\n",
+                3,
+                "sync.batch_rows",
+            ),
+            ("[sync]\nbatch_rows = 10\n", 2, "sync.batch_rows"),
+            ("[station]\nname = \"a b\"\n", 2, "station.name"),
+            (
+                "[sync]\nurl = \"postgres://db/x\"\nport = 1\n",
+                3,
+                "sync.port",
+            ),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!((err.line, err.key.as_str()), (line, key), "{text}: {err}");
+        }
+        // A password in a bad URL is not repeated in the error.
+        let err = parse("[sync]\nurl = \"postgres://a:s3cret@db/x?nonsense=1\"\n")
+            .expect_err("bad option");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub(crate) enum DaemonError {
     Http(#[from] crate::api::ApiError),
     #[error(transparent)]
     Webhook(#[from] webhook::WebhookError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::StartError),
 }
 
 /// The GS1 company prefix table: the built-in rows plus the user's file, if configured.
@@ -253,6 +255,18 @@ pub(crate) fn run(
         tracing::warn!(units = ?interrupted, "closed units left open by an earlier run (flagged 'interrupted')");
     }
     let (outbox, deliveries) = start_webhooks(config, db, &store)?;
+    let sync = match &config.sync {
+        Some(sync) => {
+            let name = config
+                .station_name
+                .clone()
+                .unwrap_or_else(crate::api::station_name);
+            let background = crate::sync::start(db, sync, &name, &store.station_uid()?)?;
+            tracing::info!(station = %name, "sync to the central server started");
+            Some(background)
+        }
+        None => None,
+    };
     let tacs = store.load_tacs()?;
     let prefixes = load_prefixes(config)?;
     let (next_scan, next_unit) = store.next_ids()?;
@@ -325,6 +339,7 @@ pub(crate) fn run(
         hub: http.as_ref().map(|(hub, _)| Arc::clone(hub)),
         outbox,
         deliveries,
+        sync,
     };
     tracing::info!(db = %db.display(), "station ready");
     let result = desk.event_loop(&rx, &shutdown);
@@ -340,6 +355,9 @@ pub(crate) fn run(
     };
     if let Some(deliveries) = desk.deliveries.take() {
         deliveries.stop(Duration::from_millis(1000));
+    }
+    if let Some(sync) = desk.sync.take() {
+        sync.stop(Duration::from_millis(1000));
     }
     desk.close();
     if let Some((hub, server)) = http {
@@ -396,6 +414,8 @@ struct Desk<W: Write> {
     /// The kinds of committed events queued for the webhooks (none without webhooks).
     outbox: OutboxKinds,
     deliveries: Option<Deliveries>,
+    /// The background push to the central server (`[sync] url`), woken after each commit.
+    sync: Option<crate::sync::Background>,
 }
 
 /// What the station reads while deciding, from the batch's transaction (which sees the rows
@@ -689,6 +709,11 @@ impl<W: Write> Desk<W> {
             && let Some(deliveries) = &self.deliveries
         {
             deliveries.wake();
+        }
+        if decided.writes > 0
+            && let Some(sync) = &self.sync
+        {
+            sync.wake();
         }
         for ack in &decided.acks {
             match ack {

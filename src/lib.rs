@@ -104,6 +104,8 @@ pub(crate) mod station;
 #[allow(clippy::disallowed_methods)]
 pub mod store;
 #[allow(clippy::disallowed_methods)]
+pub(crate) mod sync;
+#[allow(clippy::disallowed_methods)]
 #[cfg(feature = "lab")]
 pub mod synth;
 pub(crate) mod term;

@@ -3,6 +3,7 @@
 // Tests are an edge: they read fixtures, write temporary files and measure time.
 #![allow(clippy::disallowed_methods)]
 
+mod pg;
 mod util;
 
 mod bench_http;
@@ -33,6 +34,7 @@ mod schema;
 #[cfg(feature = "serial")]
 mod serial_source;
 mod sessions;
+mod sync;
 mod synth;
 mod tac_import;
 mod verify;

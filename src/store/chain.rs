@@ -149,7 +149,7 @@ fn body_of(conn: &Connection, sql: &str, id: i64) -> rusqlite::Result<Option<Str
         .optional()
 }
 
-pub(super) fn scan_body(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+pub(crate) fn scan_body(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
     body_of(conn, SCAN_BODY, id)
 }
 

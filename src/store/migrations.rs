@@ -301,6 +301,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER ledger_no_replace BEFORE INSERT ON ledger
         WHEN EXISTS (SELECT 1 FROM ledger WHERE seq = NEW.seq)
         BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;",
+    // 10: where each central PostgreSQL server's copy of the ledger stands (src/sync). `url` is
+    // the server's URL without its password; `pushed_seq` is the last ledger row the server
+    // acknowledged (committed), which only says how far the last push got: the server's own
+    // head is the truth at every push, so a lost update here costs nothing but a re-check.
+    "CREATE TABLE sync_state (
+        url TEXT PRIMARY KEY NOT NULL,
+        station TEXT NOT NULL,
+        pushed_seq INTEGER NOT NULL DEFAULT 0,
+        last_push_ms INTEGER,
+        last_error TEXT,
+        last_attempt_ms INTEGER,
+        next_attempt_ms INTEGER
+    );",
 ];
 
 #[cfg(test)]
@@ -396,6 +409,11 @@ mod tests {
         // 9: nothing that the chain covers (a version-9 station chains every such row in Rust,
         // which SQL cannot imitate); a local TAC entry, which is reference data, not history.
         "INSERT INTO tac_local (tac, brand, model) VALUES ('35209900', 'Bench', 'Handset');",
+        // 10: a server that took the genesis row, then went away.
+        "INSERT INTO sync_state (url, station, pushed_seq, last_push_ms, last_error,
+                                 last_attempt_ms, next_attempt_ms)
+             VALUES ('postgres://scan@127.0.0.1:5432/central', 'desk1', 1, 9000,
+                     'cannot reach PostgreSQL at 127.0.0.1:5432/central', 9500, 10000);",
     ];
 
     /// The schema the current code ends with: every table with its columns, every index and
@@ -409,6 +427,7 @@ mod tests {
         ("index", "scans_value"),
         ("index", "sqlite_autoindex_list_imports_1"),
         ("index", "sqlite_autoindex_lists_1"),
+        ("index", "sqlite_autoindex_sync_state_1"),
         ("index", "sqlite_autoindex_tac_1"),
         ("index", "sqlite_autoindex_tac_local_1"),
         ("index", "sqlite_autoindex_unit_identifiers_1"),
@@ -443,6 +462,11 @@ mod tests {
         ),
         ("table", "sqlite_sequence(name, seq)"),
         ("table", "station(id, uid)"),
+        (
+            "table",
+            "sync_state(url, station, pushed_seq, last_push_ms, last_error, last_attempt_ms, \
+             next_attempt_ms)",
+        ),
         ("table", "tac(tac, brand, model, aka, source)"),
         (
             "table",
@@ -657,7 +681,7 @@ mod tests {
         }
         assert_eq!(
             store.count("scans").expect("count"),
-            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7][version]
+            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7, 7][version]
         );
         let lists = store.lists().expect("lists");
         if version >= 3 {
@@ -700,6 +724,17 @@ mod tests {
             assert_eq!((status[0].delivered_to, status[0].backlog), (0, 1));
             assert_eq!(status[0].attempts, 2);
             assert_eq!(status[0].oldest_undelivered_ms, Some(7100));
+        }
+        let synced = store.sync_status().expect("sync status");
+        if version >= 10 {
+            assert_eq!(synced.len(), 1);
+            assert_eq!(
+                (synced[0].station.as_str(), synced[0].pushed_seq),
+                ("desk1", 1)
+            );
+            assert!(synced[0].last_error.is_some());
+        } else {
+            assert!(synced.is_empty());
         }
         // Every database reaching the current schema has a whole chain: the rows it held before
         // the chain are chained as found, after a genesis row that counts them.

@@ -11,12 +11,14 @@ mod lists;
 mod migrations;
 mod outbox;
 mod records;
+mod sync_state;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
 pub use chain::{BadRow, VerifyReport};
 pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader};
 pub use outbox::{OutboxKinds, OutboxRow, WebhookStatus};
 pub use records::{SharingUnit, Tx, UnitQuery};
+pub use sync_state::{LedgerRow, SyncStatus};
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,265 @@
+//! The central PostgreSQL schema, created and migrated by the stations themselves.
+//!
+//! Like the local store, the schema is a list of numbered migrations; the number applied is the
+//! one row of `central_schema`. A station runs the migrations it knows at every connection,
+//! under a transaction-level advisory lock so that two stations starting together do not both
+//! apply one; a server with a number higher than this binary knows is refused, since this
+//! binary cannot tell what the newer schema expects of it. **Never edit a shipped migration.**
+//!
+//! The server does not trust the stations: the `ledger` trigger checks every row's sequence
+//! number and hash against the station's head before it is stored, and refuses a gap or a
+//! broken hash with SQLSTATE `SS001` (see `REFUSED`). The same trigger keeps the content views
+//! (`central_scans`, `central_units`, `central_identifiers`) in the same transaction, from the
+//! row's JSON body, so the views can never hold what the chain does not.
+
+use postgres::Client;
+
+/// The SQLSTATE the central triggers raise when they refuse a row; the message says why.
+pub(crate) const REFUSED: &str = "SS001";
+
+/// The advisory lock key that serialises migrations (any fixed number: "scanstat" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7363_616e_7374_6174;
+
+/// The tables a scanstation central database has; one of them without `central_schema` means
+/// the database belongs to something else.
+const OURS: &[&str] = &[
+    "stations",
+    "ledger",
+    "central_scans",
+    "central_units",
+    "central_identifiers",
+];
+
+/// Migration `v` is `MIGRATIONS[v - 1]`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the stations and their chains. The trigger is the server's own check of each row: the
+    // next sequence number after the station's head, and the hash over the head's hash and the
+    // row (the formula of src/store/chain.rs). A row the server already holds with the same
+    // hash is skipped (returns NULL), so a batch re-sent after a lost acknowledgement is
+    // harmless even when a second pusher of the same store raced it; the same sequence number
+    // with another hash is refused.
+    r#"
+    CREATE TABLE stations (
+        name text PRIMARY KEY,
+        uid text UNIQUE NOT NULL,
+        head_seq bigint NOT NULL DEFAULT 0,
+        head_hash bytea,
+        first_push timestamptz,
+        last_push timestamptz
+    );
+    CREATE TABLE ledger (
+        station text NOT NULL REFERENCES stations (name),
+        seq bigint NOT NULL,
+        kind text NOT NULL,
+        ref_id bigint NOT NULL,
+        event text NOT NULL,
+        body text NOT NULL,
+        hash bytea NOT NULL,
+        received timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (station, seq)
+    );
+    CREATE FUNCTION central_ledger_check() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        h_seq bigint;
+        h_hash bytea;
+        have bytea;
+        want bytea;
+    BEGIN
+        SELECT head_seq, head_hash INTO h_seq, h_hash FROM stations
+            WHERE name = NEW.station FOR UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'station % is not registered', NEW.station USING ERRCODE = 'SS001';
+        END IF;
+        IF NEW.seq <= h_seq THEN
+            SELECT hash INTO have FROM ledger WHERE station = NEW.station AND seq = NEW.seq;
+            IF have = NEW.hash THEN
+                RETURN NULL;
+            END IF;
+            RAISE EXCEPTION 'station % sent row % with another hash than the central copy holds', NEW.station, NEW.seq
+                USING ERRCODE = 'SS001';
+        END IF;
+        IF NEW.seq <> h_seq + 1 THEN
+            RAISE EXCEPTION 'gap: station % sent row % but the central chain ends at %', NEW.station, NEW.seq, h_seq
+                USING ERRCODE = 'SS001';
+        END IF;
+        want := sha256(coalesce(h_hash, decode(repeat('00', 32), 'hex'))
+            || convert_to(NEW.kind || E'\n' || NEW.ref_id::text || E'\n' || NEW.event || E'\n' || NEW.body, 'UTF8'));
+        IF want <> NEW.hash THEN
+            RAISE EXCEPTION 'broken hash at station % row %', NEW.station, NEW.seq USING ERRCODE = 'SS001';
+        END IF;
+        UPDATE stations SET head_seq = NEW.seq, head_hash = NEW.hash, last_push = now(),
+            first_push = coalesce(first_push, now())
+            WHERE name = NEW.station;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER ledger_check BEFORE INSERT ON ledger
+        FOR EACH ROW EXECUTE FUNCTION central_ledger_check();
+    CREATE FUNCTION central_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'the central ledger is append-only' USING ERRCODE = 'SS001';
+    END $$;
+    CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+        FOR EACH ROW EXECUTE FUNCTION central_ledger_append_only();
+    "#,
+    // 2: the content views the central commands query (documented in ARCHITECTURE.md), kept by
+    // an AFTER trigger from each stored row's body, and filled from the rows already held.
+    // A body is canonical JSON (src/store/chain.rs); jsonb cannot hold U+0000, so an escaped NUL
+    // in a scanned value is shown as U+FFFD in the views (the ledger keeps the exact body).
+    r#"
+    CREATE TABLE central_scans (
+        station text NOT NULL,
+        id bigint NOT NULL,
+        at_ms bigint,
+        source text,
+        kind text,
+        value text,
+        valid boolean,
+        reason_code text,
+        outcome text,
+        unit_id bigint,
+        mode text,
+        decision text,
+        decision_reason text,
+        seq bigint NOT NULL,
+        PRIMARY KEY (station, id)
+    );
+    CREATE INDEX central_scans_value ON central_scans (value);
+    CREATE TABLE central_units (
+        station text NOT NULL,
+        id bigint NOT NULL,
+        status text,
+        decision text,
+        decision_reason text,
+        opened_ms bigint,
+        closed_ms bigint,
+        mode text,
+        event text NOT NULL,
+        body jsonb NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (station, id)
+    );
+    CREATE TABLE central_identifiers (
+        station text NOT NULL,
+        unit_id bigint NOT NULL,
+        kind text NOT NULL,
+        key text NOT NULL,
+        value text NOT NULL,
+        slot bigint,
+        scan_id bigint
+    );
+    CREATE INDEX central_identifiers_key ON central_identifiers (kind, key);
+    CREATE INDEX central_identifiers_unit ON central_identifiers (station, unit_id);
+    CREATE FUNCTION central_apply(st text, seq bigint, kind text, event text, body text)
+    RETURNS void LANGUAGE plpgsql AS $$
+    DECLARE
+        j jsonb;
+        u jsonb;
+    BEGIN
+        IF kind NOT IN ('scan', 'unit') THEN
+            RETURN;
+        END IF;
+        IF strpos(body, '\u0000') > 0 THEN
+            body := replace(body, '\u0000', '\ufffd');
+        END IF;
+        j := body::jsonb;
+        IF kind = 'scan' THEN
+            INSERT INTO central_scans (station, id, at_ms, source, kind, value, valid, reason_code,
+                                       outcome, unit_id, mode, decision, decision_reason, seq)
+            VALUES (st, (j->>'id')::bigint, (j->>'at_ms')::bigint, j->>'source', j->>'kind',
+                    j->>'value', (j->>'valid')::bigint <> 0, j->>'reason_code', j->>'outcome',
+                    (j->>'unit_id')::bigint, j->>'mode', j->>'decision', j->>'decision_reason', seq)
+            ON CONFLICT (station, id) DO NOTHING;
+        ELSE
+            u := j->'unit';
+            INSERT INTO central_units (station, id, status, decision, decision_reason, opened_ms,
+                                       closed_ms, mode, event, body, seq)
+            VALUES (st, (u->>'id')::bigint, u->>'status', u->>'decision', u->>'decision_reason',
+                    (u->>'opened_ms')::bigint, (u->>'closed_ms')::bigint, u->>'mode', event, j, seq)
+            ON CONFLICT (station, id) DO UPDATE SET status = EXCLUDED.status,
+                decision = EXCLUDED.decision, decision_reason = EXCLUDED.decision_reason,
+                opened_ms = EXCLUDED.opened_ms, closed_ms = EXCLUDED.closed_ms,
+                mode = EXCLUDED.mode, event = EXCLUDED.event, body = EXCLUDED.body,
+                seq = EXCLUDED.seq;
+            DELETE FROM central_identifiers WHERE station = st AND unit_id = (u->>'id')::bigint;
+            INSERT INTO central_identifiers (station, unit_id, kind, key, value, slot, scan_id)
+            SELECT st, (u->>'id')::bigint, i->>'kind', i->>'key', i->>'value',
+                   (i->>'slot')::bigint, (i->>'scan_id')::bigint
+            FROM jsonb_array_elements(j->'identifiers') AS i;
+        END IF;
+    END $$;
+    CREATE FUNCTION central_ledger_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM central_apply(NEW.station, NEW.seq, NEW.kind, NEW.event, NEW.body);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER ledger_apply AFTER INSERT ON ledger
+        FOR EACH ROW EXECUTE FUNCTION central_ledger_apply();
+    SELECT central_apply(station, seq, kind, event, body) FROM ledger ORDER BY station, seq;
+    "#,
+];
+
+/// Why the central schema could not be checked or brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SchemaError {
+    #[error("central schema {found} is newer than this scanstation's {known}: upgrade scanstation")]
+    Newer { found: i64, known: usize },
+    #[error("it has a table {table} but no central_schema version")]
+    Foreign { table: String },
+    #[error("central migration {version} failed")]
+    Migrate {
+        version: usize,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] postgres::Error),
+}
+
+/// Brings the central schema up to `MIGRATIONS.len()` (or `upto`, for tests that build an
+/// older server), returning the version found before.
+pub(crate) fn migrate(client: &mut Client, upto: usize) -> Result<i64, SchemaError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let has_version: bool = tx
+        .query_one("SELECT to_regclass('central_schema') IS NOT NULL", &[])?
+        .get(0);
+    let found: i64 = if has_version {
+        tx.query_one(
+            "SELECT coalesce(max(version), 0)::bigint FROM central_schema",
+            &[],
+        )?
+        .get(0)
+    } else {
+        for table in OURS {
+            let exists: bool = tx
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[table])?
+                .get(0);
+            if exists {
+                return Err(SchemaError::Foreign {
+                    table: (*table).to_owned(),
+                });
+            }
+        }
+        tx.batch_execute(
+            "CREATE TABLE central_schema (version bigint NOT NULL);
+             INSERT INTO central_schema (version) VALUES (0);",
+        )?;
+        0
+    };
+    let known = MIGRATIONS.len();
+    if found > known as i64 {
+        return Err(SchemaError::Newer { found, known });
+    }
+    let upto = upto.min(known);
+    let first = usize::try_from(found).unwrap_or(0) + 1;
+    for version in first..=upto {
+        let sql = MIGRATIONS[version - 1];
+        tx.batch_execute(sql)
+            .map_err(|source| SchemaError::Migrate { version, source })?;
+        let v = version as i64;
+        tx.execute("UPDATE central_schema SET version = $1", &[&v])
+            .map_err(|source| SchemaError::Migrate { version, source })?;
+    }
+    tx.commit()?;
+    Ok(found)
+}

@@ -1,0 +1,844 @@
+//! `sync`: pushes the station's ledger to a central PostgreSQL.
+//!
+//! The unit of sync is the ledger (src/store/chain.rs): every row, in order, with its body (a
+//! scan row's body rebuilt from `scans`) and hash. A push connects, brings the central schema up
+//! to date (`central`), registers the station (its name and the store's `station.uid`), reads
+//! the server's head for the station, checks that this store holds the same row there, and
+//! sends the rows after it in batches, one PostgreSQL transaction each. The server's trigger
+//! checks every row's place and hash again, so a gap or a broken hash is refused whatever the
+//! client does.
+//!
+//! **Idempotent by construction:** the server's head is the truth. A batch whose commit was
+//! lost (a crash, a network cut) is either committed, and the next push starts after it, or
+//! not, and it is sent again whole; a row the server already holds with the same hash is
+//! skipped by the trigger, so even two pushers of one store cannot duplicate anything.
+//!
+//! `scanstation sync --to URL` pushes once; `[sync] url` makes `run` push in the background
+//! (`Background`): a thread with its own SQLite connection, woken after commits, backing off
+//! from 0.5 s to 60 s while the server is away. The event loop only wakes it.
+
+pub(crate) mod central;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use postgres::config::Host;
+use postgres::error::SqlState;
+
+use crate::clock;
+use crate::store::{LedgerRow, Store, StoreError};
+
+/// Rows per PostgreSQL transaction unless `[sync] batch_rows` says otherwise.
+pub(crate) const BATCH_ROWS: usize = 2000;
+/// How long a connection attempt may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// An idle background pusher looks at the ledger this often even without a wake-up.
+const POLL: Duration = Duration::from_secs(1);
+/// The last push at exit stops starting batches after this (the station waits about a second).
+const FINAL_PUSH: Duration = Duration::from_millis(800);
+
+/// `[sync]` as the config gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncConfig {
+    /// The server's URL, password included (it is never printed or stored).
+    pub url: String,
+    pub batch_rows: usize,
+}
+
+/// Why a push failed. Each names the server as `host:port/database`, never the password.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SyncError {
+    #[error(
+        "the sync URL is not a PostgreSQL URL like postgres://USER:PASSWORD@HOST:PORT/DB ({reason})"
+    )]
+    BadUrl { reason: String },
+    #[error("cannot set up TLS for PostgreSQL")]
+    Tls(#[source] rustls::Error),
+    #[error("cannot reach PostgreSQL at {server} ({reason})")]
+    Unreachable { server: String, reason: String },
+    #[error("PostgreSQL at {server} refused the password for user {user}")]
+    Password { server: String, user: String },
+    #[error("PostgreSQL at {server} refused user {user}: {message}")]
+    Denied {
+        server: String,
+        user: String,
+        message: String,
+    },
+    #[error("PostgreSQL at {server} has no such database: create it first (createdb)")]
+    NoDatabase { server: String },
+    #[error("PostgreSQL at {server} is not a scanstation central database")]
+    NotCentral {
+        server: String,
+        #[source]
+        source: central::SchemaError,
+    },
+    #[error(
+        "PostgreSQL at {server}: central schema {found} is newer than this scanstation's {known}: upgrade this station"
+    )]
+    SchemaNewer {
+        server: String,
+        found: i64,
+        known: usize,
+    },
+    #[error(
+        "PostgreSQL at {server}: station name '{name}' is already used by another store (uid {uid}); give this station its own [station] name"
+    )]
+    NameTaken {
+        server: String,
+        name: String,
+        uid: String,
+    },
+    #[error(
+        "PostgreSQL at {server}: this store already pushes as station '{other}', not '{name}'; keep its [station] name"
+    )]
+    Renamed {
+        server: String,
+        name: String,
+        other: String,
+    },
+    #[error(
+        "PostgreSQL at {server}: the central copy of station '{station}' differs from this store at row {seq}"
+    )]
+    Diverged {
+        server: String,
+        station: String,
+        seq: i64,
+    },
+    #[error(
+        "PostgreSQL at {server}: the central copy of station '{station}' has {central} rows, this store only {local}; was the database replaced by an older copy?"
+    )]
+    CentralAhead {
+        server: String,
+        station: String,
+        central: i64,
+        local: i64,
+    },
+    #[error(
+        "row {seq} of this store's ledger does not match its hash ({reason}); nothing from it on is sent: run `scanstation verify`"
+    )]
+    Tampered { seq: i64, reason: &'static str },
+    #[error("PostgreSQL at {server} refused the push: {message}")]
+    Refused { server: String, message: String },
+    #[error("lost the connection to PostgreSQL at {server}")]
+    Lost {
+        server: String,
+        #[source]
+        source: PgError,
+    },
+    #[error("PostgreSQL at {server}: {what} failed")]
+    Db {
+        server: String,
+        what: &'static str,
+        #[source]
+        source: PgError,
+    },
+    #[error("the push was stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What PostgreSQL said, as the cause of a sync error. `postgres::Error` prints "db error: "
+/// and then chains the same server message as its source, so a printed chain would show it
+/// twice; this shows the server's own severity and message (or the client's text) and ends
+/// the chain there, like `store::SqliteError`.
+#[derive(Debug)]
+pub(crate) struct PgError(pub postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => write!(f, "{}: {}", db.severity(), db.message()),
+            None => self.0.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for PgError {}
+
+/// A parsed server URL and the names it is shown under.
+#[derive(Clone)]
+pub(crate) struct Target {
+    config: postgres::Config,
+    /// `host:port/database`, for messages.
+    pub(crate) server: String,
+    /// `postgres://user@host:port/database`: the URL without its password, the key of the
+    /// server's `sync_state` row.
+    pub(crate) key: String,
+    user: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the config itself: it holds the password.
+        f.debug_struct("Target").field("key", &self.key).finish()
+    }
+}
+
+impl Target {
+    pub(crate) fn parse(url: &str) -> Result<Target, SyncError> {
+        let lower = url.trim().to_ascii_lowercase();
+        if !(lower.starts_with("postgres://") || lower.starts_with("postgresql://")) {
+            return Err(SyncError::BadUrl {
+                reason: "it must start with postgres:// or postgresql://".to_owned(),
+            });
+        }
+        // The parser's message never quotes the URL, so it cannot leak the password.
+        let mut config: postgres::Config =
+            url.trim()
+                .parse()
+                .map_err(|e: postgres::Error| SyncError::BadUrl {
+                    reason: e.to_string(),
+                })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // A server that vanishes without closing the connection (a cut cable) is noticed in
+        // about half a minute instead of the system's two hours.
+        config.keepalives_idle(Duration::from_secs(15));
+        let host = match config.get_hosts().first() {
+            Some(Host::Tcp(host)) => host.clone(),
+            Some(Host::Unix(path)) => path.display().to_string(),
+            None => "localhost".to_owned(),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let user = config.get_user().unwrap_or("postgres").to_owned();
+        let db = config.get_dbname().unwrap_or(&user).to_owned();
+        let host_port = if host.contains(':') && !host.starts_with('[') && !host.starts_with('/') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Target {
+            server: format!("{host_port}/{db}"),
+            key: format!("postgres://{user}@{host_port}/{db}"),
+            user,
+            config,
+        })
+    }
+
+    /// Connects, with TLS when the URL's `sslmode` asks for it or the server offers it.
+    fn connect(&self) -> Result<Client, SyncError> {
+        self.config
+            .connect(tls()?)
+            .map_err(|e| self.connect_error(e))
+    }
+
+    /// What a failed connection attempt means for the operator.
+    fn connect_error(&self, err: postgres::Error) -> SyncError {
+        let server = self.server.clone();
+        if let Some(db) = err.as_db_error() {
+            let code = db.code();
+            if *code == SqlState::INVALID_PASSWORD {
+                return SyncError::Password {
+                    server,
+                    user: self.user.clone(),
+                };
+            }
+            if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+                return SyncError::Denied {
+                    server,
+                    user: self.user.clone(),
+                    message: db.message().to_owned(),
+                };
+            }
+            if *code == SqlState::INVALID_CATALOG_NAME {
+                return SyncError::NoDatabase { server };
+            }
+            return SyncError::Db {
+                server,
+                what: "connecting",
+                source: PgError(err),
+            };
+        }
+        match io_cause(&err) {
+            Some(io) => SyncError::Unreachable {
+                server,
+                reason: io_reason(io),
+            },
+            None if err.to_string().contains("timed out") => SyncError::Unreachable {
+                server,
+                reason: "timed out".to_owned(),
+            },
+            None => SyncError::Db {
+                server,
+                what: "connecting",
+                source: PgError(err),
+            },
+        }
+    }
+
+    /// What a failed statement means: a refusal by the central trigger, a lost connection, or
+    /// another server error while doing `what`.
+    fn error(&self, what: &'static str, err: postgres::Error) -> SyncError {
+        let server = self.server.clone();
+        if let Some(db) = err.as_db_error()
+            && db.code().code() == central::REFUSED
+        {
+            return SyncError::Refused {
+                server,
+                message: db.message().to_owned(),
+            };
+        }
+        if err.is_closed() || io_cause(&err).is_some() {
+            return SyncError::Lost {
+                server,
+                source: PgError(err),
+            };
+        }
+        if let Some(db) = err.as_db_error() {
+            let code = db.code();
+            // The server going down under a statement (`pg_ctl stop`, a failover) is a lost
+            // connection too, not a refusal: the push is simply tried again.
+            if *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+            {
+                return SyncError::Lost {
+                    server,
+                    source: PgError(err),
+                };
+            }
+        }
+        SyncError::Db {
+            server,
+            what,
+            source: PgError(err),
+        }
+    }
+}
+
+/// The I/O error under a client error, if the failure was the network's.
+fn io_cause(err: &postgres::Error) -> Option<&std::io::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// A short reason for an I/O failure: "connection refused", "timed out", or the system's text.
+fn io_reason(io: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match io.kind() {
+        K::ConnectionRefused
+        | K::TimedOut
+        | K::ConnectionReset
+        | K::ConnectionAborted
+        | K::HostUnreachable
+        | K::NetworkUnreachable
+        | K::AddrNotAvailable
+        | K::PermissionDenied => io.kind().to_string(),
+        _ => io.to_string(),
+    }
+}
+
+/// The TLS connector: rustls with ring (already in the build for ureq) and the webpki roots,
+/// so no system OpenSSL is needed.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, SyncError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(SyncError::Tls)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Checks a station name (`station.name`, `sync --name`): what the central tables key on.
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(format!(
+            "a station name is 1 to 63 characters, not {}",
+            name.len()
+        ));
+    }
+    if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("a station name has no spaces or control characters".to_owned());
+    }
+    Ok(())
+}
+
+/// What one push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PushReport {
+    /// The server's head for this station before the push.
+    pub from_seq: i64,
+    /// The server's head after it.
+    pub to_seq: i64,
+    /// Rows sent and stored.
+    pub rows: i64,
+    pub elapsed: Duration,
+}
+
+/// Pushes one store to one server, keeping the connection between pushes.
+pub(crate) struct Pusher {
+    target: Target,
+    station: String,
+    uid: String,
+    batch_rows: usize,
+    client: Option<Client>,
+    /// The central migrations to run: all of them, except in tests that build an older server.
+    schema: usize,
+}
+
+impl Pusher {
+    pub(crate) fn new(target: Target, station: &str, uid: &str, batch_rows: usize) -> Pusher {
+        Pusher {
+            target,
+            station: station.to_owned(),
+            uid: uid.to_owned(),
+            batch_rows: batch_rows.max(1),
+            client: None,
+            schema: central::MIGRATIONS.len(),
+        }
+    }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub(crate) fn station(&self) -> &str {
+        &self.station
+    }
+
+    /// Pushes every row the server does not hold yet; `stop` is asked between batches. On an
+    /// error the connection is dropped, so the next push starts from a fresh connection and
+    /// the server's head.
+    pub(crate) fn push(
+        &mut self,
+        store: &Store,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<PushReport, SyncError> {
+        let result = self.push_inner(store, stop);
+        if result.is_err() {
+            self.client = None;
+        }
+        result
+    }
+
+    fn push_inner(
+        &mut self,
+        store: &Store,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<PushReport, SyncError> {
+        let started = Instant::now();
+        let fresh = self.client.is_none();
+        if fresh {
+            let mut client = self.target.connect()?;
+            self.prepare(&mut client)?;
+            self.client = Some(client);
+        }
+        let (mut seq, mut prev) = self.head()?;
+        let from_seq = seq;
+        self.check_head(store, seq, prev.as_deref())?;
+        let mut rows_sent = 0i64;
+        loop {
+            if stop() {
+                return Err(SyncError::Stopped);
+            }
+            let rows = store.ledger_rows(seq, self.batch_rows)?;
+            if rows.is_empty() {
+                break;
+            }
+            let (good, bad) = checked(&rows, seq, prev.as_deref());
+            // The rows before a bad one are sound: they go out, so the server holds all that
+            // can be trusted, and the error names the first that cannot.
+            if let Some(last) = good.last() {
+                self.send(good)?;
+                rows_sent += good.len() as i64;
+                (seq, prev) = (last.seq, Some(last.hash.clone()));
+                store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
+            }
+            if let Some(bad) = bad {
+                return Err(bad);
+            }
+        }
+        if rows_sent == 0 && fresh {
+            // A first push with nothing to send still records that the server is reached.
+            store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
+        }
+        Ok(PushReport {
+            from_seq,
+            to_seq: seq,
+            rows: rows_sent,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn client(&mut self) -> Result<&mut Client, SyncError> {
+        self.client.as_mut().ok_or_else(|| SyncError::Unreachable {
+            server: self.target.server.clone(),
+            reason: "not connected".to_owned(),
+        })
+    }
+
+    /// On a new connection: migrates the central schema and registers the station, refusing a
+    /// name another store holds.
+    fn prepare(&self, client: &mut Client) -> Result<(), SyncError> {
+        let server = self.target.server.clone();
+        match central::migrate(client, self.schema) {
+            Ok(_) => {}
+            Err(central::SchemaError::Newer { found, known }) => {
+                return Err(SyncError::SchemaNewer {
+                    server,
+                    found,
+                    known,
+                });
+            }
+            Err(err @ central::SchemaError::Foreign { .. }) => {
+                return Err(SyncError::NotCentral {
+                    server,
+                    source: err,
+                });
+            }
+            Err(central::SchemaError::Migrate { source, .. })
+            | Err(central::SchemaError::Db(source)) => {
+                return Err(self.target.error("migrating the central schema", source));
+            }
+        }
+        let err = |e| self.target.error("registering the station", e);
+        let mut tx = client.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO stations (name, uid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&self.station, &self.uid],
+        )
+        .map_err(err)?;
+        let holder = tx
+            .query_opt("SELECT uid FROM stations WHERE name = $1", &[&self.station])
+            .map_err(err)?;
+        match holder {
+            Some(row) => {
+                let uid: String = row.get(0);
+                if uid != self.uid {
+                    return Err(SyncError::NameTaken {
+                        server,
+                        name: self.station.clone(),
+                        uid,
+                    });
+                }
+            }
+            None => {
+                // The insert was skipped for the uid: this store is known under another name.
+                let other: Option<String> = tx
+                    .query_opt("SELECT name FROM stations WHERE uid = $1", &[&self.uid])
+                    .map_err(err)?
+                    .map(|r| r.get(0));
+                return Err(SyncError::Renamed {
+                    server,
+                    name: self.station.clone(),
+                    other: other.unwrap_or_default(),
+                });
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(())
+    }
+
+    /// The server's head for this station.
+    fn head(&mut self) -> Result<(i64, Option<Vec<u8>>), SyncError> {
+        let station = self.station.clone();
+        let row = self
+            .client()?
+            .query_one(
+                "SELECT head_seq, head_hash FROM stations WHERE name = $1",
+                &[&station],
+            )
+            .map_err(|e| self.target.error("reading the station's head", e))?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// The server's head must be a row of this store, with the same hash.
+    fn check_head(&self, store: &Store, seq: i64, hash: Option<&[u8]>) -> Result<(), SyncError> {
+        if seq == 0 {
+            return Ok(());
+        }
+        match store.ledger_hash(seq)? {
+            Some(local) if Some(local.as_slice()) == hash => Ok(()),
+            Some(_) => Err(SyncError::Diverged {
+                server: self.target.server.clone(),
+                station: self.station.clone(),
+                seq,
+            }),
+            None => Err(SyncError::CentralAhead {
+                server: self.target.server.clone(),
+                station: self.station.clone(),
+                central: seq,
+                local: store.ledger_head()?.0,
+            }),
+        }
+    }
+
+    /// One batch in one transaction, one statement: the rows as arrays, inserted in order.
+    fn send(&mut self, rows: &[LedgerRow]) -> Result<(), SyncError> {
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        let refs: Vec<i64> = rows.iter().map(|r| r.ref_id).collect();
+        let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+        let bodies: Vec<&str> = rows
+            .iter()
+            .map(|r| r.body.as_deref().unwrap_or(""))
+            .collect();
+        let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
+        let station = self.station.clone();
+        let target = self.target.clone();
+        let client = self.client()?;
+        let err = |e| target.error("sending ledger rows", e);
+        let mut tx = client.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO ledger (station, seq, kind, ref_id, event, body, hash)
+             SELECT $1, r.seq, r.kind, r.ref_id, r.event, r.body, r.hash
+             FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bytea[])
+                 WITH ORDINALITY AS r(seq, kind, ref_id, event, body, hash, n)
+             ORDER BY r.n",
+            &[&station, &seqs, &kinds, &refs, &events, &bodies, &hashes],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(())
+    }
+}
+
+/// The rows of `rows` that chain on the server's head (`seq`, `prev`), up to the first that
+/// does not, and the error for that one: the `verify`-like check a push runs on what it sends.
+fn checked<'r>(
+    rows: &'r [LedgerRow],
+    seq: i64,
+    prev: Option<&[u8]>,
+) -> (&'r [LedgerRow], Option<SyncError>) {
+    let zero = [0u8; 32];
+    let mut chain_prev: &[u8] = prev.unwrap_or(&zero);
+    for (i, (expect, row)) in (seq + 1..).zip(rows).enumerate() {
+        let reason = if row.seq != expect {
+            Some("the row before it is missing")
+        } else if row.body.is_none() {
+            Some("the scan it chains is missing")
+        } else if !row.chains_on(chain_prev) {
+            Some("its content or the row before it was changed")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return (
+                &rows[..i],
+                Some(SyncError::Tampered {
+                    seq: row.seq,
+                    reason,
+                }),
+            );
+        }
+        chain_prev = &row.hash;
+    }
+    (rows, None)
+}
+
+/// `scanstation sync --to URL`: one push of everything the server does not hold; a failure is
+/// recorded in `sync_state` (shown by `sync status`) and returned.
+pub(crate) fn push_once(
+    db: &Path,
+    url: &str,
+    station: &str,
+    batch_rows: usize,
+) -> Result<(Target, PushReport), SyncError> {
+    let target = Target::parse(url)?;
+    let store = Store::open_for_delivery(db)?;
+    let uid = store.station_uid()?;
+    let mut pusher = Pusher::new(target.clone(), station, &uid, batch_rows);
+    match pusher.push(&store, &|| false) {
+        Ok(report) => Ok((target, report)),
+        Err(err) => {
+            let message = crate::error::Chain(&err).to_string();
+            if let Err(record) =
+                store.sync_failed(&target.key, station, &message, clock::now_ms(), None)
+            {
+                tracing::warn!(error = %crate::error::Chain(&record), "cannot record the failed push");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The background pusher of `run`.
+pub(crate) struct Background {
+    /// A wake-up after a commit; dropping it tells the thread to stop.
+    wake: SyncSender<()>,
+    handle: JoinHandle<()>,
+    key: String,
+}
+
+/// Errors that keep the background pusher from starting.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("sync.url")]
+    Url(#[source] SyncError),
+    #[error("cannot start the sync thread")]
+    Thread(#[source] std::io::Error),
+}
+
+/// Starts the background pusher with its own connection to `db`.
+pub(crate) fn start(
+    db: &Path,
+    config: &SyncConfig,
+    station: &str,
+    uid: &str,
+) -> Result<Background, StartError> {
+    let target = Target::parse(&config.url).map_err(StartError::Url)?;
+    let key = target.key.clone();
+    let (wake, woken) = sync_channel::<()>(1);
+    let job = Job {
+        db: db.to_owned(),
+        pusher: Pusher::new(target, station, uid, config.batch_rows),
+    };
+    let handle = std::thread::Builder::new()
+        .name("sync".to_owned())
+        .spawn(move || job.run(&woken))
+        .map_err(StartError::Thread)?;
+    Ok(Background { wake, handle, key })
+}
+
+impl Background {
+    /// Tells the thread that new rows are committed; never blocks.
+    pub(crate) fn wake(&self) {
+        let _ = self.wake.try_send(());
+    }
+
+    /// Stops the thread, waiting at most `grace`. A batch still in flight then is abandoned:
+    /// its PostgreSQL transaction rolls back when the process exits, and the next push sends
+    /// it again.
+    pub(crate) fn stop(self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        drop(self.wake);
+        while !self.handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if self.handle.is_finished() {
+            if self.handle.join().is_err() {
+                tracing::error!(url = %self.key, "the sync thread panicked");
+            }
+        } else {
+            tracing::warn!(url = %self.key, "a sync push was still in progress at exit; it is sent again at the next start");
+        }
+    }
+}
+
+struct Job {
+    db: PathBuf,
+    pusher: Pusher,
+}
+
+/// Whether the thread was told to stop (the sender is gone). A wake-up taken here is not lost:
+/// the loop pushes until the ledger is caught up before it waits again.
+fn stopped(woken: &Receiver<()>) -> bool {
+    matches!(woken.try_recv(), Err(TryRecvError::Disconnected))
+}
+
+/// Sleeps `time` unless told to stop (wake-ups do not cut a backoff short); true on stop.
+fn sleep_or_stop(woken: &Receiver<()>, time: Duration) -> bool {
+    let deadline = Instant::now() + time;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        if let Err(RecvTimeoutError::Disconnected) = woken.recv_timeout(left) {
+            return true;
+        }
+    }
+}
+
+impl Job {
+    fn run(mut self, woken: &Receiver<()>) {
+        let url = self.pusher.target().key.clone();
+        let station = self.pusher.station().to_owned();
+        let store = match Store::open_for_delivery(&self.db) {
+            Ok(store) => store,
+            Err(err) => {
+                tracing::error!(url = %url, error = %crate::error::Chain(&err), "cannot open the database for sync; nothing is pushed in this run");
+                return;
+            }
+        };
+        let mut failures: u32 = 0;
+        let mut last_message = String::new();
+        loop {
+            if stopped(woken) {
+                return;
+            }
+            match self.pusher.push(&store, &|| stopped(woken)) {
+                Ok(report) => {
+                    if failures > 0 {
+                        tracing::info!(url = %url, station = %station, failed_attempts = failures, head = report.to_seq, "central server is back; pushing again");
+                    } else if report.rows > 0 {
+                        tracing::debug!(url = %url, rows = report.rows, head = report.to_seq, "pushed");
+                    }
+                    failures = 0;
+                    last_message.clear();
+                    match woken.recv_timeout(POLL) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => {
+                            // The station is closing: the rows of its last commits go out if
+                            // the server takes them within the grace; what does not is sent
+                            // at the next start.
+                            self.final_push(&store);
+                            return;
+                        }
+                    }
+                }
+                Err(SyncError::Stopped) => return,
+                Err(err) => {
+                    failures = failures.saturating_add(1);
+                    let message = crate::error::Chain(&err).to_string();
+                    // Once per outage, and again only when the reason changes.
+                    if message != last_message {
+                        tracing::warn!(url = %url, station = %station, error = %message, "cannot push to the central server; retrying with backoff (logged again when it is back)");
+                        last_message = message.clone();
+                    }
+                    let delay = crate::webhook::backoff_ms(failures, jitter());
+                    let now = clock::now_ms();
+                    let next = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
+                    if let Err(record) =
+                        store.sync_failed(&url, &station, &message, now, Some(next))
+                    {
+                        tracing::warn!(url = %url, error = %crate::error::Chain(&record), "cannot record a failed push");
+                    }
+                    if sleep_or_stop(woken, Duration::from_millis(delay)) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Job {
+    /// One last push at exit, given up between batches after `FINAL_PUSH`.
+    fn final_push(&mut self, store: &Store) {
+        let deadline = Instant::now() + FINAL_PUSH;
+        if let Err(err) = self.pusher.push(store, &|| Instant::now() > deadline)
+            && !matches!(err, SyncError::Stopped)
+        {
+            tracing::debug!(error = %crate::error::Chain(&err), "the last push at exit failed");
+        }
+    }
+}
+
+/// A number in 0..1 for the backoff's jitter.
+fn jitter() -> f64 {
+    let bits = getrandom::u64().unwrap_or_else(|_| {
+        clock::now_ms()
+            .unsigned_abs()
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests;
