@@ -108,6 +108,12 @@ pub enum Command {
         #[command(flatten)]
         args: SyncArgs,
     },
+    /// The one view over every desk, read from the central PostgreSQL the stations sync to:
+    /// cross-desk conflicts, a value at any desk, per-desk counts. Read-only.
+    Central {
+        #[command(subcommand)]
+        command: CentralCommand,
+    },
     /// Manage the TAC (type allocation code) table.
     Tac {
         #[command(subcommand)]
@@ -374,6 +380,45 @@ pub enum SyncCommand {
     },
 }
 
+/// Where the central server is: `--url`, else the config's `sync.url`.
+#[derive(Debug, Args)]
+pub struct CentralArgs {
+    /// The central server, postgres://USER:PASSWORD@HOST:PORT/DB (default: the config's
+    /// sync.url). The password is never printed.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The config file to take sync.url from (default: the station's config file, when it
+    /// exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CentralCommand {
+    /// IMEIs and serials recorded on units at two desks that cannot be one device (the same
+    /// IMEI with different serials, the same serial with other IMEIs). Exit 1 when any exist.
+    Conflicts {
+        #[command(flatten)]
+        args: CentralArgs,
+    },
+    /// A value (any identifier; an IMEI with or without its check digit) at every desk: the
+    /// units holding it with their decision history and scans, or the scans that carried it.
+    Find {
+        #[command(flatten)]
+        args: CentralArgs,
+        #[arg(value_name = "VALUE")]
+        value: String,
+    },
+    /// Per desk: ledger rows, last push, scans, units and decisions; totals; conflicts.
+    Report {
+        #[command(flatten)]
+        args: CentralArgs,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TacCommand {
     /// Import an Osmocom TAC CSV export (tacdb.csv).
@@ -490,6 +535,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { db, json } => verify(&db, json),
         Command::Tac { command } => tac(command),
         Command::Webhooks { command } => webhooks(command),
+        Command::Central { command } => central(command),
         Command::Sync { command, args } => match command {
             Some(SyncCommand::Status { db, json }) => sync_status(&db, json),
             None => sync_push(&args),
@@ -1279,6 +1325,204 @@ fn sync_push(args: &SyncArgs) -> Result<ExitCode> {
 }
 
 /// `scanstation sync status`: per server, how far the pushes got and what went wrong.
+/// Connects to the central server named by `--url` or the config's `sync.url`, for reading.
+fn central_client(args: &CentralArgs) -> Result<(crate::sync::Target, postgres::Client)> {
+    let url = match &args.url {
+        Some(url) => url.clone(),
+        None => {
+            let config = match &args.config {
+                Some(path) => Some(Config::load(path)?),
+                None => config::default_config_path()
+                    .filter(|p| p.exists())
+                    .map(|p| Config::load(&p))
+                    .transpose()?,
+            };
+            config.and_then(|c| c.sync.map(|s| s.url)).context(
+                "no central server: pass --url postgres://USER:PASSWORD@HOST:PORT/DB, or set sync.url in the config",
+            )?
+        }
+    };
+    let target = crate::sync::Target::parse(&url)?;
+    let client = target.connect_to_read()?;
+    Ok((target, client))
+}
+
+fn central(command: CentralCommand) -> Result<ExitCode> {
+    use crate::sync::query;
+    let mut out = std::io::stdout().lock();
+    let when = |ms: Option<i64>| ms.map_or("-".to_owned(), crate::clock::rfc3339);
+    let opt = |text: &Option<String>| escape(text.as_deref().unwrap_or("-"));
+    match command {
+        CentralCommand::Conflicts { args } => {
+            let (target, mut client) = central_client(&args)?;
+            let conflicts = query::conflicts(&mut client)
+                .map_err(|e| target.read_error("listing conflicts", e))?;
+            if args.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "server": target.server, "conflicts": conflicts })
+                )?;
+            } else if conflicts.is_empty() {
+                writeln!(out, "no cross-desk conflicts on {}", target.server)?;
+            } else {
+                for c in &conflicts {
+                    // Values come from scans: escaped for the terminal.
+                    writeln!(
+                        out,
+                        "{} {} is on {} units at {} desks:",
+                        c.kind,
+                        escape(&c.key),
+                        c.units.len(),
+                        c.units
+                            .iter()
+                            .map(|u| u.station.as_str())
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .len()
+                    )?;
+                    for u in &c.units {
+                        writeln!(
+                            out,
+                            "  {} unit {} [{}] {} closed {}: {} {}",
+                            escape(&u.station),
+                            u.unit,
+                            opt(&u.status),
+                            opt(&u.decision),
+                            when(u.closed_ms),
+                            if c.kind == "imei" { "serial" } else { "imei" },
+                            escape(&u.others.join(", "))
+                        )?;
+                    }
+                }
+            }
+            Ok(if conflicts.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        CentralCommand::Find { args, value } => {
+            let value = unescape(&value);
+            let c = ident::classify(&value, None, &MemoryTacs::default());
+            let mut keys: Vec<String> = c.identifiers.iter().map(|i| i.key.clone()).collect();
+            // The same forms the local `find` looks for (see `export::find`).
+            keys.push(c.value.to_ascii_uppercase());
+            if let Some(imei14) = &c.details.imei14 {
+                keys.push(imei14.clone());
+            }
+            keys.sort();
+            keys.dedup();
+            let (target, mut client) = central_client(&args)?;
+            let found = query::find(&mut client, &value, &c.value, &keys)
+                .map_err(|e| target.read_error("finding the value", e))?;
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&found)?)?;
+            } else if found.units.is_empty() && found.loose_scans.is_empty() {
+                writeln!(
+                    out,
+                    "nothing found for {:?} at any desk on {}",
+                    escape(&value),
+                    target.server
+                )?;
+            } else {
+                for u in &found.units {
+                    writeln!(
+                        out,
+                        "{} unit {} [{}] {}: {}",
+                        escape(&u.station),
+                        u.unit,
+                        opt(&u.status),
+                        opt(&u.decision),
+                        opt(&u.decision_reason)
+                    )?;
+                    for (kind, v) in &u.identifiers {
+                        writeln!(out, "  {kind} {}", escape(v))?;
+                    }
+                    for e in &u.history {
+                        writeln!(
+                            out,
+                            "  history row {}: {} -> [{}] {} (received {})",
+                            e.seq,
+                            escape(&e.event),
+                            opt(&e.status),
+                            opt(&e.decision),
+                            e.received
+                        )?;
+                    }
+                    for sc in &u.scans {
+                        writeln!(
+                            out,
+                            "  scan {} {} {} {} ({})",
+                            sc.id,
+                            when(sc.at_ms),
+                            opt(&sc.kind),
+                            opt(&sc.value),
+                            opt(&sc.outcome)
+                        )?;
+                    }
+                }
+                for sc in &found.loose_scans {
+                    writeln!(
+                        out,
+                        "{} scan {} {} {} ({}), in no unit",
+                        escape(&sc.station),
+                        sc.id,
+                        when(sc.at_ms),
+                        opt(&sc.value),
+                        opt(&sc.outcome)
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CentralCommand::Report { args } => {
+            let (target, mut client) = central_client(&args)?;
+            let report =
+                query::report(&mut client).map_err(|e| target.read_error("reporting", e))?;
+            if args.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "server": target.server, "report": report })
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(out, "central view on {}", target.server)?;
+            for s in report
+                .stations
+                .iter()
+                .chain(std::iter::once(&report.totals))
+            {
+                writeln!(
+                    out,
+                    "{:<16} {:>9} scans ({} rejected) {:>8} units ({} open) {:>9} ledger rows, last push {}",
+                    escape(&s.station),
+                    s.scans,
+                    s.rejected_scans,
+                    s.units,
+                    s.open_units,
+                    s.ledger_rows,
+                    s.last_push.as_deref().unwrap_or("never")
+                )?;
+                if !s.decisions.is_empty() {
+                    let parts: Vec<String> = s
+                        .decisions
+                        .iter()
+                        .map(|(d, n)| format!("{} {n}", escape(d)))
+                        .collect();
+                    writeln!(out, "{:<16} decisions: {}", "", parts.join(", "))?;
+                }
+            }
+            writeln!(
+                out,
+                "cross-desk conflicts: {} (scanstation central conflicts)",
+                report.cross_desk_conflicts
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 fn sync_status(db: &DbArg, json: bool) -> Result<ExitCode> {
     let store = open_existing(db)?;
     let (head, _) = store.ledger_head()?;

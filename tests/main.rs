@@ -10,6 +10,7 @@ mod bench_http;
 mod browser;
 mod camera_records;
 mod card;
+mod central;
 mod check_cli;
 mod cli_errors;
 mod conformance;

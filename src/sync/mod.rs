@@ -18,6 +18,7 @@
 //! from 0.5 s to 60 s while the server is away. The event loop only wakes it.
 
 pub(crate) mod central;
+pub(crate) mod query;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,6 +137,14 @@ pub(crate) enum SyncError {
         #[source]
         source: PgError,
     },
+    #[error(
+        "PostgreSQL at {server} has central schema {found}, not this scanstation's {known}: push from a station once (`scanstation sync --to URL`), which creates or brings the schema up to date"
+    )]
+    CentralBehind {
+        server: String,
+        found: i64,
+        known: usize,
+    },
     #[error("the push was stopped")]
     Stopped,
     #[error(transparent)]
@@ -222,6 +231,49 @@ impl Target {
     }
 
     /// Connects, with TLS when the URL's `sslmode` asks for it or the server offers it.
+    /// Connects for the read-only central commands: the schema must be one this binary knows
+    /// and complete (a station's push creates and migrates it; reading never does).
+    pub(crate) fn connect_to_read(&self) -> Result<Client, SyncError> {
+        let mut client = self.connect()?;
+        let server = self.server.clone();
+        let has_schema: bool = client
+            .query_one("SELECT to_regclass('central_schema') IS NOT NULL", &[])
+            .map_err(|e| self.error("reading the central schema version", e))?
+            .get(0);
+        let found: i64 = if has_schema {
+            client
+                .query_one(
+                    "SELECT coalesce(max(version), 0)::bigint FROM central_schema",
+                    &[],
+                )
+                .map_err(|e| self.error("reading the central schema version", e))?
+                .get(0)
+        } else {
+            0
+        };
+        let known = central::MIGRATIONS.len();
+        if found > known as i64 {
+            return Err(SyncError::SchemaNewer {
+                server,
+                found,
+                known,
+            });
+        }
+        if found < known as i64 {
+            return Err(SyncError::CentralBehind {
+                server,
+                found,
+                known,
+            });
+        }
+        Ok(client)
+    }
+
+    /// What a failed read query means (the central commands' errors).
+    pub(crate) fn read_error(&self, what: &'static str, err: postgres::Error) -> SyncError {
+        self.error(what, err)
+    }
+
     fn connect(&self) -> Result<Client, SyncError> {
         self.config
             .connect(tls()?)
