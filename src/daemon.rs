@@ -440,6 +440,13 @@ impl Lookups for StoreLookups<'_, '_> {
             None => Ok(Vec::new()),
         }
     }
+
+    fn cross_desk(
+        &self,
+        keys: &[(IdKind, String)],
+    ) -> Result<Vec<crate::store::CrossDesk>, StoreError> {
+        self.tx.cross_desk(keys)
+    }
 }
 
 /// Writes one plan's rows into the batch's transaction, and the outbox rows of its events: in

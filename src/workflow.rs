@@ -91,6 +91,11 @@ pub(crate) fn decide(mode: Mode, facts: &Facts) -> Verdict {
     if let Some(odd) = facts.flags.iter().find(|f| f.code.is_consistency()) {
         return Verdict::new(Decision::Quarantine, odd.message.clone());
     }
+    // The central server saw the same IMEI or serial on units at two desks that cannot be one
+    // device: whatever this desk is doing, a person must look before the unit moves on.
+    if let Some(cross) = flag(facts, FlagCode::CrossDeskConflict) {
+        return Verdict::new(Decision::Quarantine, cross.message.clone());
+    }
     match mode {
         Mode::Intake => {
             if let Some(conflict) = flag(facts, FlagCode::Conflict) {
@@ -576,6 +581,22 @@ mod tests {
             assert_eq!(v.decision, Decision::Quarantine);
             assert_eq!(v.list.as_deref(), Some("stolen"), "{mode:?}");
             assert!(v.reason.contains("reported stolen"));
+        }
+    }
+
+    #[test]
+    fn a_cross_desk_conflict_quarantines_in_every_mode() {
+        for mode in [Mode::Intake, Mode::Returns, Mode::Recall, Mode::Audit] {
+            let facts = Facts {
+                flags: vec![flagged(
+                    "cross_desk_conflict",
+                    "imei 35417800000001 is in a cross-desk conflict: desk1 unit 1 (serial A), desk2 unit 3 (serial B)",
+                )],
+                ..Facts::default()
+            };
+            let verdict = decide(mode, &facts);
+            assert_eq!(verdict.decision, Decision::Quarantine, "{mode:?}");
+            assert!(verdict.reason.contains("desk2 unit 3"), "{mode:?}");
         }
     }
 

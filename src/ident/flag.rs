@@ -32,6 +32,9 @@ string_enum! {
         SerialBrandMismatch = "serial_brand_mismatch",
         /// A GTIN whose company prefix belongs to another brand than the TAC's.
         GtinBrandMismatch = "gtin_brand_mismatch",
+        /// An identifier the central server lists in a cross-desk conflict (the same IMEI or
+        /// serial on units at two desks that cannot be one device).
+        CrossDeskConflict = "cross_desk_conflict",
     }
 }
 

@@ -29,7 +29,7 @@ use crate::record::{
     CloseReason, Decision, InvalidRecord, ScanRecord, UnitIdRecord, UnitRecord, UnitStatus,
 };
 use crate::source::{FrameResult, RawScan};
-use crate::store::{SharingUnit, StoreError};
+use crate::store::{CrossDesk, SharingUnit, StoreError};
 use crate::workflow;
 
 /// What the station reads from the store while it decides: stored units that share an
@@ -46,6 +46,13 @@ pub(crate) trait Lookups {
     /// station: the unit is held (quarantine), because the lists it was not checked against
     /// may block it.
     fn list_hits(&self, keys: &UnitKeys, kinds: &[ListKind]) -> Result<Vec<ListHit>, StoreError>;
+
+    /// The cross-desk conflicts the central server reported on any of `keys` (pulled by
+    /// `sync`, kept in the store). A station that does not sync has none.
+    fn cross_desk(&self, keys: &[(IdKind, String)]) -> Result<Vec<CrossDesk>, StoreError> {
+        let _ = keys;
+        Ok(Vec::new())
+    }
 }
 
 /// One thing that happened at the desk.
@@ -695,6 +702,31 @@ impl Station {
             .map(|i| (i.kind, i.key.as_str()))
             .collect();
         flags.extend(ident::consistency::check(&ids, &self.tacs, &self.prefixes));
+        // What the central server knows and no single desk can see: the operator is told at
+        // the next desk that records either side of a cross-desk conflict.
+        let central_keys: Vec<(IdKind, String)> = closed
+            .identifiers
+            .iter()
+            .filter(|i| matches!(i.kind, IdKind::Imei | IdKind::Serial))
+            .map(|i| (i.kind, i.key.clone()))
+            .collect();
+        match lookups.cross_desk(&central_keys) {
+            Ok(found) => flags.extend(found.into_iter().map(|c| {
+                Flag::new(
+                    ident::FlagCode::CrossDeskConflict,
+                    format!(
+                        "{} {} is in a cross-desk conflict: {}",
+                        c.kind.as_str(),
+                        c.key,
+                        c.note
+                    ),
+                )
+            })),
+            Err(err) => plan.notes.push(format!(
+                "cross-desk conflict lookup failed; the unit is decided without it: {}",
+                crate::error::Chain(&err)
+            )),
+        }
         flags.dedup();
         // Decide what the unit means at this desk: list hits (blocklist, recall, expected,
         // shipped) come from the lookups, which see every committed list import.

@@ -314,6 +314,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_attempt_ms INTEGER,
         next_attempt_ms INTEGER
     );",
+    // 11: the cross-desk conflicts the central server knows (src/sync pulls them after a
+    // push), kept here so the station tells the operator when a unit holds one of them without
+    // asking the network while it decides. Replaced whole at each pull; `note` says which
+    // desks and units hold the value.
+    "CREATE TABLE cross_desk_conflicts (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        note TEXT NOT NULL,
+        pulled_ms INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+    );",
 ];
 
 #[cfg(test)]
@@ -414,6 +425,9 @@ mod tests {
                                  last_attempt_ms, next_attempt_ms)
              VALUES ('postgres://scan@127.0.0.1:5432/central', 'desk1', 1, 9000,
                      'cannot reach PostgreSQL at 127.0.0.1:5432/central', 9500, 10000);",
+        // 11: a conflict pulled from the central server.
+        "INSERT INTO cross_desk_conflicts (kind, key, note, pulled_ms)
+             VALUES ('imei', '35417803685978', 'desk1 unit 1 (serial C02XG1ABJGH5), desk2 unit 4 (serial R58M315CL4T)', 11000);",
     ];
 
     /// The schema the current code ends with: every table with its columns, every index and
@@ -425,6 +439,7 @@ mod tests {
         ("index", "scans_at"),
         ("index", "scans_unit"),
         ("index", "scans_value"),
+        ("index", "sqlite_autoindex_cross_desk_conflicts_1"),
         ("index", "sqlite_autoindex_list_imports_1"),
         ("index", "sqlite_autoindex_lists_1"),
         ("index", "sqlite_autoindex_sync_state_1"),
@@ -435,6 +450,7 @@ mod tests {
         ("index", "sqlite_autoindex_webhook_state_1"),
         ("index", "unit_identifiers_key"),
         ("index", "units_mode"),
+        ("table", "cross_desk_conflicts(kind, key, note, pulled_ms)"),
         (
             "table",
             "evidence(unit_id, at_ms, frame, width, height, symbols, sharpness, jpeg)",
@@ -681,7 +697,7 @@ mod tests {
         }
         assert_eq!(
             store.count("scans").expect("count"),
-            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7, 7][version]
+            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7, 7, 7][version]
         );
         let lists = store.lists().expect("lists");
         if version >= 3 {

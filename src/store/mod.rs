@@ -6,6 +6,7 @@
 
 mod backup;
 mod chain;
+mod cross_desk;
 mod list_file;
 mod lists;
 mod migrations;
@@ -15,6 +16,7 @@ mod sync_state;
 
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
 pub use chain::{BadRow, VerifyReport};
+pub use cross_desk::CrossDesk;
 pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader};
 pub use outbox::{OutboxKinds, OutboxRow, WebhookStatus};
 pub use records::{SharingUnit, Tx, UnitQuery};

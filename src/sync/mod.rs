@@ -33,6 +33,9 @@ use postgres::error::SqlState;
 use crate::clock;
 use crate::store::{LedgerRow, Store, StoreError};
 
+/// An idle pusher pulls the cross-desk conflicts at most this often (after a push that sent
+/// rows, at once).
+const CONFLICTS_EVERY: Duration = Duration::from_secs(30);
 /// Rows per PostgreSQL transaction unless `[sync] batch_rows` says otherwise.
 pub(crate) const BATCH_ROWS: usize = 2000;
 /// How long a connection attempt may take when the URL does not say (`connect_timeout`).
@@ -441,6 +444,8 @@ pub(crate) struct Pusher {
     client: Option<Client>,
     /// The central migrations to run: all of them, except in tests that build an older server.
     schema: usize,
+    /// When the cross-desk conflicts were last pulled.
+    conflicts_pulled: Option<Instant>,
 }
 
 impl Pusher {
@@ -452,6 +457,7 @@ impl Pusher {
             batch_rows: batch_rows.max(1),
             client: None,
             schema: central::MIGRATIONS.len(),
+            conflicts_pulled: None,
         }
     }
 
@@ -519,12 +525,57 @@ impl Pusher {
             // A first push with nothing to send still records that the server is reached.
             store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
         }
+        self.pull_conflicts(store, rows_sent > 0 || fresh)?;
         Ok(PushReport {
             from_seq,
             to_seq: seq,
             rows: rows_sent,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Brings the store's copy of the cross-desk conflicts up to date, so the station can tell
+    /// the next operator who records either side (`station`, through its lookups). It runs
+    /// after a push that sent rows or opened a connection, and otherwise at most every
+    /// `CONFLICTS_EVERY`, since the query reads every desk's identifiers.
+    fn pull_conflicts(&mut self, store: &Store, changed: bool) -> Result<(), SyncError> {
+        // A server kept at an older schema (only in tests) has no content tables to read.
+        if self.schema < central::MIGRATIONS.len() {
+            return Ok(());
+        }
+        if !changed
+            && self
+                .conflicts_pulled
+                .is_some_and(|at| at.elapsed() < CONFLICTS_EVERY)
+        {
+            return Ok(());
+        }
+        let target = self.target.clone();
+        let client = self.client()?;
+        let conflicts = query::conflicts(client)
+            .map_err(|e| target.error("reading cross-desk conflicts", e))?;
+        let rows: Vec<(String, String, String)> = conflicts
+            .into_iter()
+            .map(|c| {
+                let units: Vec<String> = c
+                    .units
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{} unit {} ({} {})",
+                            u.station,
+                            u.unit,
+                            if c.kind == "imei" { "serial" } else { "imei" },
+                            u.others.join(", ")
+                        )
+                    })
+                    .collect();
+                (c.kind, c.key, units.join("; "))
+            })
+            .collect();
+        store.replace_cross_desk(&rows, clock::now_ms())?;
+        self.conflicts_pulled = Some(Instant::now());
+        Ok(())
     }
 
     fn client(&mut self) -> Result<&mut Client, SyncError> {
