@@ -14,6 +14,7 @@ use crate::ident::{self, checksum, device, tac::MemoryTacs};
 pub(crate) mod http;
 pub(crate) mod lists;
 pub(crate) mod sessions;
+pub(crate) mod sync;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -71,6 +72,10 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The push to a central PostgreSQL: rows/s for the whole ledger of a store of N scans,
+    /// and the scan acknowledgement latency at the desk with and without a background push
+    /// running (a throwaway cluster unless --url).
+    Sync(sync::SyncArgs),
     /// Generate a set of label frames with ground truth (manifest.jsonl in the corpus schema).
     GenLabels {
         /// The folder to write into.
@@ -192,6 +197,7 @@ pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             seed,
             json,
         })?,
+        BenchCommand::Sync(args) => sync::run(&args)?,
         BenchCommand::GenLabels { out, count, seed } => {
             let summary = crate::synth::generate_set(&out, count, seed)?;
             println!("{summary:?}");

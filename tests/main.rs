@@ -7,6 +7,7 @@ mod pg;
 mod util;
 
 mod bench_http;
+mod bench_sync;
 mod browser;
 mod camera_records;
 mod card;

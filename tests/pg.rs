@@ -8,8 +8,10 @@
 //! folder of `initdb` and `pg_ctl` when they are elsewhere than on PATH or in Debian's
 //! `/usr/lib/postgresql/<version>/bin`.
 //!
-//! Shared by the integration tests (`tests/main.rs`) and the library's sync tests
-//! (`src/sync/tests.rs`, through `#[path]`), so it uses only std and tempfile.
+//! Shared by the integration tests (`tests/main.rs`), the library's sync tests
+//! (`src/sync/tests.rs`) and `scanstation bench sync` (`src/bench/sync.rs`), through `#[path]`,
+//! so it uses only std. `Cluster::create` returns errors (for the benchmark); the other methods
+//! are for tests and panic with the tool's output.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -22,7 +24,8 @@ use std::process::{Command, Output};
 pub const PASSWORD: &str = "secret";
 
 pub struct Cluster {
-    dir: tempfile::TempDir,
+    /// The cluster's folder (data, socket, log), removed on drop.
+    dir: PathBuf,
     bin: PathBuf,
     pub port: u16,
     /// Run the tools as `postgres` (we are root).
@@ -30,7 +33,7 @@ pub struct Cluster {
 }
 
 /// The folder holding `initdb` and `pg_ctl`, if PostgreSQL is installed.
-fn pg_bin() -> Option<PathBuf> {
+pub fn pg_bin() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("SCANSTATION_PG_BIN") {
         return Some(PathBuf::from(dir));
     }
@@ -76,11 +79,11 @@ fn missing(what: &str) {
     );
 }
 
-fn free_port() -> u16 {
+fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("a free port")
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 fn is_root() -> bool {
@@ -93,59 +96,76 @@ fn is_root() -> bool {
 impl Cluster {
     /// A new, running cluster, or `None` (after the note) without PostgreSQL.
     pub fn start() -> Option<Cluster> {
+        match Cluster::create() {
+            Ok(Some(cluster)) => Some(cluster),
+            Ok(None) => {
+                missing("PostgreSQL's initdb and pg_ctl not found");
+                None
+            }
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// A new, running cluster; `Ok(None)` when PostgreSQL is not installed.
+    pub fn create() -> Result<Option<Cluster>, String> {
         let Some(bin) = pg_bin() else {
-            missing("PostgreSQL's initdb and pg_ctl not found");
-            return None;
+            return Ok(None);
         };
         let as_postgres = is_root();
-        let dir = tempfile::Builder::new()
-            .prefix("scanstation-pg-")
-            .tempdir()
-            .expect("tempdir");
-        std::fs::write(dir.path().join("pw"), PASSWORD).expect("password file");
-        if as_postgres {
-            let out = Command::new("chown")
-                .args(["-R", "postgres:"])
-                .arg(dir.path())
-                .output()
-                .expect("chown");
-            assert!(out.status.success(), "chown: {out:?}");
-        }
+        let dir = unique_dir()?;
+        // From here the cluster owns the folder: a failure below removes it on drop.
         let cluster = Cluster {
             dir,
             bin,
-            port: free_port(),
+            port: free_port()?,
             as_postgres,
         };
+        let pw = cluster.dir.join("pw");
+        std::fs::write(&pw, PASSWORD).map_err(|e| format!("{}: {e}", pw.display()))?;
+        if as_postgres {
+            let out = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(&cluster.dir)
+                .output()
+                .map_err(|e| format!("chown: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "chown postgres {}: {}",
+                    cluster.dir.display(),
+                    text(&out)
+                ));
+            }
+        }
         let data = cluster.data();
-        let pw = cluster.dir.path().join("pw");
         let out = cluster.tool(
             "initdb",
             &[
-                "-D",
-                data.to_str().expect("utf-8 path"),
-                "-U",
-                "postgres",
-                "--pwfile",
-                pw.to_str().expect("utf-8 path"),
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "-N",
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-U".as_ref(),
+                "postgres".as_ref(),
+                "--pwfile".as_ref(),
+                pw.as_os_str(),
+                "--auth-local=trust".as_ref(),
+                "--auth-host=scram-sha-256".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--locale=C".as_ref(),
+                "-N".as_ref(),
             ],
-        );
-        assert!(out.status.success(), "initdb failed: {}", text(&out));
-        cluster.start_server();
-        Some(cluster)
+        )?;
+        if !out.status.success() {
+            return Err(format!("initdb failed: {}", text(&out)));
+        }
+        cluster.try_start_server()?;
+        Ok(Some(cluster))
     }
 
     fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.dir.join("data")
     }
 
-    fn tool(&self, name: &str, args: &[&str]) -> Output {
+    fn tool(&self, name: &str, args: &[&std::ffi::OsStr]) -> Result<Output, String> {
         let program = self.bin.join(name);
         let mut cmd = if self.as_postgres {
             let mut cmd = Command::new("runuser");
@@ -155,54 +175,65 @@ impl Cluster {
             Command::new(&program)
         };
         cmd.args(args)
-            .current_dir(self.dir.path())
+            .current_dir(&self.dir)
             .env("LC_ALL", "C")
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))
     }
 
     /// Starts (or restarts) the server and waits until it takes connections.
     pub fn start_server(&self) {
+        if let Err(err) = self.try_start_server() {
+            panic!("{err}");
+        }
+    }
+
+    fn try_start_server(&self) -> Result<(), String> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -F -c max_connections=40",
             self.port,
-            self.dir.path().display()
+            self.dir.display()
         );
-        let log = self.dir.path().join("log");
+        let log = self.dir.join("log");
+        let data = self.data();
         let out = self.tool(
             "pg_ctl",
             &[
-                "-D",
-                self.data().to_str().expect("utf-8 path"),
-                "-l",
-                log.to_str().expect("utf-8 path"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                &options,
-                "start",
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "start".as_ref(),
             ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start failed: {}\n{}",
-            text(&out),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        )?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pg_ctl start failed: {}\n{}",
+                text(&out),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ))
+        }
     }
 
     /// Stops the server the hard way: every backend killed, no checkpoint (a crash).
     pub fn stop_immediate(&self) {
+        let data = self.data();
         let _ = self.tool(
             "pg_ctl",
             &[
-                "-D",
-                self.data().to_str().expect("utf-8 path"),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-m".as_ref(),
+                "immediate".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
             ],
         );
     }
@@ -230,27 +261,31 @@ impl Cluster {
 
     pub fn try_psql(&self, db: &str, sql: &str) -> Output {
         let port = self.port.to_string();
-        let host = self.dir.path().display().to_string();
-        self.tool(
-            "psql",
-            &[
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                &host,
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                db,
-                "-c",
-                sql,
-            ],
-        )
+        let words = [
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+            "-h",
+        ];
+        let args: Vec<&std::ffi::OsStr> = words
+            .iter()
+            .map(|a| a.as_ref())
+            .chain([self.dir.as_os_str()])
+            .collect();
+        match self.tool("psql", &args) {
+            Ok(out) => out,
+            Err(err) => panic!("{err}"),
+        }
     }
 
     /// Creates an empty database.
@@ -262,7 +297,24 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop_immediate();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A new, empty folder of our own under the temp directory.
+fn unique_dir() -> Result<PathBuf, String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "scanstation-pg-{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 fn text(out: &Output) -> String {

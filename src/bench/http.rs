@@ -140,13 +140,13 @@ fn ask(unit: (String, [String; 2]), rng: &mut Rng) -> Question {
 type Pick = Arc<dyn Fn(&mut Rng) -> Result<(String, [String; 2])> + Send + Sync>;
 
 #[derive(Debug, Serialize)]
-struct BuildReport {
+pub(super) struct BuildReport {
     db: String,
     units: usize,
     /// True when the store already held enough units and nothing was written.
     reused: bool,
-    units_written: usize,
-    seconds: f64,
+    pub(super) units_written: usize,
+    pub(super) seconds: f64,
     units_per_s: f64,
 }
 
@@ -348,7 +348,7 @@ fn print_lines(r: &Report) {
 }
 
 /// Opens (or creates) the store at `db` and writes units until it holds `n`.
-fn build_store(db: &Path, n: usize) -> Result<BuildReport> {
+pub(super) fn build_store(db: &Path, n: usize) -> Result<BuildReport> {
     let mut store = Store::open(db).with_context(|| format!("opening {}", db.display()))?;
     let have = usize::try_from(store.count("units")?).unwrap_or(0);
     // A store that holds units which are not the benchmark's would make every answer look

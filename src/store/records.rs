@@ -338,9 +338,13 @@ impl Tx<'_> {
 impl Store {
     pub fn begin(&mut self) -> Result<Tx<'_>, StoreError> {
         let store_path = self.path.clone();
+        // IMMEDIATE: the write lock is taken at BEGIN, where SQLite's busy handler waits for
+        // another writer (a webhook or sync thread recording its progress). A deferred
+        // transaction that reads first and writes later fails at once with SQLITE_BUSY_SNAPSHOT
+        // when such a writer committed in between, which stopped the station.
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|source| StoreError::Query {
                 path: store_path.clone(),
                 source: source.into(),

@@ -32,12 +32,12 @@ const OURS: &[&str] = &[
 
 /// Migration `v` is `MIGRATIONS[v - 1]`.
 pub(crate) const MIGRATIONS: &[&str] = &[
-    // 1: the stations and their chains. The trigger is the server's own check of each row: the
-    // next sequence number after the station's head, and the hash over the head's hash and the
-    // row (the formula of src/store/chain.rs). A row the server already holds with the same
-    // hash is skipped (returns NULL), so a batch re-sent after a lost acknowledgement is
-    // harmless even when a second pusher of the same store raced it; the same sequence number
-    // with another hash is refused.
+    // 1: the stations and their chains. The trigger is the server's own check of each row: it
+    // must follow a row the station's chain holds (or be row 1), and its hash must be the one
+    // over that row's hash and its content (the formula of src/store/chain.rs). A row the
+    // server already holds with the same hash is skipped (returns NULL), so a batch re-sent
+    // after a lost acknowledgement is harmless; the same sequence number with another hash is
+    // refused. The ledger's foreign key keeps out a station that is not registered.
     r#"
     CREATE TABLE stations (
         name text PRIMARY KEY,
@@ -60,40 +60,50 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE FUNCTION central_ledger_check() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
-        h_seq bigint;
-        h_hash bytea;
         have bytea;
-        want bytea;
+        prev bytea;
+        ends bigint;
     BEGIN
-        SELECT head_seq, head_hash INTO h_seq, h_hash FROM stations
-            WHERE name = NEW.station FOR UPDATE;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'station % is not registered', NEW.station USING ERRCODE = 'SS001';
-        END IF;
-        IF NEW.seq <= h_seq THEN
-            SELECT hash INTO have FROM ledger WHERE station = NEW.station AND seq = NEW.seq;
+        SELECT hash INTO have FROM ledger WHERE station = NEW.station AND seq = NEW.seq;
+        IF FOUND THEN
             IF have = NEW.hash THEN
                 RETURN NULL;
             END IF;
             RAISE EXCEPTION 'station % sent row % with another hash than the central copy holds', NEW.station, NEW.seq
                 USING ERRCODE = 'SS001';
         END IF;
-        IF NEW.seq <> h_seq + 1 THEN
-            RAISE EXCEPTION 'gap: station % sent row % but the central chain ends at %', NEW.station, NEW.seq, h_seq
+        IF NEW.seq = 1 THEN
+            prev := decode(repeat('00', 32), 'hex');
+        ELSE
+            -- A row-level BEFORE trigger sees the rows the same statement inserted before
+            -- this one, so a batch chains on itself.
+            SELECT hash INTO prev FROM ledger WHERE station = NEW.station AND seq = NEW.seq - 1;
+        END IF;
+        IF prev IS NULL THEN
+            SELECT coalesce(max(seq), 0) INTO ends FROM ledger WHERE station = NEW.station;
+            RAISE EXCEPTION 'gap: station % sent row % but the central chain ends at %', NEW.station, NEW.seq, ends
                 USING ERRCODE = 'SS001';
         END IF;
-        want := sha256(coalesce(h_hash, decode(repeat('00', 32), 'hex'))
-            || convert_to(NEW.kind || E'\n' || NEW.ref_id::text || E'\n' || NEW.event || E'\n' || NEW.body, 'UTF8'));
-        IF want <> NEW.hash THEN
+        IF sha256(prev || convert_to(NEW.kind || E'\n' || NEW.ref_id::text || E'\n' || NEW.event || E'\n' || NEW.body, 'UTF8')) <> NEW.hash THEN
             RAISE EXCEPTION 'broken hash at station % row %', NEW.station, NEW.seq USING ERRCODE = 'SS001';
         END IF;
-        UPDATE stations SET head_seq = NEW.seq, head_hash = NEW.hash, last_push = now(),
-            first_push = coalesce(first_push, now())
-            WHERE name = NEW.station;
         RETURN NEW;
     END $$;
     CREATE TRIGGER ledger_check BEFORE INSERT ON ledger
         FOR EACH ROW EXECUTE FUNCTION central_ledger_check();
+    -- The head moves once per statement, not per row: a row updated thousands of times in
+    -- one transaction leaves thousands of versions for every later lookup to walk.
+    CREATE FUNCTION central_ledger_head() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE stations s SET head_seq = n.seq, head_hash = n.hash, last_push = now(),
+            first_push = coalesce(s.first_push, now())
+        FROM (SELECT DISTINCT ON (station) station, seq, hash FROM new_rows
+              ORDER BY station, seq DESC) n
+        WHERE s.name = n.station AND n.seq > s.head_seq;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER ledger_head AFTER INSERT ON ledger REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION central_ledger_head();
     CREATE FUNCTION central_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         RAISE EXCEPTION 'the central ledger is append-only' USING ERRCODE = 'SS001';

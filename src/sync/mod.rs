@@ -20,6 +20,11 @@
 pub(crate) mod central;
 pub(crate) mod query;
 
+/// The throwaway PostgreSQL cluster of the tests, shared with `scanstation bench sync`.
+#[cfg(any(test, feature = "lab"))]
+#[path = "../../tests/pg.rs"]
+pub(crate) mod pg;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};

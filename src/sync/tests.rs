@@ -43,8 +43,7 @@ fn station_names_are_checked() {
     assert!(check_name(&"x".repeat(64)).is_err());
 }
 
-#[path = "../../tests/pg.rs"]
-mod pg;
+use super::pg;
 
 /// A store of `n` closed units of a serial and an IMEI each, written through the store's API.
 fn store_with_units(path: &Path, from: i64, n: i64) -> Store {
