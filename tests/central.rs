@@ -159,6 +159,42 @@ fn central_commands_show_the_cross_desk_conflict_a_value_everywhere_and_each_des
         text.contains("desk1") && text.contains("cross-desk conflicts: 1"),
         "{text}"
     );
+
+    // The next desk that records either side is told: desk 1 pulls the conflicts with its next
+    // push, and a new unit holding the IMEI is held for a person, with the desks named.
+    station_then_sync(&a, "", &url, "desk1");
+    let path = a.display().to_string();
+    let out = run_with_stdin(
+        &["run", "--json", "--db", &path],
+        format!("C02XG1AB0099\n{shared}\n").as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let unit: Value = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|e| e["event"] == "unit")
+        .expect("a unit event");
+    assert_eq!(unit["decision"], "quarantine", "{unit}");
+    let flags = unit["flags"].to_string();
+    assert!(
+        flags.contains("cross_desk_conflict")
+            && flags.contains(&format!(
+                "imei {} is in a cross-desk conflict",
+                &shared[..14]
+            ))
+            && flags.contains("desk2 unit 1 (serial R58M315CL4T)"),
+        "{unit}"
+    );
+    // A unit with nothing in a conflict is not flagged.
+    let out = run_with_stdin(
+        &["run", "--json", "--db", &path],
+        format!("C02XG1AB0077\n{}\n", imei("35417800000077")).as_bytes(),
+    );
+    assert!(
+        !stdout(&out).contains("cross_desk_conflict"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
