@@ -768,9 +768,31 @@ impl Page {
             "GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
         )
         .with_context(|| format!("asking {host} for /api/events"))?;
-        let reader = socket
-            .try_clone()
-            .with_context(|| format!("cloning the socket to {host}"))?;
+        let mut reader = BufReader::new(
+            socket
+                .try_clone()
+                .with_context(|| format!("cloning the socket to {host}"))?,
+        );
+        // The server subscribes the stream to the station's events before it answers, so once
+        // the response's headers are here no event can be missed; scans sent before that could
+        // be acknowledged before the page listens (the benchmark once counted 2 missing).
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader
+                .read_line(&mut line)
+                .with_context(|| format!("reading the /api/events answer from {host}"))?
+                == 0
+            {
+                bail!("{host} closed /api/events before its headers ended");
+            }
+            if line.starts_with("HTTP/") && !line.contains(" 200") {
+                bail!("{host} answered /api/events with {}", line.trim());
+            }
+            if line.trim().is_empty() {
+                break;
+            }
+        }
         let events = Arc::new(Mutex::new(Stream::default()));
         let writer = Arc::clone(&events);
         std::thread::spawn(move || read_events(reader, &writer));
@@ -782,12 +804,12 @@ impl Page {
     }
 }
 
-/// Reads an event stream's lines until the socket closes. The response's headers and, with
-/// chunked encoding, the chunk sizes are lines that start neither with `event:` nor `data:`,
+/// Reads an event stream's lines until the socket closes. With chunked encoding the chunk
+/// sizes are lines that start neither with `event:` nor `data:`,
 /// and are skipped; hyper writes each event as one chunk, so no event line is cut in two.
-fn read_events(socket: TcpStream, stream: &Mutex<Stream>) {
+fn read_events(socket: BufReader<TcpStream>, stream: &Mutex<Stream>) {
     let mut name = String::new();
-    for line in BufReader::new(socket).lines().map_while(Result::ok) {
+    for line in socket.lines().map_while(Result::ok) {
         let now = Instant::now();
         if let Some(n) = line.strip_prefix("event:") {
             name = n.trim().to_owned();
