@@ -1261,15 +1261,21 @@ fn tac(command: TacCommand) -> Result<ExitCode> {
     }
 }
 
-/// `scanstation sync [--to URL]`: one push; exit 1 with the reason when it fails.
-fn sync_push(args: &SyncArgs) -> Result<ExitCode> {
-    let config = match &args.config {
+/// The config file given, else the default one when it exists, else none: what the commands
+/// beside `run` (`sync`, `central`, `webhooks status`) read their settings from.
+fn config_given_or_default(path: Option<&Path>) -> Result<Option<Config>> {
+    Ok(match path {
         Some(path) => Some(Config::load(path)?),
         None => config::default_config_path()
             .filter(|p| p.exists())
             .map(|p| Config::load(&p))
             .transpose()?,
-    };
+    })
+}
+
+/// `scanstation sync [--to URL]`: one push; exit 1 with the reason when it fails.
+fn sync_push(args: &SyncArgs) -> Result<ExitCode> {
+    let config = config_given_or_default(args.config.as_deref())?;
     let path = match (&args.db.db, config.as_ref().and_then(|c| c.db.as_ref())) {
         (Some(path), _) | (None, Some(path)) => path.clone(),
         (None, None) => args.db.path()?,
@@ -1330,13 +1336,7 @@ fn central_client(args: &CentralArgs) -> Result<(crate::sync::Target, postgres::
     let url = match &args.url {
         Some(url) => url.clone(),
         None => {
-            let config = match &args.config {
-                Some(path) => Some(Config::load(path)?),
-                None => config::default_config_path()
-                    .filter(|p| p.exists())
-                    .map(|p| Config::load(&p))
-                    .transpose()?,
-            };
+            let config = config_given_or_default(args.config.as_deref())?;
             config.and_then(|c| c.sync.map(|s| s.url)).context(
                 "no central server: pass --url postgres://USER:PASSWORD@HOST:PORT/DB, or set sync.url in the config",
             )?
@@ -1594,13 +1594,7 @@ fn sync_status(db: &DbArg, json: bool) -> Result<ExitCode> {
 /// `scanstation webhooks status`.
 fn webhooks(command: WebhookCommand) -> Result<ExitCode> {
     let WebhookCommand::Status { db, config, json } = command;
-    let config = match &config {
-        Some(path) => Some(Config::load(path)?),
-        None => config::default_config_path()
-            .filter(|p| p.exists())
-            .map(|p| Config::load(&p))
-            .transpose()?,
-    };
+    let config = config_given_or_default(config.as_deref())?;
     let path = match (&db.db, config.as_ref().and_then(|c| c.db.as_ref())) {
         (Some(path), _) | (None, Some(path)) => path.clone(),
         (None, None) => db.path()?,

@@ -8,26 +8,8 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::pg::Cluster;
+use crate::sync::imei;
 use crate::util::{bin, run_with_stdin, stderr, stdout};
-
-/// A valid IMEI from a 14-digit body.
-fn imei(body: &str) -> String {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                x / 10 + x % 10
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
 
 fn station_then_sync(db: &Path, input: &str, url: &str, name: &str) {
     let path = db.display().to_string();

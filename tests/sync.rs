@@ -12,8 +12,9 @@ use serde_json::Value;
 use crate::pg::Cluster;
 use crate::util::{bin, run_with_stdin, stderr, stdout};
 
-/// A valid IMEI from a 14-digit body (Luhn check digit appended).
-fn imei(body: &str) -> String {
+/// A valid IMEI from a 14-digit body (Luhn check digit appended); `tests/central.rs` uses it
+/// too.
+pub(crate) fn imei(body: &str) -> String {
     let sum: u32 = body
         .bytes()
         .rev()
