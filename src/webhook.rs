@@ -74,7 +74,8 @@ pub(crate) fn backoff_ms(failures: u32, jitter: f64) -> u64 {
 }
 
 /// A number in 0..1 for the jitter; from the clock, mixed, if the system has no randomness.
-fn jitter() -> f64 {
+/// The sync thread's backoff uses it too.
+pub(crate) fn jitter() -> f64 {
     let bits = getrandom::u64().unwrap_or_else(|_| {
         clock::now_ms()
             .unsigned_abs()

@@ -169,16 +169,17 @@ struct LoadReport {
     first_problem: Option<String>,
 }
 
+/// The spread of a set of latencies (also `bench sync`'s).
 #[derive(Debug, Serialize)]
-struct Spread {
-    count: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
+pub(crate) struct Spread {
+    pub count: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl Spread {
-    fn of(mut ms: Vec<f64>) -> Spread {
+    pub(crate) fn of(mut ms: Vec<f64>) -> Spread {
         ms.sort_by(f64::total_cmp);
         Spread {
             count: ms.len(),

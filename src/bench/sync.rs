@@ -23,7 +23,8 @@ use serde::Serialize;
 use crate::store::Store;
 use crate::sync::{Pusher, Target};
 
-use super::{percentile, unit_scans};
+use super::http::Spread;
+use super::unit_scans;
 
 use crate::sync::pg;
 
@@ -69,26 +70,6 @@ struct PushFigures {
     seconds: f64,
     rows_per_s: f64,
     batch_rows: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct Spread {
-    count: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-}
-
-impl Spread {
-    fn of(mut ms: Vec<f64>) -> Spread {
-        ms.sort_by(f64::total_cmp);
-        Spread {
-            count: ms.len(),
-            p50_ms: percentile(&ms, 0.50),
-            p99_ms: percentile(&ms, 0.99),
-            max_ms: ms.last().copied().unwrap_or(f64::NAN),
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]

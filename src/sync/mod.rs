@@ -909,7 +909,7 @@ impl Job {
                         tracing::warn!(url = %url, station = %station, error = %message, "cannot push to the central server; retrying with backoff (logged again when it is back)");
                         last_message = message.clone();
                     }
-                    let delay = crate::webhook::backoff_ms(failures, jitter());
+                    let delay = crate::webhook::backoff_ms(failures, crate::webhook::jitter());
                     let now = clock::now_ms();
                     let next = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
                     if let Err(record) =
@@ -936,16 +936,6 @@ impl Job {
             tracing::debug!(error = %crate::error::Chain(&err), "the last push at exit failed");
         }
     }
-}
-
-/// A number in 0..1 for the backoff's jitter.
-fn jitter() -> f64 {
-    let bits = getrandom::u64().unwrap_or_else(|_| {
-        clock::now_ms()
-            .unsigned_abs()
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    });
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
