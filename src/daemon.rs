@@ -387,10 +387,15 @@ fn start_webhooks(
     let urls: Vec<&str> = config.webhooks.iter().map(|h| h.url.as_str()).collect();
     store.outbox_prune(&urls)?;
     let deliveries = webhook::start(db, &config.webhooks, &store.station_uid()?)?;
-    tracing::info!(
-        webhooks = config.webhooks.len(),
-        "webhook deliveries started"
-    );
+    // Each webhook is named at start (its password hidden), so the log says where events go
+    // even when the station stops before the first delivery is tried.
+    for hook in &config.webhooks {
+        tracing::info!(
+            url = %webhook::redact_url(&hook.url),
+            events = ?hook.events,
+            "webhook deliveries started"
+        );
+    }
     Ok((kinds, Some(deliveries)))
 }
 
