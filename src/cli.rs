@@ -412,10 +412,47 @@ pub enum CentralCommand {
         #[arg(value_name = "VALUE")]
         value: String,
     },
-    /// Per desk: ledger rows, last push, scans, units and decisions; totals; conflicts.
+    /// Per desk: ledger rows, last push, scans, units and decisions; totals; recall progress
+    /// across every desk; conflicts.
     Report {
         #[command(flatten)]
         args: CentralArgs,
+    },
+    /// Lists published centrally (recall, blocklist, expected, shipped): every station that
+    /// syncs to the server takes each new version.
+    List {
+        #[command(subcommand)]
+        command: CentralListCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CentralListCommand {
+    /// Publish a list file (the same CSV as `list import`) as the list's next central version.
+    Import {
+        #[command(flatten)]
+        args: CentralArgs,
+        /// What the list is for.
+        #[arg(long, value_enum, ignore_case = true, value_name = "KIND")]
+        kind: ListKind,
+        /// The list's name; publishing again makes a new version of it.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Publish the good lines and report the bad ones, instead of refusing the file.
+        #[arg(long)]
+        skip_bad_lines: bool,
+        file: PathBuf,
+    },
+    /// The central lists: version, active entries, and the version each desk holds.
+    Ls {
+        #[command(flatten)]
+        args: CentralArgs,
+    },
+    /// Remove a central list; each desk removes its copy at its next pull.
+    Rm {
+        #[command(flatten)]
+        args: CentralArgs,
+        name: String,
     },
 }
 
@@ -1333,6 +1370,13 @@ fn sync_push(args: &SyncArgs) -> Result<ExitCode> {
 /// `scanstation sync status`: per server, how far the pushes got and what went wrong.
 /// Connects to the central server named by `--url` or the config's `sync.url`, for reading.
 fn central_client(args: &CentralArgs) -> Result<(crate::sync::Target, postgres::Client)> {
+    let target = central_target(args)?;
+    let client = target.connect_to_read()?;
+    Ok((target, client))
+}
+
+/// The central server's URL from `--url` or the config's `sync.url`.
+fn central_target(args: &CentralArgs) -> Result<crate::sync::Target> {
     let url = match &args.url {
         Some(url) => url.clone(),
         None => {
@@ -1342,9 +1386,154 @@ fn central_client(args: &CentralArgs) -> Result<(crate::sync::Target, postgres::
             )?
         }
     };
-    let target = crate::sync::Target::parse(&url)?;
-    let client = target.connect_to_read()?;
-    Ok((target, client))
+    Ok(crate::sync::Target::parse(&url)?)
+}
+
+fn central_list(command: CentralListCommand) -> Result<ExitCode> {
+    use crate::sync::lists;
+    let mut out = std::io::stdout().lock();
+    match command {
+        CentralListCommand::Import {
+            args,
+            kind,
+            name,
+            skip_bad_lines,
+            file,
+        } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            // The file is read and checked before the server is asked anything, so a bad line
+            // is reported the same way with the server up or down.
+            let bytes = std::fs::read(&file).map_err(|source| crate::store::ListError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let (parsed, mode) =
+                crate::store::parse_checked(&file, bytes.as_slice(), skip_bad_lines)?;
+            let sha256: Vec<u8> = {
+                use sha2::Digest;
+                sha2::Sha256::digest(&bytes).to_vec()
+            };
+            let target = central_target(&args)?;
+            let mut client = target.connect_to_write()?;
+            let source = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let published = lists::publish(
+                &mut client,
+                &target,
+                &lists::ListFile {
+                    kind,
+                    name: &name,
+                    entries: &parsed.entries,
+                    mode,
+                    source: &source,
+                    sha256: &sha256,
+                },
+            )?;
+            for bad in &parsed.errors {
+                eprintln!(
+                    "{}:{} (skipped)",
+                    term::path(&file),
+                    escape(&bad.to_string())
+                );
+            }
+            if args.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "server": target.server, "published": published, "skipped": parsed.errors.len() })
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "central list {} ({}) is now version {} on {}: {} added, {} removed, {} active{}{}",
+                    escape(&published.name),
+                    published.kind,
+                    published.version,
+                    target.server,
+                    published.added,
+                    published.removed,
+                    published.active,
+                    if published.unmatched_removes > 0 {
+                        format!(", {} removes matched nothing", published.unmatched_removes)
+                    } else {
+                        String::new()
+                    },
+                    if parsed.errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} bad lines skipped", parsed.errors.len())
+                    }
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CentralListCommand::Ls { args } => {
+            let target = central_target(&args)?;
+            let mut client = target.connect_to_read()?;
+            let all = lists::list(&mut client)
+                .map_err(|e| target.read_error("listing central lists", e))?;
+            if args.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "server": target.server, "lists": all })
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if all.is_empty() {
+                writeln!(out, "no central lists on {}", target.server)?;
+            }
+            for l in &all {
+                writeln!(
+                    out,
+                    "{:<24}  {:<9}  version {:>4}  {:>9} active  {}{}",
+                    escape(&l.name),
+                    l.kind,
+                    l.version,
+                    l.active,
+                    l.updated,
+                    if l.removed { "  (removed)" } else { "" }
+                )?;
+                for c in &l.stations {
+                    let state = match &c.error {
+                        Some(e) => format!("not taken: {}", escape(e)),
+                        None if c.version < l.version => "behind".to_owned(),
+                        None => "current".to_owned(),
+                    };
+                    writeln!(
+                        out,
+                        "    {:<20} holds version {} ({state}), pulled {}",
+                        escape(&c.station),
+                        c.version,
+                        c.pulled
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CentralListCommand::Rm { args, name } => {
+            let target = central_target(&args)?;
+            let mut client = target.connect_to_write()?;
+            match lists::remove(&mut client, &target, &name)? {
+                Some(version) => {
+                    writeln!(
+                        out,
+                        "central list {} removed as version {version} on {}; each desk removes its copy at its next pull",
+                        escape(&name),
+                        target.server
+                    )?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => anyhow::bail!(
+                    "no central list named {:?} on {} (see `scanstation central list ls`)",
+                    escape(&name),
+                    target.server
+                ),
+            }
+        }
+    }
 }
 
 fn central(command: CentralCommand) -> Result<ExitCode> {
@@ -1353,6 +1542,7 @@ fn central(command: CentralCommand) -> Result<ExitCode> {
     let when = |ms: Option<i64>| ms.map_or("-".to_owned(), crate::clock::rfc3339);
     let opt = |text: &Option<String>| escape(text.as_deref().unwrap_or("-"));
     match command {
+        CentralCommand::List { command } => central_list(command),
         CentralCommand::Conflicts { args } => {
             let (target, mut client) = central_client(&args)?;
             let conflicts = query::conflicts(&mut client)
@@ -1513,6 +1703,26 @@ fn central(command: CentralCommand) -> Result<ExitCode> {
                     writeln!(out, "{:<16} decisions: {}", "", parts.join(", "))?;
                 }
             }
+            for r in &report.recall {
+                let per_desk: Vec<String> = r
+                    .by_station
+                    .iter()
+                    .map(|(s, n)| format!("{} {n}", escape(s)))
+                    .collect();
+                writeln!(
+                    out,
+                    "recall {} (version {}): {} of {} found at all desks{}",
+                    escape(&r.list),
+                    r.version,
+                    r.found,
+                    r.total,
+                    if per_desk.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", per_desk.join(", "))
+                    }
+                )?;
+            }
             writeln!(
                 out,
                 "cross-desk conflicts: {} (scanstation central conflicts)",
@@ -1527,13 +1737,28 @@ fn sync_status(db: &DbArg, json: bool) -> Result<ExitCode> {
     let store = open_existing(db)?;
     let (head, _) = store.ledger_head()?;
     let statuses = store.sync_status()?;
+    let pulled = store.central_lists_pulled(None)?;
     let time = |ms: Option<i64>| ms.map(crate::clock::rfc3339);
     let mut out = std::io::stdout().lock();
     if json {
         let list: Vec<serde_json::Value> = statuses
             .iter()
             .map(|s| {
+                let lists: Vec<serde_json::Value> = pulled
+                    .iter()
+                    .filter(|p| p.url == s.url)
+                    .map(|p| {
+                        serde_json::json!({
+                            "name": p.name,
+                            "central_version": p.central_version,
+                            "local_version": p.local_version,
+                            "pulled": crate::clock::rfc3339(p.pulled_ms),
+                            "error": p.error,
+                        })
+                    })
+                    .collect();
                 serde_json::json!({
+                    "lists": lists,
                     "url": s.url,
                     "station": s.station,
                     "pushed_seq": s.pushed_seq,
@@ -1586,6 +1811,28 @@ fn sync_status(db: &DbArg, json: bool) -> Result<ExitCode> {
                 }
             }
             None => writeln!(out, "  last error: none")?,
+        }
+        for p in pulled.iter().filter(|p| p.url == s.url) {
+            // List names come from the server: escaped.
+            let held = match p.local_version {
+                Some(local) => format!(
+                    "central version {} (local version {local})",
+                    p.central_version
+                ),
+                None if p.central_version > 0 => {
+                    format!("removed at central version {}", p.central_version)
+                }
+                None => "none yet".to_owned(),
+            };
+            match &p.error {
+                Some(error) => writeln!(
+                    out,
+                    "  central list {}: {held}; newer version not taken: {}",
+                    escape(&p.name),
+                    escape(error)
+                )?,
+                None => writeln!(out, "  central list {}: {held}", escape(&p.name))?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -213,7 +213,7 @@ fn measure(
     build_s: f64,
 ) -> Result<Report> {
     let units = args.scans.div_ceil(3).max(1);
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     let (ledger_rows, _) = store.ledger_head()?;
     let uid = store.station_uid()?;
 
@@ -226,7 +226,7 @@ fn measure(
         args.batch_rows,
     );
     eprintln!("bench sync: pushing {ledger_rows} ledger rows");
-    let report = pusher.push(&store, &|| false)?;
+    let report = pusher.push(&mut store, &|| false)?;
     let push = PushFigures {
         rows: report.rows,
         seconds: report.elapsed.as_secs_f64(),

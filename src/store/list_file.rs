@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Store, StoreError};
-use crate::lists::{ImportMode, ImportReport, LineError, ListKind, parse};
+use crate::lists::{ImportMode, ImportReport, LineError, ListKind, ParsedList, parse};
 
 /// The most bad lines a [`ListError::BadLines`] message lists; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 100;
@@ -84,11 +84,23 @@ pub fn import_reader(
     skip_bad_lines: bool,
     now_ms: i64,
 ) -> Result<(ImportReport, Vec<LineError>), ListError> {
-    let path = origin;
+    let (parsed, mode) = parse_checked(origin, reader, skip_bad_lines)?;
+    let report = store.import_list(kind, name, &parsed.entries, mode, now_ms)?;
+    Ok((report, parsed.errors))
+}
+
+/// Parses a list and applies the bad-line rule of [`import_file`]: the parsed list (its
+/// skipped bad lines in `errors`) and whether it replaces the list or is a delta. The central
+/// `list import` publishes with the same rule, so a file means the same at a desk and centrally.
+pub fn parse_checked(
+    origin: &Path,
+    reader: impl std::io::BufRead,
+    skip_bad_lines: bool,
+) -> Result<(ParsedList, ImportMode), ListError> {
     let parsed = parse(reader);
     if !parsed.errors.is_empty() && (!skip_bad_lines || parsed.entries.is_empty()) {
         return Err(ListError::BadLines {
-            path: path.to_owned(),
+            path: origin.to_owned(),
             errors: parsed.errors,
         });
     }
@@ -97,8 +109,7 @@ pub fn import_reader(
     } else {
         ImportMode::Replace
     };
-    let report = store.import_list(kind, name, &parsed.entries, mode, now_ms)?;
-    Ok((report, parsed.errors))
+    Ok((parsed, mode))
 }
 
 #[cfg(test)]

@@ -193,7 +193,30 @@ fn span_floor(key: &str, span: i64) -> Option<String> {
     ))
 }
 
+/// Where a list version came from when a central server published it (src/sync/lists.rs):
+/// the server's URL without its password and the central version. The import records it in
+/// `central_lists_pulled` in its own transaction, so a station killed after the import never
+/// takes the same version twice.
+#[derive(Debug, Clone, Copy)]
+pub struct CentralOrigin<'a> {
+    pub url: &'a str,
+    pub version: i64,
+}
+
 impl Store {
+    /// [`Store::import_list`] for a version a central server published, recorded as taken.
+    pub fn import_central_list(
+        &mut self,
+        kind: ListKind,
+        name: &str,
+        entries: &[Entry],
+        mode: ImportMode,
+        now_ms: i64,
+        origin: CentralOrigin<'_>,
+    ) -> Result<ImportReport, StoreError> {
+        self.import_list_with(kind, name, entries, mode, now_ms, Some(origin))
+    }
+
     /// Imports `entries` into the list `name` in one transaction, creating the list (version 1)
     /// or making its next version.
     ///
@@ -210,6 +233,18 @@ impl Store {
         mode: ImportMode,
         now_ms: i64,
     ) -> Result<ImportReport, StoreError> {
+        self.import_list_with(kind, name, entries, mode, now_ms, None)
+    }
+
+    fn import_list_with(
+        &mut self,
+        kind: ListKind,
+        name: &str,
+        entries: &[Entry],
+        mode: ImportMode,
+        now_ms: i64,
+        origin: Option<CentralOrigin<'_>>,
+    ) -> Result<ImportReport, StoreError> {
         let previous_cache: i64 = self
             .conn
             .query_row("PRAGMA cache_size", [], |r| r.get(0))
@@ -217,7 +252,7 @@ impl Store {
         self.conn
             .pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)
             .map_err(|e| self.query_err(e))?;
-        let result = self.import_list_tx(kind, name, entries, mode, now_ms);
+        let result = self.import_list_tx(kind, name, entries, mode, now_ms, origin);
         // The import's result matters more than restoring the cache size, which only costs memory.
         let _ = self.conn.pragma_update(None, "cache_size", previous_cache);
         result
@@ -230,6 +265,7 @@ impl Store {
         entries: &[Entry],
         mode: ImportMode,
         now_ms: i64,
+        origin: Option<CentralOrigin<'_>>,
     ) -> Result<ImportReport, StoreError> {
         // A full list is inserted in index order, so the index grows at its right edge instead
         // of splitting pages all over; a delta keeps file order, where an add and a later
@@ -386,6 +422,10 @@ impl Store {
         )
         .map_err(err)?;
         super::chain::append_list_version(&tx, tx.last_insert_rowid()).map_err(err)?;
+        if let Some(origin) = origin {
+            super::sync_state::record_pulled(&tx, origin, name, Some(version), now_ms)
+                .map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(ImportReport {
             list: name.to_owned(),
@@ -455,6 +495,25 @@ impl Store {
     /// Deletes a list with all its entries and import history. Decisions that named it keep
     /// their own text copy of the hit. Returns false when there was no such list.
     pub fn remove_list(&mut self, name: &str) -> Result<bool, StoreError> {
+        self.remove_list_with(name, None)
+    }
+
+    /// [`Store::remove_list`] for a list its central server removed, recorded as taken (also
+    /// when the station no longer had the list).
+    pub fn remove_central_list(
+        &mut self,
+        name: &str,
+        now_ms: i64,
+        origin: CentralOrigin<'_>,
+    ) -> Result<bool, StoreError> {
+        self.remove_list_with(name, Some((origin, now_ms)))
+    }
+
+    fn remove_list_with(
+        &mut self,
+        name: &str,
+        origin: Option<(CentralOrigin<'_>, i64)>,
+    ) -> Result<bool, StoreError> {
         let path = self.path.clone();
         let err = |source: rusqlite::Error| StoreError::Query {
             path: path.clone(),
@@ -468,7 +527,11 @@ impl Store {
             .query_row("SELECT id FROM lists WHERE name = ?1", [name], |r| r.get(0))
             .optional()
             .map_err(err)?;
+        if let Some((origin, now_ms)) = origin {
+            super::sync_state::record_pulled(&tx, origin, name, None, now_ms).map_err(err)?;
+        }
         let Some(id) = id else {
+            tx.commit().map_err(err)?;
             return Ok(false);
         };
         super::chain::append_list_removed(&tx, id).map_err(err)?;

@@ -325,6 +325,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         pulled_ms INTEGER NOT NULL,
         PRIMARY KEY (kind, key)
     );",
+    // 12: the lists this station took from a central server (src/sync/lists.rs): per server
+    // and list, the central version it holds and the local version that import made, so a
+    // pull fetches only what is newer. `error` keeps why the last version could not be taken
+    // (a local list of the same name and another kind); `sync status` shows it.
+    "CREATE TABLE central_lists_pulled (
+        url TEXT NOT NULL,
+        name TEXT NOT NULL,
+        central_version INTEGER NOT NULL,
+        local_version INTEGER,
+        pulled_ms INTEGER NOT NULL,
+        error TEXT,
+        PRIMARY KEY (url, name)
+    );",
 ];
 
 #[cfg(test)]
@@ -428,6 +441,11 @@ mod tests {
         // 11: a conflict pulled from the central server.
         "INSERT INTO cross_desk_conflicts (kind, key, note, pulled_ms)
              VALUES ('imei', '35417803685978', 'desk1 unit 1 (serial C02XG1ABJGH5), desk2 unit 4 (serial R58M315CL4T)', 11000);",
+        // 12: a recall list taken from a central server, and one it could not take.
+        "INSERT INTO central_lists_pulled (url, name, central_version, local_version, pulled_ms, error)
+             VALUES ('postgres://scan@127.0.0.1:5432/central', 'recall-2026', 2, 2, 12000, NULL),
+                    ('postgres://scan@127.0.0.1:5432/central', 'blocked', 1, NULL, 12000,
+                     'a local list blocked exists with kind recall');",
     ];
 
     /// The schema the current code ends with: every table with its columns, every index and
@@ -439,6 +457,7 @@ mod tests {
         ("index", "scans_at"),
         ("index", "scans_unit"),
         ("index", "scans_value"),
+        ("index", "sqlite_autoindex_central_lists_pulled_1"),
         ("index", "sqlite_autoindex_cross_desk_conflicts_1"),
         ("index", "sqlite_autoindex_list_imports_1"),
         ("index", "sqlite_autoindex_lists_1"),
@@ -450,6 +469,10 @@ mod tests {
         ("index", "sqlite_autoindex_webhook_state_1"),
         ("index", "unit_identifiers_key"),
         ("index", "units_mode"),
+        (
+            "table",
+            "central_lists_pulled(url, name, central_version, local_version, pulled_ms, error)",
+        ),
         ("table", "cross_desk_conflicts(kind, key, note, pulled_ms)"),
         (
             "table",
@@ -697,7 +720,7 @@ mod tests {
         }
         assert_eq!(
             store.count("scans").expect("count"),
-            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7, 7, 7][version]
+            [0, 0, 3, 3, 4, 5, 6, 7, 7, 7, 7, 7, 7][version]
         );
         let lists = store.lists().expect("lists");
         if version >= 3 {

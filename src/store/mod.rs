@@ -17,10 +17,11 @@ mod sync_state;
 pub use backup::{BackupError, BackupReport, Checkpoint, backup};
 pub use chain::{BadRow, VerifyReport};
 pub use cross_desk::CrossDesk;
-pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader};
+pub use list_file::{ListError, MAX_LISTED_ERRORS, import_file, import_reader, parse_checked};
+pub use lists::CentralOrigin;
 pub use outbox::{OutboxKinds, OutboxRow, WebhookStatus};
 pub use records::{SharingUnit, Tx, UnitQuery};
-pub use sync_state::{LedgerRow, SyncStatus};
+pub use sync_state::{LedgerRow, PulledList, SyncStatus};
 
 use std::path::{Path, PathBuf};
 

@@ -2,9 +2,10 @@
 //! ledger rows to send, with the bodies that scans do not keep in the ledger, and per server
 //! (`sync_state`, migration 10) how far the last push got and what went wrong.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::chain;
+use super::lists::CentralOrigin;
 use super::{Store, StoreError};
 
 /// One ledger row as the central server takes it: the body is always there (rebuilt from
@@ -49,7 +50,111 @@ pub struct SyncStatus {
     pub next_attempt_ms: Option<i64>,
 }
 
+/// A list this station took from a central server, for `sync status` and the next pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulledList {
+    /// The server's URL without its password.
+    pub url: String,
+    pub name: String,
+    /// The central version this station holds (0: none yet).
+    pub central_version: i64,
+    /// The local version that import made; `None` after a central removal.
+    pub local_version: Option<i64>,
+    pub pulled_ms: i64,
+    /// Why the last newer version could not be taken.
+    pub error: Option<String>,
+}
+
+/// Records, in the transaction that applied it, that central version `origin.version` of
+/// `name` is taken; clears an earlier error.
+pub(super) fn record_pulled(
+    conn: &Connection,
+    origin: CentralOrigin<'_>,
+    name: &str,
+    local_version: Option<i64>,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO central_lists_pulled (url, name, central_version, local_version, pulled_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (url, name) DO UPDATE SET central_version = ?3, local_version = ?4,
+             pulled_ms = ?5, error = NULL",
+        params![origin.url, name, origin.version, local_version, now_ms],
+    )
+    .map(|_| ())
+}
+
 impl Store {
+    /// Records why a central list could not be taken; the version held stays as it was, so the
+    /// next pull tries again.
+    pub fn central_list_refused(
+        &self,
+        url: &str,
+        name: &str,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO central_lists_pulled (url, name, central_version, pulled_ms, error)
+                 VALUES (?1, ?2, 0, ?3, ?4)
+                 ON CONFLICT (url, name) DO UPDATE SET pulled_ms = ?3, error = ?4",
+                params![url, name, now_ms, error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// Records that central version `origin.version` of `name` needs nothing from this
+    /// station (a removal of a list it never took).
+    pub fn central_list_seen(
+        &self,
+        origin: CentralOrigin<'_>,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        record_pulled(&self.conn, origin, name, None, now_ms).map_err(|e| self.query_err(e))
+    }
+
+    /// The lists taken from central servers (all of them, or those of `url`), by server and name.
+    pub fn central_lists_pulled(&self, url: Option<&str>) -> Result<Vec<PulledList>, StoreError> {
+        if !self.has_table("central_lists_pulled")? {
+            return Ok(Vec::new());
+        }
+        let err = |e| self.query_err(e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT url, name, central_version, local_version, pulled_ms, error
+                 FROM central_lists_pulled WHERE ?1 IS NULL OR url = ?1 ORDER BY url, name",
+            )
+            .map_err(err)?;
+        stmt.query_map([url], |r| {
+            Ok(PulledList {
+                url: r.get(0)?,
+                name: r.get(1)?,
+                central_version: r.get(2)?,
+                local_version: r.get(3)?,
+                pulled_ms: r.get(4)?,
+                error: r.get(5)?,
+            })
+        })
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)
+    }
+
+    /// Whether the store has `table`: a store opened read-only may predate it.
+    fn has_table(&self, table: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.query_err(e))
+    }
+
     /// The ledger's last row: its sequence number and hash (0 and `None` before the first).
     pub fn ledger_head(&self) -> Result<(i64, Option<Vec<u8>>), StoreError> {
         self.conn
@@ -147,15 +252,7 @@ impl Store {
 
     /// Every server this store has pushed to or tried to, by URL.
     pub fn sync_status(&self) -> Result<Vec<SyncStatus>, StoreError> {
-        let has_table: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_state')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.query_err(e))?;
-        if !has_table {
+        if !self.has_table("sync_state")? {
             return Ok(Vec::new());
         }
         let err = |e| self.query_err(e);

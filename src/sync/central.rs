@@ -206,6 +206,63 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         FOR EACH ROW EXECUTE FUNCTION central_ledger_apply();
     SELECT central_apply(station, seq, kind, event, body) FROM ledger ORDER BY station, seq;
     "#,
+    // 3: lists published centrally (src/sync/lists.rs). Every version is kept with the entries
+    // it was made of, in file order (`central_list_entries`), so a station can replay deltas
+    // and anyone can see what a version said; `central_list_active` is the list as its latest
+    // version leaves it, which a station new to the list takes whole and the recall progress
+    // counts against. `central_list_pulls` is what each station last took, so the central
+    // side sees a desk still on an old version.
+    r#"
+    CREATE TABLE central_lists (
+        name text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('recall', 'blocklist', 'expected', 'shipped')),
+        version bigint NOT NULL,
+        removed boolean NOT NULL DEFAULT false,
+        updated timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE central_list_versions (
+        name text NOT NULL REFERENCES central_lists (name),
+        version bigint NOT NULL,
+        mode text NOT NULL CHECK (mode IN ('replace', 'delta', 'remove')),
+        source text NOT NULL,
+        sha256 bytea,
+        entries bigint NOT NULL,
+        published timestamptz NOT NULL DEFAULT now(),
+        published_by text NOT NULL DEFAULT current_user,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TABLE central_list_entries (
+        name text NOT NULL,
+        version bigint NOT NULL,
+        n bigint NOT NULL,
+        remove boolean NOT NULL,
+        match text NOT NULL,
+        lo text NOT NULL,
+        hi text,
+        reason text NOT NULL,
+        line bigint NOT NULL,
+        PRIMARY KEY (name, version, n),
+        FOREIGN KEY (name, version) REFERENCES central_list_versions (name, version)
+    );
+    CREATE TABLE central_list_active (
+        name text NOT NULL REFERENCES central_lists (name),
+        match text NOT NULL,
+        lo text NOT NULL,
+        hi text,
+        reason text NOT NULL,
+        line bigint NOT NULL,
+        added_version bigint NOT NULL
+    );
+    CREATE INDEX central_list_active_key ON central_list_active (name, match, lo);
+    CREATE TABLE central_list_pulls (
+        station text NOT NULL REFERENCES stations (name),
+        name text NOT NULL REFERENCES central_lists (name),
+        version bigint NOT NULL,
+        error text,
+        pulled timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (station, name)
+    );
+    "#,
 ];
 
 /// Why the central schema could not be checked or brought up to date.

@@ -18,6 +18,7 @@
 //! from 0.5 s to 60 s while the server is away. The event loop only wakes it.
 
 pub(crate) mod central;
+pub(crate) mod lists;
 pub(crate) mod query;
 
 /// The throwaway PostgreSQL cluster of the tests, shared with `scanstation bench sync`.
@@ -41,6 +42,8 @@ use crate::store::{LedgerRow, Store, StoreError};
 /// An idle pusher pulls the cross-desk conflicts at most this often (after a push that sent
 /// rows, at once).
 const CONFLICTS_EVERY: Duration = Duration::from_secs(30);
+/// A pusher looks for new central list versions at most this often (and on each new connection).
+const LISTS_EVERY: Duration = Duration::from_secs(5);
 /// Rows per PostgreSQL transaction unless `[sync] batch_rows` says otherwise.
 pub(crate) const BATCH_ROWS: usize = 2000;
 /// How long a connection attempt may take when the URL does not say (`connect_timeout`).
@@ -152,6 +155,15 @@ pub(crate) enum SyncError {
         server: String,
         found: i64,
         known: usize,
+    },
+    #[error(
+        "PostgreSQL at {server}: central list '{name}' is a {stored} list and cannot take a {requested} file; remove it first (central list rm) to reuse the name"
+    )]
+    CentralListKind {
+        server: String,
+        name: String,
+        stored: String,
+        requested: &'static str,
     },
     #[error("the push was stopped")]
     Stopped,
@@ -275,6 +287,35 @@ impl Target {
             });
         }
         Ok(client)
+    }
+
+    /// Connects for a central command that writes (publishing lists): like a station's push,
+    /// it creates or brings the central schema up to date first.
+    pub(crate) fn connect_to_write(&self) -> Result<Client, SyncError> {
+        let mut client = self.connect()?;
+        self.migrate(&mut client, central::MIGRATIONS.len())?;
+        Ok(client)
+    }
+
+    /// Runs the central migrations up to `upto`, with the errors an operator can act on.
+    fn migrate(&self, client: &mut Client, upto: usize) -> Result<(), SyncError> {
+        let server = self.server.clone();
+        match central::migrate(client, upto) {
+            Ok(_) => Ok(()),
+            Err(central::SchemaError::Newer { found, known }) => Err(SyncError::SchemaNewer {
+                server,
+                found,
+                known,
+            }),
+            Err(err @ central::SchemaError::Foreign { .. }) => Err(SyncError::NotCentral {
+                server,
+                source: err,
+            }),
+            Err(central::SchemaError::Migrate { source, .. })
+            | Err(central::SchemaError::Db(source)) => {
+                Err(self.error("migrating the central schema", source))
+            }
+        }
     }
 
     /// What a failed read query means (the central commands' errors).
@@ -451,6 +492,8 @@ pub(crate) struct Pusher {
     schema: usize,
     /// When the cross-desk conflicts were last pulled.
     conflicts_pulled: Option<Instant>,
+    /// When the central lists were last looked at.
+    lists_pulled: Option<Instant>,
 }
 
 impl Pusher {
@@ -463,6 +506,7 @@ impl Pusher {
             client: None,
             schema: central::MIGRATIONS.len(),
             conflicts_pulled: None,
+            lists_pulled: None,
         }
     }
 
@@ -479,7 +523,7 @@ impl Pusher {
     /// the server's head.
     pub(crate) fn push(
         &mut self,
-        store: &Store,
+        store: &mut Store,
         stop: &dyn Fn() -> bool,
     ) -> Result<PushReport, SyncError> {
         let result = self.push_inner(store, stop);
@@ -491,7 +535,7 @@ impl Pusher {
 
     fn push_inner(
         &mut self,
-        store: &Store,
+        store: &mut Store,
         stop: &dyn Fn() -> bool,
     ) -> Result<PushReport, SyncError> {
         let started = Instant::now();
@@ -531,6 +575,7 @@ impl Pusher {
             store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
         }
         self.pull_conflicts(store, rows_sent > 0 || fresh)?;
+        self.pull_lists(store, fresh)?;
         Ok(PushReport {
             from_seq,
             to_seq: seq,
@@ -583,6 +628,28 @@ impl Pusher {
         Ok(())
     }
 
+    /// Takes the central lists' versions this station does not hold (see `lists`): on a new
+    /// connection, and otherwise at most every `LISTS_EVERY`, so a list published centrally
+    /// reaches an idle desk within seconds without a query after every scan.
+    fn pull_lists(&mut self, store: &mut Store, fresh: bool) -> Result<(), SyncError> {
+        if self.schema < central::MIGRATIONS.len() {
+            return Ok(());
+        }
+        if !fresh
+            && self
+                .lists_pulled
+                .is_some_and(|at| at.elapsed() < LISTS_EVERY)
+        {
+            return Ok(());
+        }
+        let target = self.target.clone();
+        let station = self.station.clone();
+        let client = self.client()?;
+        lists::pull(client, &target, &station, store)?;
+        self.lists_pulled = Some(Instant::now());
+        Ok(())
+    }
+
     fn client(&mut self) -> Result<&mut Client, SyncError> {
         self.client.as_mut().ok_or_else(|| SyncError::Unreachable {
             server: self.target.server.clone(),
@@ -594,26 +661,7 @@ impl Pusher {
     /// name another store holds.
     fn prepare(&self, client: &mut Client) -> Result<(), SyncError> {
         let server = self.target.server.clone();
-        match central::migrate(client, self.schema) {
-            Ok(_) => {}
-            Err(central::SchemaError::Newer { found, known }) => {
-                return Err(SyncError::SchemaNewer {
-                    server,
-                    found,
-                    known,
-                });
-            }
-            Err(err @ central::SchemaError::Foreign { .. }) => {
-                return Err(SyncError::NotCentral {
-                    server,
-                    source: err,
-                });
-            }
-            Err(central::SchemaError::Migrate { source, .. })
-            | Err(central::SchemaError::Db(source)) => {
-                return Err(self.target.error("migrating the central schema", source));
-            }
-        }
+        self.target.migrate(client, self.schema)?;
         let err = |e| self.target.error("registering the station", e);
         let mut tx = client.transaction().map_err(err)?;
         tx.execute(
@@ -758,10 +806,10 @@ pub(crate) fn push_once(
     batch_rows: usize,
 ) -> Result<(Target, PushReport), SyncError> {
     let target = Target::parse(url)?;
-    let store = Store::open_for_delivery(db)?;
+    let mut store = Store::open_for_delivery(db)?;
     let uid = store.station_uid()?;
     let mut pusher = Pusher::new(target.clone(), station, &uid, batch_rows);
-    match pusher.push(&store, &|| false) {
+    match pusher.push(&mut store, &|| false) {
         Ok(report) => Ok((target, report)),
         Err(err) => {
             let message = crate::error::Chain(&err).to_string();
@@ -867,7 +915,7 @@ impl Job {
     fn run(mut self, woken: &Receiver<()>) {
         let url = self.pusher.target().key.clone();
         let station = self.pusher.station().to_owned();
-        let store = match Store::open_for_delivery(&self.db) {
+        let mut store = match Store::open_for_delivery(&self.db) {
             Ok(store) => store,
             Err(err) => {
                 tracing::error!(url = %url, error = %crate::error::Chain(&err), "cannot open the database for sync; nothing is pushed in this run");
@@ -880,7 +928,7 @@ impl Job {
             if stopped(woken) {
                 return;
             }
-            match self.pusher.push(&store, &|| stopped(woken)) {
+            match self.pusher.push(&mut store, &|| stopped(woken)) {
                 Ok(report) => {
                     if failures > 0 {
                         tracing::info!(url = %url, station = %station, failed_attempts = failures, head = report.to_seq, "central server is back; pushing again");
@@ -895,7 +943,7 @@ impl Job {
                             // The station is closing: the rows of its last commits go out if
                             // the server takes them within the grace; what does not is sent
                             // at the next start.
-                            self.final_push(&store);
+                            self.final_push(&mut store);
                             return;
                         }
                     }
@@ -928,7 +976,7 @@ impl Job {
 
 impl Job {
     /// One last push at exit, given up between batches after `FINAL_PUSH`.
-    fn final_push(&mut self, store: &Store) {
+    fn final_push(&mut self, store: &mut Store) {
         let deadline = Instant::now() + FINAL_PUSH;
         if let Err(err) = self.pusher.push(store, &|| Instant::now() > deadline)
             && !matches!(err, SyncError::Stopped)

@@ -256,6 +256,8 @@ pub(crate) struct StationReport {
 pub(crate) struct Report {
     pub stations: Vec<StationReport>,
     pub totals: StationReport,
+    /// Per live central recall list: entries found at any desk, of all.
+    pub recall: Vec<super::lists::RecallProgress>,
     pub cross_desk_conflicts: i64,
 }
 
@@ -318,9 +320,11 @@ pub(crate) fn report(client: &mut Client) -> Result<Report, postgres::Error> {
         }
     }
     let cross_desk_conflicts = conflicts(client)?.len() as i64;
+    let recall = super::lists::recall_progress(client)?;
     Ok(Report {
         stations,
         totals,
+        recall,
         cross_desk_conflicts,
     })
 }

@@ -123,12 +123,12 @@ fn an_older_central_schema_is_migrated_with_the_rows_it_holds() {
     cluster.create_db("central");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("desk.db");
-    let store = store_with_units(&path, 1, 3);
+    let mut store = store_with_units(&path, 1, 3);
     let uid = store.station_uid().expect("uid");
     let target = Target::parse(&cluster.url("central")).expect("url");
     let mut old = Pusher::new(target.clone(), "desk1", &uid, 4);
     old.schema = 1;
-    let report = old.push(&store, &|| false).expect("push at schema 1");
+    let report = old.push(&mut store, &|| false).expect("push at schema 1");
     assert_eq!(report.rows, store.ledger_head().expect("head").0);
     assert_eq!(
         cluster.psql("central", "SELECT version FROM central_schema"),
@@ -139,10 +139,10 @@ fn an_older_central_schema_is_migrated_with_the_rows_it_holds() {
         "t"
     );
     drop(store);
-    let store = store_with_units(&path, 4, 2);
+    let mut store = store_with_units(&path, 4, 2);
     let mut new = Pusher::new(target, "desk1", &uid, 4);
     let report = new
-        .push(&store, &|| false)
+        .push(&mut store, &|| false)
         .expect("push at the current schema");
     assert_eq!(report.to_seq, store.ledger_head().expect("head").0);
     assert_eq!(
