@@ -19,6 +19,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// The password of the cluster's `postgres` user over TCP (local socket connections trust).
 pub const PASSWORD: &str = "secret";
@@ -166,19 +167,75 @@ impl Cluster {
     }
 
     fn tool(&self, name: &str, args: &[&std::ffi::OsStr]) -> Result<Output, String> {
-        let program = self.bin.join(name);
+        self.run_as_owner(&self.bin.join(name), args)
+    }
+
+    /// Runs `program` as the cluster's owner, in the cluster's folder.
+    fn run_as_owner(&self, program: &Path, args: &[&std::ffi::OsStr]) -> Result<Output, String> {
         let mut cmd = if self.as_postgres {
             let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(&program);
+            cmd.args(["-u", "postgres", "--"]).arg(program);
             cmd
         } else {
-            Command::new(&program)
+            Command::new(program)
         };
         cmd.args(args)
             .current_dir(&self.dir)
             .env("LC_ALL", "C")
             .output()
             .map_err(|e| format!("cannot run {}: {e}", program.display()))
+    }
+
+    /// Turns TLS on with a server certificate for 127.0.0.1 signed by a private CA made here
+    /// (with the `openssl` tool, as the cluster's owner, so the key is its own), and returns
+    /// the CA's certificate file; `None` (with a note) without openssl.
+    pub fn enable_tls(&self) -> Option<PathBuf> {
+        let Some(openssl) = ["/usr/bin/openssl", "/bin/openssl", "/usr/local/bin/openssl"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+        else {
+            missing("the openssl tool not found");
+            return None;
+        };
+        let script = format!(
+            "set -e
+             {o} req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+                 -subj /CN=scanstation-test-ca 2>/dev/null
+             {o} req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+                 -subj /CN=127.0.0.1 2>/dev/null
+             printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+             {o} x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                 -out server.crt -days 2 -extfile server.ext 2>/dev/null
+             chmod 600 server.key",
+            o = openssl.display()
+        );
+        let out = self
+            .run_as_owner(Path::new("/bin/sh"), &["-c".as_ref(), script.as_ref()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "making certificates: {}", text(&out));
+        for setting in [
+            format!(
+                "ssl_cert_file = '{}'",
+                self.dir.join("server.crt").display()
+            ),
+            format!("ssl_key_file = '{}'", self.dir.join("server.key").display()),
+            "ssl = on".to_owned(),
+        ] {
+            self.psql("postgres", &format!("ALTER SYSTEM SET {setting}"));
+        }
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        // The reload is asynchronous: wait until new connections see it.
+        for _ in 0..100 {
+            if self.psql("postgres", "SHOW ssl") == "on" {
+                return Some(self.dir.join("ca.crt"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the server did not turn TLS on: {}",
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
     }
 
     /// Starts (or restarts) the server and waits until it takes connections.

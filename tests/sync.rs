@@ -549,3 +549,62 @@ fn run_pushes_in_the_background_and_keeps_working_while_the_server_is_away() {
     let text = stdout(&text);
     assert!(text.contains("backlog 0"), "{text}");
 }
+
+/// A central server whose certificate a private CA signed: reached with libpq's
+/// `sslrootcert=PATH`, refused without it, and a CA file that cannot be used is named.
+#[test]
+fn a_server_behind_a_private_ca_is_reached_with_sslrootcert() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let Some(ca) = cluster.enable_tls() else {
+        return;
+    };
+    cluster.create_db("central");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("desk.db");
+    station(&db, &units(1, 2), None);
+    let base = cluster.url("central");
+
+    // Without the CA the server's certificate is not trusted, and the push says so.
+    let err = sync_err(&db, &format!("{base}?sslmode=require"), "desk1");
+    assert!(
+        err.contains(&cluster.server("central")) && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert!(!err.contains(crate::pg::PASSWORD), "{err}");
+
+    // With it (percent-encoded, as a URL may carry it), over TLS: `sslmode=require` fails
+    // rather than fall back to a plain connection.
+    let encoded = ca.display().to_string().replace('/', "%2F");
+    let out = sync_ok(
+        &db,
+        &format!("{base}?sslmode=require&sslrootcert={encoded}"),
+        "desk1",
+    );
+    assert!(out.contains("desk1"), "{out}");
+    assert_eq!(
+        central_count(&cluster, "central", "SELECT count(*) FROM central_units"),
+        2
+    );
+
+    // A CA file that is missing or not PEM is named, and nothing is pushed.
+    let nope = dir.path().join("nope.pem");
+    let err = sync_err(
+        &db,
+        &format!("{base}?sslrootcert={}", nope.display()),
+        "desk1",
+    );
+    assert!(
+        err.contains("the sslrootcert file") && err.contains("nope.pem"),
+        "{err}"
+    );
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").expect("write");
+    let err = sync_err(
+        &db,
+        &format!("{base}?sslrootcert={}", junk.display()),
+        "desk1",
+    );
+    assert!(err.contains("holds no PEM certificate"), "{err}");
+}

@@ -36,9 +36,15 @@ pub struct SyncArgs {
     /// Scans in the store's backlog (units of a serial and two IMEIs, so a third as many units).
     #[arg(long, default_value_t = 1_000_000)]
     scans: usize,
-    /// Scans acknowledged in each latency phase (with and without sync), one at a time.
-    #[arg(long, default_value_t = 2000)]
+    /// Scans acknowledged in each latency phase (with and without sync), one at a time. Each
+    /// phase's blocks must last several seconds, or the background push, which gives way to
+    /// a busy desk for up to 2 s, is measured only while it waits.
+    #[arg(long, default_value_t = 20_000)]
     ack_scans: usize,
+    /// A pause after each acknowledgement, as an operator takes between labels (0: scans
+    /// back to back, the hardest case for the push, which then only sends small batches).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    think_ms: u64,
     /// A PostgreSQL server to use instead of a throwaway cluster; its user must be allowed to
     /// create databases.
     #[arg(long, value_name = "URL")]
@@ -75,6 +81,8 @@ struct PushFigures {
 #[derive(Debug, Serialize)]
 struct AckFigures {
     blocks_per_phase: usize,
+    /// The pause after each acknowledgement.
+    think_ms: u64,
     no_sync: Spread,
     sync_running: Spread,
     p99_sync_minus_no_sync_ms: f64,
@@ -114,9 +122,10 @@ pub(crate) fn run(args: &SyncArgs) -> Result<()> {
         );
         let a = &report.ack;
         println!(
-            "bench sync: ack latency, {} scans per phase in {} alternating blocks: no sync p50 {:.2} ms p99 {:.2} ms max {:.2} ms; sync pushing p50 {:.2} ms p99 {:.2} ms max {:.2} ms; p99 difference {:+.2} ms ({} rows pushed during the sync blocks, backlog left at the end: {})",
+            "bench sync: ack latency, {} scans per phase in {} alternating blocks, {} ms between scans: no sync p50 {:.2} ms p99 {:.2} ms max {:.2} ms; sync pushing p50 {:.2} ms p99 {:.2} ms max {:.2} ms; p99 difference {:+.2} ms ({} rows pushed during the sync blocks, backlog left at the end: {})",
             a.no_sync.count,
             a.blocks_per_phase,
+            a.think_ms,
             a.no_sync.p50_ms,
             a.no_sync.p99_ms,
             a.no_sync.max_ms,
@@ -270,7 +279,7 @@ fn measure(
             sent += block;
             if sync_on {
                 let before = head(&mut watch, "bench-ack");
-                with.extend(station(&syncing, db, &scans)?);
+                with.extend(station(&syncing, db, &scans, args.think_ms)?);
                 let after = head(&mut watch, "bench-ack");
                 pushed_during += after - before;
                 let local = Store::open_read_only(db)?
@@ -279,7 +288,7 @@ fn measure(
                     .unwrap_or(0);
                 left_at_end = after < local;
             } else {
-                without.extend(station(&plain, db, &scans)?);
+                without.extend(station(&plain, db, &scans, args.think_ms)?);
             }
         }
     }
@@ -292,6 +301,7 @@ fn measure(
         push,
         ack: AckFigures {
             blocks_per_phase: ACK_BLOCKS,
+            think_ms: args.think_ms,
             p99_sync_minus_no_sync_ms: sync_running.p99_ms - no_sync.p99_ms,
             no_sync,
             sync_running,
@@ -303,7 +313,7 @@ fn measure(
 
 /// Runs the station with `config` on `db`, sends `scans` one at a time and returns each one's
 /// latency from the write to its acknowledgement line, in milliseconds.
-fn station(config: &Path, db: &Path, scans: &[String]) -> Result<Vec<f64>> {
+fn station(config: &Path, db: &Path, scans: &[String], think_ms: u64) -> Result<Vec<f64>> {
     let mut child = Command::new(std::env::current_exe()?)
         .args(["run", "--json", "--config"])
         .arg(config)
@@ -345,6 +355,9 @@ fn station(config: &Path, db: &Path, scans: &[String]) -> Result<Vec<f64>> {
         stdin.flush()?;
         ack(&mut stdout)?;
         ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        if think_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(think_ms));
+        }
     }
     drop(stdin);
     let status = child.wait()?;

@@ -17,12 +17,37 @@ pub struct CrossDesk {
 
 impl Store {
     /// Replaces the kept conflicts with `conflicts`, in one transaction, so the station never
-    /// sees half of a pull. Returns how many are kept.
+    /// sees half of a pull. Returns how many are kept. When the pull holds what is kept
+    /// already nothing is written: a write would take the store's lock that the desk's next
+    /// acknowledgement may be waiting for, after every push.
     pub fn replace_cross_desk(
         &self,
         conflicts: &[(String, String, String)],
         now_ms: i64,
     ) -> Result<usize, StoreError> {
+        let mut wanted: Vec<(&str, &str, &str)> = conflicts
+            .iter()
+            .filter(|(kind, _, _)| IdKind::parse(kind).is_some())
+            .map(|(kind, key, note)| (kind.as_str(), key.as_str(), note.as_str()))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
+        let kept: Vec<(String, String, String)> = self
+            .conn
+            .prepare_cached("SELECT kind, key, note FROM cross_desk_conflicts ORDER BY kind, key")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .map_err(|e| self.query_err(e))?;
+        if kept.len() == wanted.len()
+            && kept
+                .iter()
+                .zip(&wanted)
+                .all(|(k, w)| (k.0.as_str(), k.1.as_str(), k.2.as_str()) == *w)
+        {
+            return Ok(kept.len());
+        }
         let tx = self
             .conn
             .unchecked_transaction()

@@ -28,6 +28,7 @@ pub(crate) mod pg;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -42,6 +43,22 @@ use crate::store::{LedgerRow, Store, StoreError};
 /// An idle pusher pulls the cross-desk conflicts at most this often (after a push that sent
 /// rows, at once).
 const CONFLICTS_EVERY: Duration = Duration::from_secs(30);
+/// After a push that sent rows, the conflicts are pulled again once this much time has passed.
+const CONFLICTS_AFTER_PUSH: Duration = Duration::from_secs(5);
+/// The background push gives way to the desk: while the desk committed within `QUIET`, it
+/// waits before each batch until the desk has been quiet that long, but never more than
+/// `MAX_DEFER` after its last batch, and then sends at most `BUSY_BATCH_ROWS`. A desk scanning
+/// without a pause still gets its rows out (at least 125 rows/s, a hundred times what a person
+/// scans), and an acknowledgement rarely meets a batch in flight.
+const QUIET: Duration = Duration::from_millis(300);
+/// A desk that committed within this is still at work (between two labels): batches stay
+/// small, so the next scan meets at most a short one.
+const WARM: Duration = Duration::from_secs(5);
+const MAX_DEFER: Duration = Duration::from_secs(2);
+const BUSY_BATCH_ROWS: usize = 250;
+/// During a long push, progress is written to `sync_state` at most this often (and at its end):
+/// each write takes the store's write lock, which a desk's acknowledgement may wait for.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// A pusher looks for new central list versions at most this often (and on each new connection).
 const LISTS_EVERY: Duration = Duration::from_secs(5);
 /// Rows per PostgreSQL transaction unless `[sync] batch_rows` says otherwise.
@@ -70,6 +87,8 @@ pub(crate) enum SyncError {
     BadUrl { reason: String },
     #[error("cannot set up TLS for PostgreSQL")]
     Tls(#[source] rustls::Error),
+    #[error("the sslrootcert file {} cannot be used: {reason}", crate::term::path(.path))]
+    RootCert { path: PathBuf, reason: String },
     #[error("cannot reach PostgreSQL at {server} ({reason})")]
     Unreachable { server: String, reason: String },
     #[error("PostgreSQL at {server} refused the password for user {user}")]
@@ -199,6 +218,9 @@ pub(crate) struct Target {
     /// server's `sync_state` row.
     pub(crate) key: String,
     user: String,
+    /// The CA file of a server whose certificate a private CA signed (`sslrootcert=PATH`);
+    /// `None`: the public web roots.
+    root_cert: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Target {
@@ -216,10 +238,10 @@ impl Target {
                 reason: "it must start with postgres:// or postgresql://".to_owned(),
             });
         }
+        let (url, root_cert) = split_root_cert(url.trim());
         // The parser's message never quotes the URL, so it cannot leak the password.
         let mut config: postgres::Config =
-            url.trim()
-                .parse()
+            url.parse()
                 .map_err(|e: postgres::Error| SyncError::BadUrl {
                     reason: e.to_string(),
                 })?;
@@ -243,6 +265,7 @@ impl Target {
             format!("{host}:{port}")
         };
         Ok(Target {
+            root_cert,
             server: format!("{host_port}/{db}"),
             key: format!("postgres://{user}@{host_port}/{db}"),
             user,
@@ -325,7 +348,7 @@ impl Target {
 
     fn connect(&self) -> Result<Client, SyncError> {
         self.config
-            .connect(tls()?)
+            .connect(tls(self.root_cert.as_deref())?)
             .map_err(|e| self.connect_error(e))
     }
 
@@ -443,10 +466,87 @@ fn io_reason(io: &std::io::Error) -> String {
 
 /// The TLS connector: rustls with ring (already in the build for ureq) and the webpki roots,
 /// so no system OpenSSL is needed.
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, SyncError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// Takes libpq's `sslrootcert=PATH` out of a URL's query, since the PostgreSQL client here does
+/// not know it: the URL without it, and the path (percent-decoded). `sslrootcert=system` is
+/// libpq's name for the usual roots, so it gives no path.
+fn split_root_cert(url: &str) -> (String, Option<PathBuf>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut root_cert = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.split_once('=') {
+            Some(("sslrootcert", value)) => {
+                let value = percent_decode(value);
+                if value != "system" {
+                    root_cert = Some(PathBuf::from(value));
+                }
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if kept.is_empty() {
+        (base.to_owned(), root_cert)
+    } else {
+        (format!("{base}?{}", kept.join("&")), root_cert)
+    }
+}
+
+/// `%XX` escapes decoded; a malformed escape is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The roots a server certificate is checked against: the CA file's certificates, or the
+/// public web roots.
+fn roots(root_cert: Option<&Path>) -> Result<rustls::RootCertStore, SyncError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let Some(path) = root_cert else {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(roots);
+    };
+    let bad = |reason: String| SyncError::RootCert {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
+        let cert = cert.map_err(|e| bad(format!("not a PEM certificate file ({e})")))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("a certificate in it is not usable ({e})")))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("it holds no PEM certificate".to_owned()));
+    }
+    Ok(roots)
+}
+
+fn tls(root_cert: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, SyncError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = roots(root_cert)?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(SyncError::Tls)?
@@ -481,6 +581,55 @@ pub(crate) struct PushReport {
     pub elapsed: Duration,
 }
 
+/// When the desk last committed, shared by the event loop (through `Background::wake`) and
+/// the background pusher, so the push can give way to acknowledgements.
+#[derive(Debug)]
+pub(crate) struct Pace {
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last commit (0: none yet).
+    last_commit_ms: AtomicU64,
+}
+
+impl Pace {
+    pub(crate) fn new() -> Pace {
+        Pace {
+            epoch: Instant::now(),
+            last_commit_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Marks a commit now.
+    pub(crate) fn committed(&self) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_commit_ms.store(ms.max(1), Ordering::Relaxed);
+    }
+
+    /// Whether the desk committed within `within`.
+    fn committed_within(&self, within: Duration) -> bool {
+        let last = self.last_commit_ms.load(Ordering::Relaxed);
+        if last == 0 {
+            return false;
+        }
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(last) < within.as_millis() as u64
+    }
+
+    /// Waits while the desk is busy, at most until `MAX_DEFER` after `last_batch`; returns
+    /// whether the desk is still at work (then the next batch is a small one).
+    fn give_way(&self, last_batch: Instant, stop: &dyn Fn() -> bool) -> Result<bool, SyncError> {
+        while self.committed_within(QUIET) {
+            if last_batch.elapsed() >= MAX_DEFER {
+                return Ok(true);
+            }
+            if stop() {
+                return Err(SyncError::Stopped);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(self.committed_within(WARM))
+    }
+}
+
 /// Pushes one store to one server, keeping the connection between pushes.
 pub(crate) struct Pusher {
     target: Target,
@@ -494,6 +643,11 @@ pub(crate) struct Pusher {
     conflicts_pulled: Option<Instant>,
     /// When the central lists were last looked at.
     lists_pulled: Option<Instant>,
+    /// The desk's commits, for a push that gives way to them (`None`: push flat out, as
+    /// `sync --to` and the throughput benchmark do).
+    pace: Option<Arc<Pace>>,
+    /// When the last batch went out (or the push started), for `Pace::give_way`.
+    last_batch: Instant,
 }
 
 impl Pusher {
@@ -507,7 +661,29 @@ impl Pusher {
             schema: central::MIGRATIONS.len(),
             conflicts_pulled: None,
             lists_pulled: None,
+            pace: None,
+            last_batch: Instant::now(),
         }
+    }
+
+    /// Makes the pusher give way to the desk's commits (see `QUIET`).
+    pub(crate) fn with_pace(mut self, pace: Arc<Pace>) -> Pusher {
+        self.pace = Some(pace);
+        self
+    }
+
+    /// How many rows the next batch may hold, after giving way to the desk if it is busy.
+    fn next_batch_rows(&mut self, stop: &dyn Fn() -> bool) -> Result<usize, SyncError> {
+        let Some(pace) = &self.pace else {
+            return Ok(self.batch_rows);
+        };
+        let still_busy = pace.give_way(self.last_batch, stop)?;
+        self.last_batch = Instant::now();
+        Ok(if still_busy {
+            self.batch_rows.min(BUSY_BATCH_ROWS)
+        } else {
+            self.batch_rows
+        })
     }
 
     pub(crate) fn target(&self) -> &Target {
@@ -549,31 +725,26 @@ impl Pusher {
         let from_seq = seq;
         self.check_head(store, seq, prev.as_deref())?;
         let mut rows_sent = 0i64;
-        loop {
-            if stop() {
-                return Err(SyncError::Stopped);
-            }
-            let rows = store.ledger_rows(seq, self.batch_rows)?;
-            if rows.is_empty() {
-                break;
-            }
-            let (good, bad) = checked(&rows, seq, prev.as_deref());
-            // The rows before a bad one are sound: they go out, so the server holds all that
-            // can be trusted, and the error names the first that cannot.
-            if let Some(last) = good.last() {
-                self.send(good)?;
-                rows_sent += good.len() as i64;
-                (seq, prev) = (last.seq, Some(last.hash.clone()));
-                store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
-            }
-            if let Some(bad) = bad {
-                return Err(bad);
-            }
+        let mut recorded = (seq, Instant::now());
+        let result = self.send_after(
+            store,
+            stop,
+            &mut seq,
+            &mut prev,
+            &mut rows_sent,
+            &mut recorded,
+        );
+        // What the server acknowledged is recorded even when the push stopped on an error.
+        if seq != recorded.0 {
+            store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
         }
+        result?;
         if rows_sent == 0 && fresh {
             // A first push with nothing to send still records that the server is reached.
             store.sync_pushed(&self.target.key, &self.station, seq, clock::now_ms())?;
         }
+        // The pulls' queries cost the server more than a small batch: they give way too.
+        self.next_batch_rows(stop)?;
         self.pull_conflicts(store, rows_sent > 0 || fresh)?;
         self.pull_lists(store, fresh)?;
         Ok(PushReport {
@@ -582,6 +753,43 @@ impl Pusher {
             rows: rows_sent,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Sends the rows after (`seq`, `prev`) in batches until none are left, moving them on.
+    fn send_after(
+        &mut self,
+        store: &Store,
+        stop: &dyn Fn() -> bool,
+        seq: &mut i64,
+        prev: &mut Option<Vec<u8>>,
+        rows_sent: &mut i64,
+        recorded: &mut (i64, Instant),
+    ) -> Result<(), SyncError> {
+        loop {
+            if stop() {
+                return Err(SyncError::Stopped);
+            }
+            let limit = self.next_batch_rows(stop)?;
+            let rows = store.ledger_rows(*seq, limit)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let (good, bad) = checked(&rows, *seq, prev.as_deref());
+            // The rows before a bad one are sound: they go out, so the server holds all that
+            // can be trusted, and the error names the first that cannot.
+            if let Some(last) = good.last() {
+                self.send(good)?;
+                *rows_sent += good.len() as i64;
+                (*seq, *prev) = (last.seq, Some(last.hash.clone()));
+                if recorded.1.elapsed() >= PROGRESS_EVERY {
+                    store.sync_pushed(&self.target.key, &self.station, *seq, clock::now_ms())?;
+                    *recorded = (*seq, Instant::now());
+                }
+            }
+            if let Some(bad) = bad {
+                return Err(bad);
+            }
+        }
     }
 
     /// Brings the store's copy of the cross-desk conflicts up to date, so the station can tell
@@ -593,11 +801,15 @@ impl Pusher {
         if self.schema < central::MIGRATIONS.len() {
             return Ok(());
         }
-        if !changed
-            && self
-                .conflicts_pulled
-                .is_some_and(|at| at.elapsed() < CONFLICTS_EVERY)
-        {
+        // The query reads every desk's identifiers, which costs the server far more than a
+        // push of a few rows: after a push that sent rows it waits `CONFLICTS_AFTER_PUSH`, so a
+        // desk scanning steadily does not run it once per scan.
+        let wait = if changed {
+            CONFLICTS_AFTER_PUSH
+        } else {
+            CONFLICTS_EVERY
+        };
+        if self.conflicts_pulled.is_some_and(|at| at.elapsed() < wait) {
             return Ok(());
         }
         let target = self.target.clone();
@@ -829,6 +1041,7 @@ pub(crate) struct Background {
     wake: SyncSender<()>,
     handle: JoinHandle<()>,
     key: String,
+    pace: Arc<Pace>,
 }
 
 /// Errors that keep the background pusher from starting.
@@ -850,20 +1063,27 @@ pub(crate) fn start(
     let target = Target::parse(&config.url).map_err(StartError::Url)?;
     let key = target.key.clone();
     let (wake, woken) = sync_channel::<()>(1);
+    let pace = Arc::new(Pace::new());
     let job = Job {
         db: db.to_owned(),
-        pusher: Pusher::new(target, station, uid, config.batch_rows),
+        pusher: Pusher::new(target, station, uid, config.batch_rows).with_pace(Arc::clone(&pace)),
     };
     let handle = std::thread::Builder::new()
         .name("sync".to_owned())
         .spawn(move || job.run(&woken))
         .map_err(StartError::Thread)?;
-    Ok(Background { wake, handle, key })
+    Ok(Background {
+        wake,
+        handle,
+        key,
+        pace,
+    })
 }
 
 impl Background {
     /// Tells the thread that new rows are committed; never blocks.
     pub(crate) fn wake(&self) {
+        self.pace.committed();
         let _ = self.wake.try_send(());
     }
 
@@ -948,7 +1168,12 @@ impl Job {
                         }
                     }
                 }
-                Err(SyncError::Stopped) => return,
+                Err(SyncError::Stopped) => {
+                    // Stopped between batches, or while giving way to the desk: the desk is
+                    // closing, so what it committed last goes out now, within the grace.
+                    self.final_push(&mut store);
+                    return;
+                }
                 Err(err) => {
                     failures = failures.saturating_add(1);
                     let message = crate::error::Chain(&err).to_string();
@@ -978,6 +1203,8 @@ impl Job {
     /// One last push at exit, given up between batches after `FINAL_PUSH`.
     fn final_push(&mut self, store: &mut Store) {
         let deadline = Instant::now() + FINAL_PUSH;
+        // No acknowledgement is left to give way to.
+        self.pusher.pace = None;
         if let Err(err) = self.pusher.push(store, &|| Instant::now() > deadline)
             && !matches!(err, SyncError::Stopped)
         {

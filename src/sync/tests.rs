@@ -18,6 +18,28 @@ fn urls_are_shown_and_kept_without_the_password() {
 }
 
 #[test]
+fn sslrootcert_is_taken_out_of_the_url() {
+    let (url, ca) =
+        split_root_cert("postgres://a:b@h/d?sslmode=require&sslrootcert=%2Fetc%2Fca.pem");
+    assert_eq!(url, "postgres://a:b@h/d?sslmode=require");
+    assert_eq!(ca, Some(PathBuf::from("/etc/ca.pem")));
+    let (url, ca) = split_root_cert("postgres://a:b@h/d?sslrootcert=/x/ca.crt");
+    assert_eq!(
+        (url.as_str(), ca),
+        ("postgres://a:b@h/d", Some(PathBuf::from("/x/ca.crt")))
+    );
+    let (url, ca) = split_root_cert("postgres://a:b@h/d?sslrootcert=system&sslmode=verify-full");
+    assert_eq!(
+        (url.as_str(), ca),
+        ("postgres://a:b@h/d?sslmode=verify-full", None)
+    );
+    assert_eq!(split_root_cert("postgres://h/d").0, "postgres://h/d");
+    assert_eq!(percent_decode("a%zz%2f%4"), "a%zz/%4");
+    let t = Target::parse("postgres://a:b@h/d?sslrootcert=/x/ca.crt").expect("url");
+    assert_eq!(t.root_cert, Some(PathBuf::from("/x/ca.crt")));
+}
+
+#[test]
 fn an_unreachable_server_is_named_with_the_reason() {
     // A port nothing listens on: bind one, note it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -41,6 +63,39 @@ fn station_names_are_checked() {
     assert!(check_name("").is_err());
     assert!(check_name("a b").is_err());
     assert!(check_name(&"x".repeat(64)).is_err());
+}
+
+#[test]
+fn the_background_push_gives_way_to_a_busy_desk_but_never_stops_for_long() {
+    let never = || false;
+    // A desk that never committed: full batches at once.
+    let pace = Pace::new();
+    assert!(!pace.give_way(Instant::now(), &never).expect("idle"));
+    // A commit just now, and the last batch long ago: no wait, but a small batch.
+    pace.committed();
+    let long_ago = Instant::now().checked_sub(MAX_DEFER).expect("instant");
+    assert!(pace.give_way(long_ago, &never).expect("busy"));
+    // A commit just now and a batch just sent: it waits, and a stop ends the wait.
+    assert!(matches!(
+        pace.give_way(Instant::now(), &|| true),
+        Err(SyncError::Stopped)
+    ));
+    // Once the desk is quiet for `QUIET` the wait ends; still warm, so the batch is small.
+    let started = Instant::now();
+    assert!(pace.give_way(Instant::now(), &never).expect("quiet"));
+    let waited = started.elapsed();
+    assert!(waited < MAX_DEFER, "waited {waited:?}");
+    let target = Target::parse("postgres://scan:pw@127.0.0.1:1/central").expect("url");
+    let mut pusher = Pusher::new(target, "desk1", "uid", 2000).with_pace(Arc::new(Pace::new()));
+    assert_eq!(pusher.next_batch_rows(&never).expect("rows"), 2000);
+    if let Some(pace) = &pusher.pace {
+        pace.committed();
+    }
+    pusher.last_batch = long_ago;
+    assert_eq!(
+        pusher.next_batch_rows(&never).expect("rows"),
+        BUSY_BATCH_ROWS
+    );
 }
 
 use super::pg;
