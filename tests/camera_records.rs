@@ -28,6 +28,7 @@ fn easy_frame(path: &Path, kind: LabelKind, unit: &UnitData, seed: u64) {
             rotation_deg: 1.5,
             perspective: 0.003,
             center: Some((0.5, 0.5)),
+            inverted: false,
         }],
         background_seed: seed,
         clutter: 4,

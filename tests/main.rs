@@ -22,6 +22,7 @@ mod daemon;
 #[cfg(feature = "serial")]
 mod daemon_serial;
 mod decode;
+mod decode_inverted;
 mod escape;
 mod faults;
 mod http;

@@ -29,6 +29,7 @@ fn label_spec(kind: LabelKind, layout_seed: u64, rotation_deg: f32) -> LabelSpec
         rotation_deg,
         perspective: 0.02,
         center: None,
+        inverted: false,
     }
 }
 

@@ -269,6 +269,7 @@ fn spec(kind: LabelKind, width: u32, height: u32) -> FrameSpec {
             rotation_deg: 17.0,
             perspective: 0.02,
             center: None,
+            inverted: false,
         }],
         background_seed: 3,
         clutter: 10,

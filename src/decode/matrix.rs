@@ -110,17 +110,46 @@ pub(crate) fn decode_matrix(
         return;
     }
     let crop = imageops::crop_imm(frame, x0, y0, x1 - x0, y1 - y0).to_image();
-    if crop.width().max(crop.height()) < UPSCALE_BELOW {
+    let (mut image, scale) = if crop.width().max(crop.height()) < UPSCALE_BELOW {
         let up = imageops::resize(
             &crop,
             crop.width() * 2,
             crop.height() * 2,
             FilterType::CatmullRom,
         );
-        decode_image(&up, formats, x0 as f32, y0 as f32, 2.0, out);
+        (up, 2.0)
     } else {
-        decode_image(&crop, formats, x0 as f32, y0 as f32, 1.0, out);
+        (crop, 1.0)
+    };
+    let before = out.len();
+    decode_image(&image, formats, x0 as f32, y0 as f32, scale, out);
+    // A light code on a dark label: rxing's matrix readers want dark modules, so a crop whose
+    // margin is darker than its middle is tried once more inverted.
+    if out.len() == before && border_darker(&image) {
+        imageops::invert(&mut image);
+        decode_image(&image, formats, x0 as f32, y0 as f32, scale, out);
     }
+}
+
+/// Whether the outer eighth of a crop is clearly darker than its middle half.
+fn border_darker(image: &GrayImage) -> bool {
+    let (w, h) = (image.width(), image.height());
+    if w < 16 || h < 16 {
+        return false;
+    }
+    let (bw, bh) = ((w / 8).max(2), (h / 8).max(2));
+    let (mut border, mut nb, mut middle, mut nm) = (0u64, 0u64, 0u64, 0u64);
+    for (x, y, p) in image.enumerate_pixels() {
+        let v = u64::from(p.0[0]);
+        if x < bw || y < bh || x >= w - bw || y >= h - bh {
+            border += v;
+            nb += 1;
+        } else if x >= w / 4 && x < w - w / 4 && y >= h / 4 && y < h - h / 4 {
+            middle += v;
+            nm += 1;
+        }
+    }
+    nb > 0 && nm > 0 && border * nm + 12 * nb * nm < middle * nb
 }
 
 /// Tries PDF417 on a straightened bar region: a PDF417 symbol looks like bars to the locator,
@@ -171,5 +200,27 @@ pub(crate) fn decode_pdf417(frame: &GrayImage, c: &Candidate, out: &mut Vec<Symb
         if let Some(s) = symbol_from(&mapped) {
             out.push(s);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::border_darker;
+    use image::{GrayImage, Luma};
+
+    #[test]
+    fn only_a_crop_with_a_dark_margin_counts_as_inverted() {
+        // A checkerboard code in the middle, on white or on black.
+        let code = |ground: u8, ink: u8| {
+            GrayImage::from_fn(64, 64, |x, y| {
+                let inside = (16..48).contains(&x) && (16..48).contains(&y);
+                let module = ((x / 4) + (y / 4)) % 2 == 0;
+                Luma([if inside && module { ink } else { ground }])
+            })
+        };
+        assert!(!border_darker(&code(240, 10)));
+        assert!(border_darker(&code(15, 235)));
+        assert!(!border_darker(&GrayImage::new(8, 8)));
+        assert!(!border_darker(&GrayImage::from_pixel(64, 64, Luma([128]))));
     }
 }

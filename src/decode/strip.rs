@@ -506,6 +506,11 @@ pub(crate) fn decode_candidate(
     if found.is_empty() {
         return;
     }
+    // How many row samples lie before the first bar and after the last: the quiet zones.
+    let margins = (
+        ((c.u0 - g.u0).max(0.0) * p.upscale) as usize,
+        ((g.u1 - c.u1).max(0.0) * p.upscale) as usize,
+    );
     let mut row = Vec::new();
     let (mut above, mut below, mut avg) = (Vec::new(), Vec::new(), Vec::new());
     let mut bits = BitArray::new();
@@ -527,56 +532,91 @@ pub(crate) fn decode_candidate(
                 continue;
             }
             sample_row(frame, &g, v, p, &mut row);
-            avg.clear();
-            avg.extend_from_slice(&row);
-            for mode in 0..4 {
-                let ok = match mode {
-                    0 => binarize_global(&row, &mut bits),
-                    1 => binarize_edges(&row, &mut bits),
-                    2 => binarize_local(&row, (16.0 * p.upscale) as usize * 2, &mut bits),
-                    _ => {
-                        // Noise hides the weak edges of a blurred code; the mean of three
-                        // neighbouring rows keeps the edges and cuts the noise.
-                        // Only near the middle of the band, where it pays: it samples two
-                        // more rows each time.
-                        if height < 6.0 || k >= 5 {
-                            continue;
-                        }
-                        sample_row(frame, &g, v - 1.5, p, &mut above);
-                        sample_row(frame, &g, v + 1.5, p, &mut below);
-                        for ((r, a), b) in avg.iter_mut().zip(&above).zip(&below) {
-                            *r = (*r + a + b) / 3.0;
-                        }
-                        binarize_edges(&avg, &mut bits)
+            // Light bars on a dark label: the quiet zones at the row's ends are darker than
+            // the bars between them. Such a row is read as it is, and when that reads nothing,
+            // inverted; every other row only as it is, so normal labels cost nothing more.
+            // Only the band's first two rows (its middle) try the inverted reading: on a
+            // normal label a dark margin (a label edge, a shadow) also passes the test, and
+            // reading every row twice there cost a sixth of the decode time.
+            let polarities: &[bool] = if k < 2 && looks_inverted(&row, margins) {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &invert in polarities {
+                if invert {
+                    for x in &mut row {
+                        *x = 255.0 - *x;
                     }
-                };
-                if !ok {
-                    continue;
                 }
-                if let Some(mut hit) = read_both_ways(readers, k as u32, &mut bits) {
-                    // Edge binarisation finds bars a threshold misses, and with them ghosts
-                    // and misreads that pass a check character by chance; its reads must
-                    // repeat on a second row.
-                    hit.trusted = mode != 1 && mode != 3 && !needs_confirmation(hit.format);
-                    let confirmed = match hits
-                        .iter_mut()
-                        .find(|h| h.format == hit.format && h.text == hit.text)
-                    {
-                        Some(h) => {
-                            h.count += 1;
-                            h.trusted |= hit.trusted;
-                            true
-                        }
-                        None => {
-                            let trusted = hit.trusted;
-                            hits.push(hit);
-                            trusted
+                avg.clear();
+                avg.extend_from_slice(&row);
+                for mode in 0..4 {
+                    let ok = match mode {
+                        0 => binarize_global(&row, &mut bits),
+                        1 => binarize_edges(&row, &mut bits),
+                        2 => binarize_local(&row, (16.0 * p.upscale) as usize * 2, &mut bits),
+                        _ => {
+                            // Noise hides the weak edges of a blurred code; the mean of three
+                            // neighbouring rows keeps the edges and cuts the noise.
+                            // Only near the middle of the band, where it pays: it samples two
+                            // more rows each time.
+                            if height < 6.0 || k >= 5 {
+                                continue;
+                            }
+                            sample_row(frame, &g, v - 1.5, p, &mut above);
+                            sample_row(frame, &g, v + 1.5, p, &mut below);
+                            for ((r, a), b) in avg.iter_mut().zip(&above).zip(&below) {
+                                // `r` is already inverted when the row is; the neighbours not.
+                                let (a, b) = if invert {
+                                    (255.0 - a, 255.0 - b)
+                                } else {
+                                    (*a, *b)
+                                };
+                                *r = (*r + a + b) / 3.0;
+                            }
+                            binarize_edges(&avg, &mut bits)
                         }
                     };
-                    if confirmed {
-                        done = true;
+                    if !ok {
+                        continue;
                     }
+                    if let Some(mut hit) = read_both_ways(readers, k as u32, &mut bits) {
+                        // Edge binarisation finds bars a threshold misses, and with them ghosts
+                        // and misreads that pass a check character by chance; its reads must
+                        // repeat on a second row.
+                        hit.trusted = mode != 1 && mode != 3 && !needs_confirmation(hit.format);
+                        let confirmed = match hits
+                            .iter_mut()
+                            .find(|h| h.format == hit.format && h.text == hit.text)
+                        {
+                            Some(h) => {
+                                h.count += 1;
+                                h.trusted |= hit.trusted;
+                                true
+                            }
+                            None => {
+                                let trusted = hit.trusted;
+                                hits.push(hit);
+                                trusted
+                            }
+                        };
+                        if confirmed {
+                            done = true;
+                        }
+                        break;
+                    }
+                }
+                // An unconfirmed read may be a ghost of the wrong polarity: only a confirmed
+                // one spares the other.
+                if done {
                     break;
+                }
+                if invert {
+                    // Back to the row as sampled for the other polarity.
+                    for x in &mut row {
+                        *x = 255.0 - *x;
+                    }
                 }
             }
             if done {
@@ -604,6 +644,26 @@ pub(crate) fn decode_candidate(
             });
         }
     }
+}
+
+/// Whether a sampled row may be light bars on a dark ground: the quiet zone on one side of the
+/// bars (`before` and `after` samples at the row's ends) is darker than the bars' stretch by a
+/// clear margin. One side is enough, since the other may run off a dark label onto a light desk.
+fn looks_inverted(row: &[f32], (before, after): (usize, usize)) -> bool {
+    let n = row.len();
+    if n < 64 || before + after + 16 > n {
+        return false;
+    }
+    let mean = |s: &[f32]| s.iter().sum::<f32>() / s.len().max(1) as f32;
+    // The half of each quiet zone next to the bars: the far half may already be off the label.
+    let zone = |from: usize, to: usize| (to > from + 1).then(|| mean(&row[from..to]));
+    let left = zone(before / 2, before);
+    let right = zone(n - after, n - after / 2);
+    let middle = mean(&row[before..n - after]);
+    [left, right]
+        .into_iter()
+        .flatten()
+        .any(|end| end + 12.0 < middle)
 }
 
 /// Shortens a strip so that its centre line stays inside the frame: samples beyond the border
@@ -696,4 +756,36 @@ pub(crate) fn warp(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_inverted;
+
+    /// A row of `before` quiet samples at `quiet`, 200 samples of alternating bars of 8 (dark
+    /// `dark`, light `light`), and `after` quiet samples.
+    fn row(quiet: f32, dark: f32, light: f32, before: usize, after: usize) -> Vec<f32> {
+        let mut r = vec![quiet; before];
+        r.extend((0..200).map(|i| if (i / 8) % 2 == 0 { dark } else { light }));
+        r.extend(vec![quiet; after]);
+        r
+    }
+
+    #[test]
+    fn a_dark_quiet_zone_on_either_side_marks_an_inverted_row() {
+        // Normal print: white margins, black bars.
+        assert!(!looks_inverted(&row(230.0, 20.0, 230.0, 40, 40), (40, 40)));
+        // Inverted: dark margins, light bars.
+        assert!(looks_inverted(&row(25.0, 25.0, 220.0, 40, 40), (40, 40)));
+        // Inverted with one margin running onto a light desk.
+        let mut r = row(25.0, 25.0, 220.0, 40, 40);
+        for x in &mut r[..40] {
+            *x = 240.0;
+        }
+        assert!(looks_inverted(&r, (40, 40)));
+        // No room for margins, or a row too short: never.
+        assert!(!looks_inverted(&row(25.0, 25.0, 220.0, 0, 0), (0, 0)));
+        assert!(!looks_inverted(&[0.0; 10], (2, 2)));
+        assert!(!looks_inverted(&row(25.0, 25.0, 220.0, 40, 40), (400, 400)));
+    }
 }

@@ -60,6 +60,9 @@ pub struct LabelSpec {
     /// Centre as a fraction of the label's region (`(0.5, 0.5)` = middle), or `None` for a random
     /// position. The label is moved inwards when needed so it stays entirely in the frame.
     pub center: Option<(f32, f32)>,
+    /// Light print on a dark label (paper and ink swapped), as on some SIM trays and dark
+    /// retail boxes.
+    pub inverted: bool,
 }
 
 /// Everything that decides how a frame looks, apart from the random draws of `render_frame`.
@@ -289,6 +292,7 @@ impl FrameSpec {
                 rotation_deg,
                 perspective,
                 center: None,
+                inverted: false,
             });
         }
         let (mut blur_sigma, noise_sigma, contrast) = match difficulty {
@@ -465,7 +469,10 @@ fn render(
             Some(u) => u.clone(),
             None => random_unit(rng),
         };
-        let lay = layout::layout(ls.kind, &unit, &mut Rng::new(ls.layout_seed))?;
+        let mut lay = layout::layout(ls.kind, &unit, &mut Rng::new(ls.layout_seed))?;
+        if ls.inverted {
+            std::mem::swap(&mut lay.paper, &mut lay.ink);
+        }
         let (h_units, module_px) = match centers.and_then(|c| c.get(index)) {
             Some(&center) => pose_at(&lay, ls, center, rng)?,
             None => pose(&lay, ls, *region, rng)?,
@@ -987,6 +994,7 @@ mod tests {
                 rotation_deg,
                 perspective: 0.02,
                 center: None,
+                inverted: false,
             }],
             background_seed: 9,
             clutter: 8,

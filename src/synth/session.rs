@@ -684,6 +684,7 @@ fn frame_spec(plan: &SessionPlan, index: usize) -> (FrameSpec, Vec<(f32, f32)>) 
             rotation_deg: p.rotation_deg,
             perspective: 0.008,
             center: None,
+            inverted: false,
         });
         centers.push((p.x, p.y));
     }

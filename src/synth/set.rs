@@ -293,6 +293,7 @@ pub fn scene(out_dir: &Path, seed: u64, script: &[SceneStep]) -> Result<Scene, S
                         rotation_deg: pose.2,
                         perspective: 0.005,
                         center: Some((pose.0, pose.1)),
+                        inverted: false,
                     }]
                 }
                 None => Vec::new(),
