@@ -10,9 +10,11 @@
 //! 2. `strip` straightens each 1D region along the bar normal (cubic, 2x across the bars,
 //!    lightly sharpened), measures how the rows lean under perspective, splits the strip into
 //!    bands of bar energy and reads each band row by row with rxing's 1D readers restricted to
-//!    the configured 1D formats.
+//!    the configured 1D formats. A row whose quiet zone is darker than its bars (light print
+//!    on a dark label) is read inverted too, in the band's middle rows only.
 //! 3. `matrix` decodes each matrix-code proposal as a crop (Data Matrix with TryHarder, which
-//!    is affordable on a crop) and tries PDF417 on straightened regions that held no 1D code.
+//!    is affordable on a crop; a crop with a dark margin once more inverted) and tries PDF417 on
+//!    straightened regions that held no 1D code.
 //! 4. Frames up to 0.6 MP also get a whole-frame rxing pass in default mode over every
 //!    configured format (never TryHarder on a whole frame: slow, ghosts, rxing issue 69); on
 //!    larger frames that pass costs more than the frame budget and runs only as a last resort
