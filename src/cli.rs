@@ -257,22 +257,29 @@ pub struct CheckArgs {
     pub texts: Vec<String>,
 }
 
+/// A list file to import, at a desk (`list import`) or centrally (`central list import`).
+#[derive(Debug, Args)]
+pub struct ListFileArgs {
+    /// What the list is for.
+    #[arg(long, value_enum, ignore_case = true, value_name = "KIND")]
+    pub kind: ListKind,
+    /// The list's name; importing it again makes a new version of it.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Import the good lines and report the bad ones, instead of refusing the file.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+    pub file: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ListCommand {
     /// Import a list file (CSV `match,value,value_to,reason[,op]`; see the README).
     Import {
         #[command(flatten)]
         db: DbArg,
-        /// What the list is for.
-        #[arg(long, value_enum, ignore_case = true, value_name = "KIND")]
-        kind: ListKind,
-        /// The list's name; importing again makes a new version of it.
-        #[arg(long, value_name = "NAME")]
-        name: String,
-        /// Import the good lines and report the bad ones, instead of refusing the file.
-        #[arg(long)]
-        skip_bad_lines: bool,
-        file: PathBuf,
+        #[command(flatten)]
+        list: ListFileArgs,
     },
     /// The lists, with kind, version and active entries.
     Ls {
@@ -432,16 +439,8 @@ pub enum CentralListCommand {
     Import {
         #[command(flatten)]
         args: CentralArgs,
-        /// What the list is for.
-        #[arg(long, value_enum, ignore_case = true, value_name = "KIND")]
-        kind: ListKind,
-        /// The list's name; publishing again makes a new version of it.
-        #[arg(long, value_name = "NAME")]
-        name: String,
-        /// Publish the good lines and report the bad ones, instead of refusing the file.
-        #[arg(long)]
-        skip_bad_lines: bool,
-        file: PathBuf,
+        #[command(flatten)]
+        list: ListFileArgs,
     },
     /// The central lists: version, active entries, and the version each desk holds.
     Ls {
@@ -774,10 +773,13 @@ fn list(command: ListCommand) -> Result<ExitCode> {
     match command {
         ListCommand::Import {
             db,
-            kind,
-            name,
-            skip_bad_lines,
-            file,
+            list:
+                ListFileArgs {
+                    kind,
+                    name,
+                    skip_bad_lines,
+                    file,
+                },
         } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             let mut store = Store::open(&db.path()?)?;
@@ -1395,10 +1397,13 @@ fn central_list(command: CentralListCommand) -> Result<ExitCode> {
     match command {
         CentralListCommand::Import {
             args,
-            kind,
-            name,
-            skip_bad_lines,
-            file,
+            list:
+                ListFileArgs {
+                    kind,
+                    name,
+                    skip_bad_lines,
+                    file,
+                },
         } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
             // The file is read and checked before the server is asked anything, so a bad line

@@ -275,8 +275,14 @@ fn units_reach_a_receiver_that_was_down_across_a_sigkill() {
     let lines = read_lines(&mut second);
     acked.extend(units_only(send_units(&mut second, &lines, 3..6)));
 
-    // Everything acknowledged is waiting: the receiver has not been up yet.
-    let before = status_json(&db, &config);
+    // Everything acknowledged is waiting: the receiver has not been up yet. The failed
+    // attempt shows once the delivery thread has made one, which a loaded machine can delay.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut before = status_json(&db, &config);
+    while !before["webhooks"][0]["last_error"].is_string() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        before = status_json(&db, &config);
+    }
     let hook = &before["webhooks"][0];
     assert_eq!(hook["backlog"], 6, "{before}");
     assert_eq!(hook["delivered_to"], 0, "{before}");
