@@ -768,6 +768,17 @@ fn print_table(out: &mut impl Write, results: &[Classification]) -> Result<()> {
     Ok(())
 }
 
+/// The bad lines an import skipped (`--skip-bad-lines`), one per line on stderr, escaped.
+fn print_skipped(file: &Path, skipped: &[crate::lists::LineError]) {
+    for bad in skipped {
+        eprintln!(
+            "{}:{} (skipped)",
+            term::path(file),
+            escape(&bad.to_string())
+        );
+    }
+}
+
 fn list(command: ListCommand) -> Result<ExitCode> {
     use crate::store::import_file;
     match command {
@@ -791,13 +802,7 @@ fn list(command: ListCommand) -> Result<ExitCode> {
                 skip_bad_lines,
                 crate::clock::now_ms(),
             )?;
-            for bad in &skipped {
-                eprintln!(
-                    "{}:{} (skipped)",
-                    term::path(&file),
-                    escape(&bad.to_string())
-                );
-            }
+            print_skipped(&file, &skipped);
             println!(
                 "list {} ({}) is now version {}: {} added, {} removed{}{}",
                 escape(&report.list),
@@ -1436,13 +1441,7 @@ fn central_list(command: CentralListCommand) -> Result<ExitCode> {
                     sha256: &sha256,
                 },
             )?;
-            for bad in &parsed.errors {
-                eprintln!(
-                    "{}:{} (skipped)",
-                    term::path(&file),
-                    escape(&bad.to_string())
-                );
-            }
+            print_skipped(&file, &parsed.errors);
             if args.json {
                 writeln!(
                     out,
