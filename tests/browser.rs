@@ -837,14 +837,14 @@ fn camera_desk_page_draws_the_preview_and_shows_the_label_picture() {
     let dir = tempfile::tempdir().expect("tempdir");
     let frames = dir.path().join("frames");
     // One label in view to the last frame, so the preview the page polls shows its outlines. The
-    // station ends when the replay does, so the replay is paced at 4 frames a second: 30 s of
-    // camera for the page to show.
+    // station ends when the replay does, so the replay is paced at 2 frames a second: 30 s of
+    // camera for the page to show, from 60 frames (each generated frame costs test time).
     let scene = scanstation::synth::scene(
         &frames,
         7,
         &[scanstation::synth::SceneStep {
             label: Some(0),
-            frames: 120,
+            frames: 60,
         }],
     )
     .expect("generate the scene");
@@ -859,7 +859,7 @@ fn camera_desk_page_draws_the_preview_and_shows_the_label_picture() {
             "--config".to_owned(),
             config.to_string_lossy().into_owned(),
             "--source".to_owned(),
-            format!("replay:{}@4,paced", frames.display()),
+            format!("replay:{}@2,paced", frames.display()),
             "--source".to_owned(),
             "stdin".to_owned(),
         ],

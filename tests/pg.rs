@@ -137,8 +137,18 @@ impl Cluster {
                 ));
             }
         }
-        let data = cluster.data();
-        let out = cluster.tool(
+        if !cluster.copy_template()? {
+            cluster.initdb(&pw)?;
+            cluster.save_template();
+        }
+        cluster.try_start_server()?;
+        Ok(Some(cluster))
+    }
+
+    /// `initdb` into this cluster's data folder.
+    fn initdb(&self, pw: &Path) -> Result<(), String> {
+        let data = self.data();
+        let out = self.tool(
             "initdb",
             &[
                 "-D".as_ref(),
@@ -158,8 +168,76 @@ impl Cluster {
         if !out.status.success() {
             return Err(format!("initdb failed: {}", text(&out)));
         }
-        cluster.try_start_server()?;
-        Ok(Some(cluster))
+        Ok(())
+    }
+
+    /// The integration tests start a dozen clusters, and `initdb` is most of each start (1.6 s
+    /// here). A freshly made, never started data folder is kept under cargo's
+    /// `CARGO_TARGET_TMPDIR` (one per PostgreSQL version) and copied for the next clusters,
+    /// in this run and the next; elsewhere (library tests, `bench sync`) every cluster runs
+    /// `initdb`. Copies keep owners and modes (`cp -a`), and a copy is byte for byte what
+    /// `initdb` with the same options writes.
+    fn template_for(&self) -> Option<PathBuf> {
+        let tmp = option_env!("CARGO_TARGET_TMPDIR")?;
+        // One template per PostgreSQL install (Debian's bin folder is named by its version).
+        let install: String = self
+            .bin
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        Some(Path::new(tmp).join(format!("pg-template{install}")))
+    }
+
+    /// Copies the kept data folder into this cluster; `Ok(false)` when there is none yet.
+    fn copy_template(&self) -> Result<bool, String> {
+        let Some(template) = self
+            .template_for()
+            .filter(|t| t.join("data/PG_VERSION").is_file())
+        else {
+            return Ok(false);
+        };
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(template.join("data"))
+            .arg(self.data())
+            .output()
+            .map_err(|e| format!("cp: {e}"))?;
+        if out.status.success() {
+            Ok(true)
+        } else {
+            // A broken template is not worth a failed test: run initdb instead.
+            let _ = std::fs::remove_dir_all(self.data());
+            Ok(false)
+        }
+    }
+
+    /// Keeps a copy of the just made data folder as the template, made under a temporary
+    /// name and renamed into place, so a concurrent test never copies a half-written one.
+    fn save_template(&self) {
+        let Some(template) = self.template_for() else {
+            return;
+        };
+        let Some(parent) = template.parent() else {
+            return;
+        };
+        if template.exists() || std::fs::create_dir_all(parent).is_err() {
+            return;
+        }
+        // Staged beside the template, since a rename cannot cross file systems.
+        let staging = parent.join(format!(".staging-{}", std::process::id()));
+        if std::fs::create_dir(&staging).is_err() {
+            return;
+        }
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(self.data())
+            .arg(staging.join("data"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !(copied && std::fs::rename(&staging, &template).is_ok()) {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
     }
 
     fn data(&self) -> PathBuf {

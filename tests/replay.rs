@@ -18,7 +18,7 @@ fn replayed_scene_gives_one_unit_per_label() {
     let script = [
         SceneStep {
             label: Some(0),
-            frames: 30,
+            frames: 15,
         },
         SceneStep {
             label: None,
@@ -26,11 +26,11 @@ fn replayed_scene_gives_one_unit_per_label() {
         },
         SceneStep {
             label: Some(1),
-            frames: 30,
+            frames: 15,
         },
     ];
     let scene = scene(&frames, 42, &script).expect("generate the scene");
-    assert_eq!(scene.frames.len(), 72);
+    assert_eq!(scene.frames.len(), 42);
     let db = dir.path().join("camera.db");
     // Debug builds decode slowly; a generous budget keeps this test about grouping, not speed.
     let config = dir.path().join("station.toml");
