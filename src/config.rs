@@ -285,30 +285,6 @@ pub(crate) struct RawWebhook {
     pub timeout_ms: Option<Spanned<i64>>,
 }
 
-/// A validated webhook: where committed events are POSTed, and how.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct WebhookConfig {
-    /// An `http://` or `https://` URL.
-    pub url: String,
-    pub events: crate::store::OutboxKinds,
-    /// The HMAC-SHA256 key of `X-Scanstation-Signature`; never printed or logged.
-    pub secret: Option<String>,
-    /// How long one delivery may take, connect to answer.
-    pub timeout_ms: u64,
-}
-
-/// The secret is left out, so a config printed for debugging never shows it.
-impl fmt::Debug for WebhookConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookConfig")
-            .field("url", &self.url)
-            .field("events", &self.events)
-            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
-            .field("timeout_ms", &self.timeout_ms)
-            .finish()
-    }
-}
-
 /// The delivery timeout when `timeout_ms` is not given.
 pub(crate) const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
 
@@ -447,7 +423,7 @@ pub(crate) struct Config {
     /// The HTTP API and desk page (`[http]`), off unless `listen` is set.
     pub http: crate::api::HttpConfig,
     /// Where committed units (and, if asked, scans) are POSTed, from the outbox.
-    pub webhooks: Vec<WebhookConfig>,
+    pub webhooks: Vec<crate::webhook::WebhookConfig>,
     /// `station.name`: the name this station pushes to the central server under; `None`
     /// means the hostname.
     pub station_name: Option<String>,
@@ -917,7 +893,11 @@ impl Config {
 }
 
 /// Validates one `[[webhooks]]` entry; errors name `webhooks[i].key`.
-fn webhook(i: usize, raw: RawWebhook, at: &Located<'_>) -> Result<WebhookConfig, ConfigError> {
+fn webhook(
+    i: usize,
+    raw: RawWebhook,
+    at: &Located<'_>,
+) -> Result<crate::webhook::WebhookConfig, ConfigError> {
     let url = raw.url.get_ref().trim();
     let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
         url.get(..scheme.len())
@@ -978,7 +958,7 @@ fn webhook(i: usize, raw: RawWebhook, at: &Located<'_>) -> Result<WebhookConfig,
                 )
             })?,
     };
-    Ok(WebhookConfig {
+    Ok(crate::webhook::WebhookConfig {
         url: url.to_owned(),
         events,
         secret: raw.secret.filter(|s| !s.is_empty()),

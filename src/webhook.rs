@@ -7,6 +7,7 @@
 //! with exponential backoff, so a receiver sees every event at least once and in order; the
 //! idempotency key (station id and outbox id) is the same on every retry and after a restart.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
@@ -14,8 +15,31 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::clock;
-use crate::config::WebhookConfig;
 use crate::store::{OutboxRow, Store};
+
+/// A validated webhook: where committed events are POSTed, and how.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct WebhookConfig {
+    /// An `http://` or `https://` URL.
+    pub url: String,
+    pub events: crate::store::OutboxKinds,
+    /// The HMAC-SHA256 key of `X-Scanstation-Signature`; never printed or logged.
+    pub secret: Option<String>,
+    /// How long one delivery may take, connect to answer.
+    pub timeout_ms: u64,
+}
+
+/// The secret is left out, so a config printed for debugging never shows it.
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
 
 /// The first retry waits this long; each failure doubles it.
 pub(crate) const BACKOFF_MIN_MS: u64 = 500;

@@ -28,6 +28,7 @@ mod faults;
 mod http;
 mod ident_props;
 mod ident_vectors;
+mod layout;
 mod lists;
 mod modes;
 mod pairing;
