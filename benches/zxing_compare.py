@@ -130,11 +130,33 @@ def percentile(sorted_values, p):
     return sorted_values[min(rank, len(sorted_values) - 1)]
 
 
+# Tags that name a kind of frame worth its own line (the generated sets' tags; the corpus has
+# its own, which are shown too when they hold enough symbols).
+SKIP_TAGS = {"synth", "two-labels", "negative"}
+
+
+def kinds_of(im):
+    """The kinds an image's symbols count under: its difficulty, its tags and its size."""
+    kinds = []
+    if im.get("difficulty"):
+        kinds.append("difficulty " + im["difficulty"])
+    for t in im.get("tags", []):
+        if t in SKIP_TAGS or (t.startswith("rot") and t[3:].isdigit()):
+            continue
+        kinds.append(t)
+    if im.get("width") and im.get("height"):
+        size = f"{im['width']}x{im['height']}"
+        if size not in kinds:
+            kinds.append(size)
+    return kinds
+
+
 def score(images, wanted_formats):
     """Recall, false positives and times from per-image {file, found, expected, ms} records."""
     exp_total = matched_total = extra = 0
     negatives = neg_fp = fp_symbols = 0
     per_format = {}
+    per_kind = {}
     times, times_1080 = [], []
     for im in images:
         wanted = [e for e in im["expected"] if e["format"] in wanted_formats]
@@ -154,6 +176,9 @@ def score(images, wanted_formats):
                 m += 1
                 matched_total += 1
             per_format[e["format"]] = (m, n + 1)
+            for k in kinds_of(im) + ["format " + e["format"]]:
+                km, kn = per_kind.get(k, (0, 0))
+                per_kind[k] = (km + (hit is not None), kn + 1)
         exp_total += len(wanted)
         if not im["expected"]:
             negatives += 1
@@ -178,6 +203,7 @@ def score(images, wanted_formats):
         "median_1080_ms": percentile(times_1080, 0.5),
         "n_1080": len(times_1080),
         "per_format": per_format,
+        "per_kind": per_kind,
     }
 
 
@@ -210,6 +236,9 @@ def run_zxing(entries, base, zx_formats):
                 "expected": e.get("expected", []),
                 "ms": ms,
                 "height": grey.shape[0],
+                "width": grey.shape[1],
+                "tags": e.get("tags", []),
+                "difficulty": e.get("difficulty", ""),
             }
         )
     return images
@@ -239,6 +268,8 @@ def main():
     ap.add_argument("--limit", type=int)
     ap.add_argument("--json-out", help="write zxing-cpp's per-image results here")
     ap.add_argument("--tune", help="passed to scanstation bench decode --tune")
+    ap.add_argument("--min-symbols", type=int, default=20,
+                    help="show a kind of frame only when it holds this many symbols")
     args = ap.parse_args()
 
     zx_formats = parse_formats(args.formats)
@@ -278,12 +309,14 @@ def main():
             print(proc.stdout)
             print(proc.stderr, file=sys.stderr)
             sys.exit(f"scanstation bench decode failed with {proc.returncode}")
-        heights = {im["file"]: im["height"] for im in zx_images}
+        by_file = {im["file"]: im for im in zx_images}
         rx_images = []
         with open(rx_json, encoding="utf-8") as fh:
             for line in fh:
                 im = json.loads(line)
-                im["height"] = heights.get(im["file"], 0)
+                zx_im = by_file.get(im["file"], {})
+                for key in ("height", "width", "tags", "difficulty"):
+                    im[key] = zx_im.get(key, im.get(key))
                 rx_images.append(im)
     rx = score(rx_images, wanted)
 
@@ -296,6 +329,23 @@ def main():
         line += f"; 1080p: {rx['median_1080_ms'] / zx['median_1080_ms']:.2f}x"
     print(line)
     print(f"recall: rxing {rx['recall']:.1f} % vs zxing-cpp {zx['recall']:.1f} %")
+    print_kinds(rx, zx, args.min_symbols)
+
+
+def print_kinds(rx, zx, min_symbols):
+    """Recall by kind of frame, side by side; a kind where the station reads less is marked."""
+    print(f"by kind of frame (kinds with at least {min_symbols} symbols; < marks a loss):")
+    print(f"  {'kind':<22} {'symbols':>7} {'station':>8} {'zxing-cpp':>9}")
+    losses = 0
+    for kind in sorted(rx["per_kind"], key=lambda k: (k.split(" ")[0] != "difficulty", k)):
+        m, n = rx["per_kind"][kind]
+        zm, zn = zx["per_kind"].get(kind, (0, n))
+        if n < min_symbols:
+            continue
+        mark = " <" if m < zm else ""
+        losses += m < zm
+        print(f"  {kind:<22} {n:>7} {pct(m, n):>7.1f}% {pct(zm, zn):>8.1f}%{mark}")
+    print(f"kinds where the station reads less than zxing-cpp: {losses}")
 
 
 if __name__ == "__main__":

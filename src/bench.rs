@@ -87,6 +87,10 @@ pub enum BenchCommand {
         /// The generator's seed; the same seed gives the same frames.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The share of frames (0 to 1) printed light on dark; the other frames stay those of
+        /// the default set.
+        #[arg(long, default_value_t = 0.0, value_parser = share)]
+        inverted: f64,
     },
     /// Generate camera sessions (boxes carried in, held and carried out; any angle; two boxes;
     /// repeats after short and long gaps; an invalid IMEI), run the real station on each through
@@ -198,8 +202,14 @@ pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             json,
         })?,
         BenchCommand::Sync(args) => sync::run(&args)?,
-        BenchCommand::GenLabels { out, count, seed } => {
-            let summary = crate::synth::generate_set(&out, count, seed)?;
+        BenchCommand::GenLabels {
+            out,
+            count,
+            seed,
+            inverted,
+        } => {
+            let options = crate::synth::SetOptions { inverted };
+            let summary = crate::synth::generate_set_with(&out, count, seed, &options)?;
             println!("{summary:?}");
             println!(
                 "wrote {count} frames and manifest.jsonl to {}",
@@ -604,4 +614,13 @@ fn bench_latency(count: usize, db: Option<std::path::PathBuf>) -> Result<()> {
         burst_secs
     );
     Ok(())
+}
+
+/// A share between 0 and 1, for clap.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} is not a share between 0 and 1")),
+        Err(e) => Err(format!("{text:?} is not a number: {e}")),
+    }
 }

@@ -176,6 +176,9 @@ impl GeneratedFrame {
                 (l.rotation_deg.round() as i64).rem_euclid(360)
             ));
         }
+        if s.labels.iter().any(|l| l.inverted) {
+            push("inverted".to_owned());
+        }
         if self.labels.iter().any(|l| l.module_px < 1.3) {
             push("tiny-modules".to_owned());
         }

@@ -34,8 +34,8 @@ pub use frame::{
 pub use layout::{LabelKind, RenderedLabel, render_label};
 pub use rng::Rng;
 pub use set::{
-    MANIFEST_NAME, ManifestLine, ManifestSource, ManifestSymbol, Scene, SceneStep, SetSummary,
-    generate_set, scene, set_frame,
+    MANIFEST_NAME, ManifestLine, ManifestSource, ManifestSymbol, Scene, SceneStep, SetOptions,
+    SetSummary, generate_set, generate_set_with, scene, set_frame, set_frame_with,
 };
 pub use unit::{UnitData, random_unit, unit_with_invalid_imei};
 

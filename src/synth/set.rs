@@ -57,10 +57,32 @@ fn set_spec(rng: &mut Rng) -> FrameSpec {
 /// Renders frame `index` of the set seeded with `seed`. Each frame has its own generator, so a
 /// frame can be regenerated alone; a spec whose label cannot fit is redrawn a few times.
 pub fn set_frame(seed: u64, index: usize) -> Result<GeneratedFrame, SynthError> {
+    set_frame_with(seed, index, &SetOptions::default())
+}
+
+/// What a set holds beyond the default mix.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SetOptions {
+    /// The share of frames (0 to 1) whose labels are printed light on dark. The choice is drawn
+    /// from a generator of its own, so every other frame is the one the default set holds.
+    pub inverted: f64,
+}
+
+/// Frame `index` of the set seeded with `seed`, with `options`.
+pub fn set_frame_with(
+    seed: u64,
+    index: usize,
+    options: &SetOptions,
+) -> Result<GeneratedFrame, SynthError> {
     let mut rng = Rng::derive(seed, index as u64);
+    let inverted = options.inverted > 0.0
+        && Rng::derive(seed ^ 0x1_4E5E_47ED, index as u64).unit() < options.inverted as f32;
     let mut last = None;
     for _ in 0..8 {
-        let spec = set_spec(&mut rng);
+        let mut spec = set_spec(&mut rng);
+        for label in &mut spec.labels {
+            label.inverted = inverted;
+        }
         match render_frame(&spec, &mut rng) {
             Ok(frame) => return Ok(frame),
             Err(e @ SynthError::Spec(_)) => last = Some(e),
@@ -155,8 +177,13 @@ struct Written {
     jpeg: bool,
 }
 
-fn write_frame(out_dir: &Path, seed: u64, index: usize) -> Result<Written, SynthError> {
-    let frame = set_frame(seed, index)?;
+fn write_frame(
+    out_dir: &Path,
+    seed: u64,
+    index: usize,
+    options: &SetOptions,
+) -> Result<Written, SynthError> {
+    let frame = set_frame_with(seed, index, options)?;
     let name = frame_file_name(index, &frame);
     let path = out_dir.join(&name);
     match &frame.jpeg {
@@ -181,6 +208,16 @@ fn write_frame(out_dir: &Path, seed: u64, index: usize) -> Result<Written, Synth
 ///
 /// Frames are rendered on all cores; the output does not depend on the number of cores.
 pub fn generate_set(out_dir: &Path, count: usize, seed: u64) -> Result<SetSummary, SynthError> {
+    generate_set_with(out_dir, count, seed, &SetOptions::default())
+}
+
+/// [`generate_set`] with `options`.
+pub fn generate_set_with(
+    out_dir: &Path,
+    count: usize,
+    seed: u64,
+    options: &SetOptions,
+) -> Result<SetSummary, SynthError> {
     fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -191,7 +228,7 @@ pub fn generate_set(out_dir: &Path, count: usize, seed: u64) -> Result<SetSummar
                 s.spawn(move || {
                     (k..count)
                         .step_by(workers)
-                        .map(|i| write_frame(out_dir, seed, i))
+                        .map(|i| write_frame(out_dir, seed, i, options))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
