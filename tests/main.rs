@@ -23,6 +23,7 @@ mod daemon;
 mod daemon_serial;
 mod decode;
 mod decode_inverted;
+mod decode_matrix;
 mod escape;
 mod faults;
 mod http;

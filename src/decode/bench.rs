@@ -140,6 +140,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "th" => t.whole_frame_try_harder = f != 0.0,
             "half" => t.locate.downscale_min_side = f as u32,
             "single" => t.single_symbol_max_pixels = f as u64,
+            "mcrops" => t.matrix_crops = f as usize,
             _ => bail!("unknown tuning key {k:?}"),
         }
     }

@@ -91,23 +91,69 @@ fn decode_image(
     }
 }
 
+/// The crops tried around a proposed region, in order: (share of the region's longer side,
+/// pixels) added on each side.
+///
+/// The locator's box ends at the last textured block, and on a Data Matrix that is often a
+/// block short of the finder's L and the timing edges on every side. On 400 generated label
+/// frames (`bench gen-labels --seed 11 --inverted 0.12`) the old single crop (a fifth of the
+/// side) read 204 of the 350 proposed codes; a wider crop first reads 249, and the old crop
+/// after it 265, since a wide crop sometimes takes in clutter that a tight one leaves out.
+/// Failed crops cost the most, so the wider one first is also the faster order.
+const CROPS: [(f32, f32); 2] = [(0.35, 16.0), (0.2, 0.0)];
+
+/// The tight crop is tried again only for proposals at least this long (four of the locator's
+/// blocks at 1080p). On the set above, every code the tight crop added came from such a
+/// proposal: a small proposal's wide crop takes in little clutter, so the retry only cost time
+/// (most failed proposals are small texture that is not a code at all).
+const RETRY_MIN_SIDE: f32 = 64.0;
+
 /// Decodes the matrix code (Data Matrix, QR, Aztec) in one proposed region.
 pub(crate) fn decode_matrix(
     frame: &GrayImage,
     c: &MatrixCandidate,
     formats: &[Format],
+    crops: usize,
     out: &mut Vec<Symbol>,
 ) {
+    let size = (c.x1 - c.x0).max(c.y1 - c.y0);
+    let crops = match crops {
+        0 => &CROPS[1..],
+        n => &CROPS[..n.min(CROPS.len())],
+    };
+    // QR and Aztec codes carry finders that the first crop holds whatever its margin; the
+    // retry is for Data Matrix, whose L the locator's box can cut off.
+    let data_matrix = [Format::DataMatrix];
+    for (i, &(share, pixels)) in crops.iter().enumerate() {
+        let formats = if i == 0 {
+            formats
+        } else if size >= RETRY_MIN_SIDE && formats.contains(&Format::DataMatrix) {
+            &data_matrix[..]
+        } else {
+            break;
+        };
+        let margin = (share * size).max(10.0) + pixels;
+        if decode_crop(frame, c, margin, formats, out) {
+            return;
+        }
+    }
+}
+
+/// Decodes the region grown by `margin` on each side; whether it read a symbol.
+fn decode_crop(
+    frame: &GrayImage,
+    c: &MatrixCandidate,
+    margin: f32,
+    formats: &[Format],
+    out: &mut Vec<Symbol>,
+) -> bool {
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    // The locator's box ends at the last textured block; the finder pattern and quiet zone can
-    // lie just beyond it.
-    let margin = (0.2 * (c.x1 - c.x0).max(c.y1 - c.y0)).max(10.0);
     let x0 = (c.x0 - margin).clamp(0.0, w) as u32;
     let y0 = (c.y0 - margin).clamp(0.0, h) as u32;
     let x1 = (c.x1 + margin).clamp(0.0, w) as u32;
     let y1 = (c.y1 + margin).clamp(0.0, h) as u32;
     if x1 <= x0 + 8 || y1 <= y0 + 8 {
-        return;
+        return false;
     }
     let crop = imageops::crop_imm(frame, x0, y0, x1 - x0, y1 - y0).to_image();
     let (mut image, scale) = if crop.width().max(crop.height()) < UPSCALE_BELOW {
@@ -129,6 +175,7 @@ pub(crate) fn decode_matrix(
         imageops::invert(&mut image);
         decode_image(&image, formats, x0 as f32, y0 as f32, scale, out);
     }
+    out.len() > before
 }
 
 /// Whether the outer eighth of a crop is clearly darker than its middle half.
