@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use scanstation::decode::bench::normalise;
 use scanstation::decode::{DecodeConfig, Decoder};
 use scanstation::synth::{Difficulty, FrameSpec, Rng, render_frame};
 
@@ -20,23 +19,11 @@ fn recall(inverted: bool, difficulty: Difficulty, n: u64) -> BTreeMap<String, (u
         let Ok(frame) = render_frame(&spec, &mut rng) else {
             continue;
         };
-        let read: Vec<String> = decoder
-            .decode(&frame.image)
-            .expect("decode")
-            .into_iter()
-            .map(|s| normalise(&s.text))
-            .collect();
-        for placed in &frame.symbols {
+        let read = crate::util::placed_read(&decoder, &frame);
+        for (placed, read) in frame.symbols.iter().zip(read) {
             let entry = out.entry(placed.format.to_owned()).or_default();
             entry.1 += 1;
-            let want = normalise(&placed.text);
-            // UPC-A is read as EAN-13 with a leading zero.
-            if read
-                .iter()
-                .any(|r| *r == want || r.strip_prefix('0') == Some(&want))
-            {
-                entry.0 += 1;
-            }
+            entry.0 += usize::from(read);
         }
     }
     out

@@ -102,3 +102,28 @@ pub fn pty() -> (nix::pty::PtyMaster, PathBuf) {
     let path = nix::pty::ptsname_r(&master).expect("ptsname");
     (master, PathBuf::from(path))
 }
+
+/// For each symbol placed in a generated frame, whether `decoder` read it (same text after
+/// removing AIM identifiers, GS separators and HRI parentheses; UPC-A is also read as EAN-13
+/// with a leading zero).
+pub fn placed_read(
+    decoder: &scanstation::decode::Decoder,
+    frame: &scanstation::synth::GeneratedFrame,
+) -> Vec<bool> {
+    use scanstation::decode::bench::normalise;
+    let read: Vec<String> = decoder
+        .decode(&frame.image)
+        .expect("decode")
+        .into_iter()
+        .map(|s| normalise(&s.text))
+        .collect();
+    frame
+        .symbols
+        .iter()
+        .map(|placed| {
+            let want = normalise(&placed.text);
+            read.iter()
+                .any(|r| *r == want || r.strip_prefix('0') == Some(&want))
+        })
+        .collect()
+}
