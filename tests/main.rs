@@ -22,6 +22,7 @@ mod daemon;
 #[cfg(feature = "serial")]
 mod daemon_serial;
 mod decode;
+mod decode_bands;
 mod decode_inverted;
 mod decode_matrix;
 mod escape;

@@ -22,6 +22,10 @@ pub struct StripParams {
     pub sharpen: f32,
     /// The most rows read per band.
     pub rows_per_band: usize,
+    /// Keep reading a band after its first confirmed symbol: the rest of that row (beside the
+    /// symbol) and, with the threshold binarisation only, the band's other rows. A band can hold
+    /// several symbols when a tall one beside a stack of short ones fills the gaps between them.
+    pub more_per_band: bool,
 }
 
 impl Default for StripParams {
@@ -30,6 +34,7 @@ impl Default for StripParams {
             upscale: 2.0,
             sharpen: 0.6,
             rows_per_band: 15,
+            more_per_band: true,
         }
     }
 }
@@ -551,7 +556,10 @@ pub(crate) fn decode_candidate(
                 }
                 avg.clear();
                 avg.extend_from_slice(&row);
-                for mode in 0..4 {
+                // After the band's first confirmed symbol, further rows only look for more
+                // symbols, with the cheapest binarisation.
+                let modes = if done { 0..1 } else { 0..4 };
+                for mode in modes {
                     let ok = match mode {
                         0 => binarize_global(&row, &mut bits),
                         1 => binarize_edges(&row, &mut bits),
@@ -586,22 +594,22 @@ pub(crate) fn decode_candidate(
                         // and misreads that pass a check character by chance; its reads must
                         // repeat on a second row.
                         hit.trusted = mode != 1 && mode != 3 && !needs_confirmation(hit.format);
-                        let confirmed = match hits
-                            .iter_mut()
-                            .find(|h| h.format == hit.format && h.text == hit.text)
-                        {
-                            Some(h) => {
-                                h.count += 1;
-                                h.trusted |= hit.trusted;
-                                true
-                            }
-                            None => {
-                                let trusted = hit.trusted;
-                                hits.push(hit);
-                                trusted
-                            }
-                        };
-                        if confirmed {
+                        let mut spans = vec![(hit.x0, hit.x1)];
+                        let mut confirmed = record(&mut hits, hit);
+                        // The rest of the row, beside what it read: a second symbol on the
+                        // same row is otherwise never seen.
+                        while p.more_per_band && confirmed && spans.len() < 3 {
+                            let mut rest = mask(&bits, &spans);
+                            let Some(mut next) = read_both_ways(readers, k as u32, &mut rest)
+                            else {
+                                break;
+                            };
+                            next.trusted =
+                                mode != 1 && mode != 3 && !needs_confirmation(next.format);
+                            spans.push((next.x0, next.x1));
+                            confirmed = record(&mut hits, next);
+                        }
+                        if hits.iter().any(|h| h.trusted || h.count >= 2) {
                             done = true;
                         }
                         break;
@@ -619,7 +627,7 @@ pub(crate) fn decode_candidate(
                     }
                 }
             }
-            if done {
+            if done && !p.more_per_band {
                 break;
             }
         }
@@ -689,6 +697,39 @@ fn clip_to_frame(mut g: Geom, w: f32, h: f32) -> Geom {
 }
 
 /// Reads a binarised row left to right, then right to left (a symbol upside down in the strip).
+/// Adds a row's read to the band's hits; whether the symbol now stands (trusted, or read twice).
+fn record(hits: &mut Vec<Hit>, hit: Hit) -> bool {
+    match hits
+        .iter_mut()
+        .find(|h| h.format == hit.format && h.text == hit.text)
+    {
+        Some(h) => {
+            h.count += 1;
+            h.trusted |= hit.trusted;
+            true
+        }
+        None => {
+            let trusted = hit.trusted;
+            hits.push(hit);
+            trusted
+        }
+    }
+}
+
+/// The row with the sample spans of symbols already read turned light, so that a reader sees
+/// only what lies beside them.
+fn mask(bits: &BitArray, spans: &[(f32, f32)]) -> BitArray {
+    let n = bits.get_size();
+    let mut out = BitArray::with_size(n);
+    for i in 0..n {
+        let x = i as f32;
+        if bits.get(i) && !spans.iter().any(|&(a, b)| x >= a - 2.0 && x <= b + 2.0) {
+            out.set(i);
+        }
+    }
+    out
+}
+
 fn read_both_ways(readers: &mut RowReaders, row_number: u32, bits: &mut BitArray) -> Option<Hit> {
     let width = bits.get_size() as f32;
     for flipped in [false, true] {
