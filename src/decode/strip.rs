@@ -466,6 +466,7 @@ pub(crate) fn plausible(format: Format, text: &str) -> bool {
 }
 
 /// One read in a band, with its end points in strip sample coordinates.
+#[derive(Clone)]
 struct Hit {
     format: Format,
     text: String,
@@ -556,10 +557,7 @@ pub(crate) fn decode_candidate(
                 }
                 avg.clear();
                 avg.extend_from_slice(&row);
-                // After the band's first confirmed symbol, further rows only look for more
-                // symbols, with the cheapest binarisation.
-                let modes = if done { 0..1 } else { 0..4 };
-                for mode in modes {
+                for mode in 0..4 {
                     let ok = match mode {
                         0 => binarize_global(&row, &mut bits),
                         1 => binarize_edges(&row, &mut bits),
@@ -594,23 +592,12 @@ pub(crate) fn decode_candidate(
                         // and misreads that pass a check character by chance; its reads must
                         // repeat on a second row.
                         hit.trusted = mode != 1 && mode != 3 && !needs_confirmation(hit.format);
-                        let mut spans = vec![(hit.x0, hit.x1)];
-                        let mut confirmed = record(&mut hits, hit);
-                        // The rest of the row, beside what it read: a second symbol on the
-                        // same row is otherwise never seen.
-                        while p.more_per_band && confirmed && spans.len() < 3 {
-                            let mut rest = mask(&bits, &spans);
-                            let Some(mut next) = read_both_ways(readers, k as u32, &mut rest)
-                            else {
-                                break;
-                            };
-                            next.trusted =
-                                mode != 1 && mode != 3 && !needs_confirmation(next.format);
-                            spans.push((next.x0, next.x1));
-                            confirmed = record(&mut hits, next);
-                        }
-                        if hits.iter().any(|h| h.trusted || h.count >= 2) {
+                        let trusted_mode = mode != 1 && mode != 3;
+                        if record(&mut hits, hit.clone()) {
                             done = true;
+                            if p.more_per_band {
+                                read_beside(readers, k, &bits, hit, trusted_mode, &mut hits);
+                            }
                         }
                         break;
                     }
@@ -627,8 +614,34 @@ pub(crate) fn decode_candidate(
                     }
                 }
             }
-            if done && !p.more_per_band {
+            if done {
                 break;
+            }
+        }
+        // A band can hold several symbols: a tall UPC beside a stack of short Code 128 rows
+        // fills the gaps between the rows, and the band finder sees one band. Such a band is
+        // tall for its first symbol (a 1D symbol's bars are rarely taller than a third of its
+        // length), and a few more rows spread over it, with the threshold binarisation only,
+        // find the others. Short bands, nearly all of them, cost nothing more.
+        let longest = hits
+            .iter()
+            .filter(|h| h.trusted || h.count >= 2)
+            .map(|h| (h.x1 - h.x0) / p.upscale)
+            .fold(0.0f32, f32::max);
+        if p.more_per_band && done && height >= 0.3 * longest {
+            for share in [-0.25, 0.25, -0.4, 0.4] {
+                let v = mid + share * height;
+                sample_row(frame, &g, v, p, &mut row);
+                if !binarize_global(&row, &mut bits) {
+                    continue;
+                }
+                let k = n as u32;
+                if let Some(mut hit) = read_both_ways(readers, k, &mut bits) {
+                    hit.trusted = !needs_confirmation(hit.format);
+                    if record(&mut hits, hit.clone()) {
+                        read_beside(readers, n, &bits, hit, true, &mut hits);
+                    }
+                }
             }
         }
         for h in hits {
@@ -712,6 +725,30 @@ fn record(hits: &mut Vec<Hit>, hit: Hit) -> bool {
             let trusted = hit.trusted;
             hits.push(hit);
             trusted
+        }
+    }
+}
+
+/// Reads the rest of a row beside a symbol it read (at most two more symbols): a second symbol
+/// on the same row is otherwise never seen, since a reader reports the first it finds.
+fn read_beside(
+    readers: &mut RowReaders,
+    row_number: usize,
+    bits: &BitArray,
+    first: Hit,
+    trusted_mode: bool,
+    hits: &mut Vec<Hit>,
+) {
+    let mut spans = vec![(first.x0, first.x1)];
+    while spans.len() < 3 {
+        let mut rest = mask(bits, &spans);
+        let Some(mut next) = read_both_ways(readers, row_number as u32, &mut rest) else {
+            return;
+        };
+        next.trusted = trusted_mode && !needs_confirmation(next.format);
+        spans.push((next.x0, next.x1));
+        if !record(hits, next) {
+            return;
         }
     }
 }
