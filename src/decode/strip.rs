@@ -23,8 +23,9 @@ pub struct StripParams {
     /// The most rows read per band.
     pub rows_per_band: usize,
     /// Keep reading a band after its first confirmed symbol: the rest of that row (beside the
-    /// symbol) and, with the threshold binarisation only, the band's other rows. A band can hold
-    /// several symbols when a tall one beside a stack of short ones fills the gaps between them.
+    /// symbol) and, in a band tall for that symbol, four more rows with the threshold
+    /// binarisation. A band can hold several symbols when a tall one beside a stack of short
+    /// ones fills the gaps between them.
     pub more_per_band: bool,
 }
 
@@ -466,7 +467,6 @@ pub(crate) fn plausible(format: Format, text: &str) -> bool {
 }
 
 /// One read in a band, with its end points in strip sample coordinates.
-#[derive(Clone)]
 struct Hit {
     format: Format,
     text: String,
@@ -593,10 +593,11 @@ pub(crate) fn decode_candidate(
                         // repeat on a second row.
                         hit.trusted = mode != 1 && mode != 3 && !needs_confirmation(hit.format);
                         let trusted_mode = mode != 1 && mode != 3;
-                        if record(&mut hits, hit.clone()) {
+                        let span = (hit.x0, hit.x1);
+                        if record(&mut hits, hit) {
                             done = true;
                             if p.more_per_band {
-                                read_beside(readers, k, &bits, hit, trusted_mode, &mut hits);
+                                read_beside(readers, k, &bits, span, trusted_mode, &mut hits);
                             }
                         }
                         break;
@@ -635,11 +636,11 @@ pub(crate) fn decode_candidate(
                 if !binarize_global(&row, &mut bits) {
                     continue;
                 }
-                let k = n as u32;
-                if let Some(mut hit) = read_both_ways(readers, k, &mut bits) {
+                if let Some(mut hit) = read_both_ways(readers, n as u32, &mut bits) {
                     hit.trusted = !needs_confirmation(hit.format);
-                    if record(&mut hits, hit.clone()) {
-                        read_beside(readers, n, &bits, hit, true, &mut hits);
+                    let span = (hit.x0, hit.x1);
+                    if record(&mut hits, hit) {
+                        read_beside(readers, n, &bits, span, true, &mut hits);
                     }
                 }
             }
@@ -709,7 +710,6 @@ fn clip_to_frame(mut g: Geom, w: f32, h: f32) -> Geom {
     g
 }
 
-/// Reads a binarised row left to right, then right to left (a symbol upside down in the strip).
 /// Adds a row's read to the band's hits; whether the symbol now stands (trusted, or read twice).
 fn record(hits: &mut Vec<Hit>, hit: Hit) -> bool {
     match hits
@@ -735,11 +735,11 @@ fn read_beside(
     readers: &mut RowReaders,
     row_number: usize,
     bits: &BitArray,
-    first: Hit,
+    first: (f32, f32),
     trusted_mode: bool,
     hits: &mut Vec<Hit>,
 ) {
-    let mut spans = vec![(first.x0, first.x1)];
+    let mut spans = vec![first];
     while spans.len() < 3 {
         let mut rest = mask(bits, &spans);
         let Some(mut next) = read_both_ways(readers, row_number as u32, &mut rest) else {
@@ -767,6 +767,7 @@ fn mask(bits: &BitArray, spans: &[(f32, f32)]) -> BitArray {
     out
 }
 
+/// Reads a binarised row left to right, then right to left (a symbol upside down in the strip).
 fn read_both_ways(readers: &mut RowReaders, row_number: u32, bits: &mut BitArray) -> Option<Hit> {
     let width = bits.get_size() as f32;
     for flipped in [false, true] {
