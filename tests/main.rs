@@ -23,6 +23,7 @@ mod daemon;
 mod daemon_serial;
 mod decode;
 mod decode_bands;
+mod decode_blur;
 mod decode_inverted;
 mod decode_matrix;
 mod escape;

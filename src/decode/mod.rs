@@ -26,6 +26,7 @@
 
 mod locate;
 mod matrix;
+pub mod profile;
 pub mod region;
 mod rx;
 mod strip;

@@ -136,6 +136,8 @@ pub(crate) struct RowReaders {
     codabar: bool,
     itf: bool,
     hints: DecodeHints,
+    /// The formats the blurred-strip reader may report.
+    pub(crate) profile: super::profile::ProfileFormats,
 }
 
 impl RowReaders {
@@ -157,6 +159,7 @@ impl RowReaders {
             codabar: has(Format::Codabar),
             itf: has(Format::Itf),
             hints,
+            profile: super::profile::ProfileFormats::from_formats(formats),
         }
     }
 

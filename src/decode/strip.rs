@@ -27,6 +27,9 @@ pub struct StripParams {
     /// binarisation. A band can hold several symbols when a tall one beside a stack of short
     /// ones fills the gaps between them.
     pub more_per_band: bool,
+    /// When no row of a band reads, fit the symbologies' models to the band's mean profile
+    /// (`profile::read_profile`): reads Code 128 and EAN/UPC blurred past rxing's edges.
+    pub profile: bool,
 }
 
 impl Default for StripParams {
@@ -36,6 +39,7 @@ impl Default for StripParams {
             sharpen: 0.6,
             rows_per_band: 15,
             more_per_band: true,
+            profile: true,
         }
     }
 }
@@ -619,6 +623,15 @@ pub(crate) fn decode_candidate(
                 break;
             }
         }
+        // No row read (or one read that still wants a second): the band may be blurred past
+        // the edges rxing's readers count. Its mean profile, fitted as a whole, may still read.
+        if !done
+            && p.profile
+            && readers.profile.any()
+            && let Some(hit) = read_band_profile(frame, &g, &band, p, margins, readers, &mut row)
+        {
+            done = record(&mut hits, hit);
+        }
         // A band can hold several symbols: a tall UPC beside a stack of short Code 128 rows
         // fills the gaps between the rows, and the band finder sees one band. Such a band is
         // tall for its first symbol (a 1D symbol's bars are rarely taller than a third of its
@@ -666,6 +679,82 @@ pub(crate) fn decode_candidate(
             });
         }
     }
+}
+
+/// Reads a band from its mean profile: up to nine rows over the middle 60 % of its height,
+/// unsharpened (the model fit wants the blur as the camera made it), averaged.
+fn read_band_profile(
+    frame: &GrayImage,
+    g: &Geom,
+    band: &Band,
+    p: &StripParams,
+    margins: (usize, usize),
+    readers: &RowReaders,
+    row: &mut Vec<f32>,
+) -> Option<Hit> {
+    let plain = StripParams { sharpen: 0.0, ..*p };
+    // The locator's box ends where the block texture fades, which on a blurred symbol is well
+    // inside its outer bars: the profile reaches half the strip and 24 pixels further on each
+    // side, so that the fit finds both quiet zones.
+    let extra = 0.5 * (g.u1 - g.u0) + 24.0;
+    let wide = clip_to_frame(
+        Geom {
+            u0: g.u0 - extra,
+            u1: g.u1 + extra,
+            ..*g
+        },
+        frame.width() as f32,
+        frame.height() as f32,
+    );
+    // The locator's first and last bar, in samples of the wide profile.
+    let ua = g.u0 + margins.0 as f32 / p.upscale;
+    let ub = g.u1 - margins.1 as f32 / p.upscale;
+    let bars = ((ua - wide.u0) * p.upscale, (ub - wide.u0) * p.upscale);
+    // Wide-profile samples to add to be in the strip's own sample coordinates.
+    let offset = (wide.u0 - g.u0) * p.upscale;
+    let g = &wide;
+    let height = band.v1 - band.v0;
+    // Most bands that no row reads have no quiet zone in reach (a symbol cut by the strip's
+    // end, a label edge, text): one row tells, before nine are sampled.
+    sample_row(frame, g, 0.5 * (band.v0 + band.v1), &plain, row);
+    if !super::profile::has_quiet_zones(row, bars) {
+        return None;
+    }
+    let rows = ((0.6 * height) as usize).clamp(1, 9);
+    let mut profile: Vec<f32> = Vec::new();
+    for i in 0..rows {
+        let v = band.v0 + height * (0.2 + 0.6 * (i as f32 + 0.5) / rows as f32);
+        sample_row(frame, g, v, &plain, row);
+        if profile.is_empty() {
+            profile.resize(row.len(), 0.0);
+        }
+        for (acc, x) in profile.iter_mut().zip(row.iter()) {
+            *acc += x / rows as f32;
+        }
+    }
+    let margins = (
+        bars.0.max(0.0) as usize,
+        (profile.len() as f32 - bars.1).max(0.0) as usize,
+    );
+    let bars = Some(bars);
+    let mut read = super::profile::read_profile_near(&profile, readers.profile, bars);
+    if read.is_none() && looks_inverted(&profile, margins) {
+        for x in &mut profile {
+            *x = 255.0 - *x;
+        }
+        read = super::profile::read_profile_near(&profile, readers.profile, bars);
+    }
+    let read = read?;
+    Some(Hit {
+        format: read.format,
+        raw: read.text.bytes().collect(),
+        text: read.text,
+        aim: read.aim,
+        x0: read.x0 + offset,
+        x1: read.x1 + offset,
+        count: 1,
+        trusted: true,
+    })
 }
 
 /// Whether a sampled row may be light bars on a dark ground: the quiet zone on one side of the

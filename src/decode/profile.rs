@@ -1,0 +1,1482 @@
+//! Reads Code 128 and EAN-13/UPC-A from the profile across a blurred strip: the mean of the
+//! strip's rows, one value per sample along the bar normal.
+//!
+//! rxing's readers binarise a row and count the runs between edges. When a strip has 1 to 1.5
+//! pixels per module and the optics blur it by a pixel or more, a narrow bar beside a narrow
+//! space leaves no edge at all, and a single lost edge pair breaks every character after it.
+//! This reader does not look for edges. It fits a model of the whole symbol to the profile:
+//! - Every bar is a box of a whole number of modules; the camera blurs it with a Gaussian.
+//!   Blurred bars add up (their darkness is linear), so a character's contribution to the
+//!   profile is its own blurred template, wherever its neighbours are.
+//! - A hypothesis fixes where the symbol starts, its module width and the blur. Hypotheses
+//!   come from the outermost bars (found at a threshold; both symbologies end in the same bars
+//!   on both sides, so the threshold's bias is the same at both ends) and are ranked by how
+//!   well the start and stop patterns, with their quiet zones, fit there.
+//! - For the best hypotheses, the sum of squared differences between the profile and the sum
+//!   of the characters' templates is, expanded, a sum of one term per character (how well its
+//!   template matches the profile) and one term per pair of neighbours (how much their blurred
+//!   templates overlap). Its minimum over all character sequences is found exactly by dynamic
+//!   programming over the sequence (Viterbi), so a blurred pair of edges costs a little fit at
+//!   one character instead of breaking the read.
+//! - A read is accepted only when the best sequence passes the symbology's check (the mod 103
+//!   check character; the EAN check digit and a valid parity pattern), decodes to plausible
+//!   text, fits the profile closely, and every character beats its best alternative by a clear
+//!   margin. The check is never used to correct a character: the best sequence passes it or
+//!   the read is dropped, so the check keeps its full strength against misreads.
+//!
+//! Everything here is a pure function of the profile.
+
+use std::sync::OnceLock;
+
+use super::Format;
+
+/// Model samples per module.
+const R: usize = 4;
+/// Blur widths tried, in modules (the Gaussian's standard deviation over the module width).
+const SIGMAS: [f32; 7] = [0.35, 0.55, 0.75, 0.95, 1.2, 1.5, 1.8];
+/// Module widths accepted, in profile samples.
+const MIN_MODULE: f32 = 1.5;
+const MAX_MODULE: f32 = 12.0;
+/// Threshold shifts tried at each end, in quarter modules: how far the true outer edge may lie
+/// outside (positive) or inside the threshold crossing.
+const SHIFTS: std::ops::RangeInclusive<i32> = -3..=8;
+/// How many hypotheses (ranked by the fit of the symbol's ends) get a full decode.
+const FULL_DECODES: usize = 3;
+/// The weakest contrast fitted, in grey levels between a bar and a space.
+const MIN_CONTRAST: f32 = 10.0;
+/// The largest root-mean-square difference between the profile and the fitted model, in
+/// units of the bar-space contrast, for a read to be accepted.
+const MAX_RMS: f32 = 0.16;
+/// The ends' fit above which a hypothesis is not decoded at all.
+const MAX_END_RMS: f32 = 0.15;
+/// How much worse the best sequence with any one character changed must fit: at least this
+/// many times the residual's variance per sample (a likelihood ratio of e^(MARGIN/2) if the
+/// residual were noise; it is partly model error, so this errs on the safe side) ...
+const MARGIN: f32 = 20.0;
+/// ... and at least this much, in squared contrast units summed over the samples.
+const MIN_MARGIN: f32 = 0.05;
+
+/// Which of the formats this reader knows the caller wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProfileFormats {
+    pub code128: bool,
+    pub ean13: bool,
+    pub upca: bool,
+}
+
+impl ProfileFormats {
+    pub fn from_formats(formats: &[Format]) -> ProfileFormats {
+        ProfileFormats {
+            code128: formats.contains(&Format::Code128),
+            ean13: formats.contains(&Format::Ean13),
+            upca: formats.contains(&Format::UpcA),
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.code128 || self.ean13 || self.upca
+    }
+}
+
+/// One symbol read from a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRead {
+    pub format: Format,
+    /// The decoded text, with FNC1 after the first position as GS (0x1D), like rxing's.
+    pub text: String,
+    /// The AIM symbology identifier (`]C1` for a Code 128 starting with FNC1).
+    pub aim: String,
+    /// The symbol's first and last bar edges, in profile samples.
+    pub x0: f32,
+    pub x1: f32,
+    /// The symbol characters as decoded, check character included (Code 128: start, data,
+    /// check, no stop; EAN/UPC: the thirteen digits).
+    pub values: Vec<u8>,
+    /// The fit: root-mean-square difference between profile and model, in contrast units.
+    pub rms: f32,
+}
+
+impl ProfileRead {
+    /// Whether the read's characters pass their symbology's check.
+    pub fn check_passes(&self) -> bool {
+        match self.format {
+            Format::Code128 => code128_check(&self.values),
+            Format::Ean13 | Format::UpcA => ean_check(&self.values),
+            _ => false,
+        }
+    }
+}
+
+/// Reads the one symbol the profile holds, if it is a Code 128 or an EAN-13/UPC-A that fits.
+///
+/// Dark is low, as in the frame. A profile holding light bars on a dark ground must be
+/// inverted by the caller.
+pub fn read_profile(profile: &[f32], formats: ProfileFormats) -> Option<ProfileRead> {
+    read_profile_near(profile, formats, None)
+}
+
+/// [`read_profile`] for a profile that may hold other dark things beside the symbol (a label
+/// edge, the desk, text): `bars` is where the locator saw the first and last bar, in samples,
+/// and the symbol's ends are looked for at the quiet zones nearest to them.
+pub fn read_profile_near(
+    profile: &[f32],
+    formats: ProfileFormats,
+    bars: Option<(f32, f32)>,
+) -> Option<ProfileRead> {
+    if profile.len() < 40 || !formats.any() || profile.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let ob = outer_bars(profile, bars);
+    let (xa, xb) = ob?;
+    let mut best: Option<ProfileRead> = None;
+    let mut keep = |read: ProfileRead| {
+        if best.as_ref().is_none_or(|b| read.rms < b.rms) {
+            best = Some(read);
+        }
+    };
+    if formats.code128
+        && let Some(r) = read_symbology(profile, xa, xb, &CODE128, formats)
+    {
+        keep(r);
+    }
+    if (formats.ean13 || formats.upca)
+        && let Some(r) = read_symbology(profile, xa, xb, &EAN, formats)
+    {
+        keep(r);
+    }
+    best
+}
+
+/// The outer edges of the symbol's outermost bars, up to a bias that depends on the blur:
+/// where the profile crosses a threshold 30 % of the way from its light level to its darkest
+/// samples, at the quiet zone on either side. Without a hint, the first and last crossings in
+/// the profile. With the locator's bars, the crossings next to the nearest light runs that are
+/// clearly longer than any space between them (a quiet zone is ten modules, a space at most
+/// four). `None` when the profile has too little contrast to hold bars.
+fn outer_bars(profile: &[f32], bars: Option<(f32, f32)>) -> Option<(f32, f32)> {
+    let n = profile.len();
+    // The levels come from the bars' stretch when it is known, so that a dark desk or a
+    // bright margin beyond the label does not set them.
+    let (from, to) = match bars {
+        Some((a, b)) if a.is_finite() && b.is_finite() && b > a => {
+            let a = (a.max(0.0) as usize).min(n - 1);
+            let b = (b as usize).clamp(a + 1, n);
+            (a, b)
+        }
+        _ => (0, n),
+    };
+    let mut levels: Vec<f32> = profile[from..to].to_vec();
+    let light = quantile(&mut levels, 0.9);
+    let dark = quantile(&mut levels, 0.02);
+    if light - dark < MIN_CONTRAST {
+        return None;
+    }
+    let t = light - 0.3 * (light - dark);
+    let (first, last) = if bars.is_none() {
+        (
+            profile.iter().position(|&v| v < t)?,
+            profile.iter().rposition(|&v| v < t)?,
+        )
+    } else {
+        // A quiet zone is a long run near the profile's lightest level: blur keeps the spaces
+        // between narrow bars from getting that light, so inside the symbol such runs are
+        // short even where the 30 % threshold sees long light runs.
+        let mut all: Vec<f32> = profile.to_vec();
+        let lightest = quantile(&mut all, 0.97);
+        let t_quiet = lightest - 0.12 * (lightest - dark);
+        let quiet_light = |i: usize| profile[i] > t_quiet;
+        // Over the middle half of the locator's stretch only: its ends may lie in the quiet
+        // zones themselves.
+        let quarter = (to - from) / 4;
+        let mut longest = 0usize;
+        let mut run = 0usize;
+        for i in from + quarter..to - quarter {
+            if quiet_light(i) {
+                run += 1;
+                longest = longest.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        let quiet = (2 * longest).max(8);
+        // The start of the nearest quiet zone from `start` in direction `step` (a start
+        // inside one counts), or `None` when the profile ends first.
+        let quiet_from = |start: usize, step: isize| -> Option<usize> {
+            let mut i = start as isize;
+            let mut run = 0usize;
+            let mut run_start = i;
+            while i >= 0 && (i as usize) < n {
+                if quiet_light(i as usize) {
+                    if run == 0 {
+                        run_start = i;
+                    }
+                    run += 1;
+                    if run >= quiet {
+                        return Some(run_start as usize);
+                    }
+                } else {
+                    run = 0;
+                }
+                i += step;
+            }
+            None
+        };
+        // A start inside a quiet zone (the locator's box reaching past the bars) first walks
+        // back into the symbol.
+        let mut a = from;
+        while a + 1 < to && quiet_light(a) {
+            a += 1;
+        }
+        let mut b = to - 1;
+        while b > a && quiet_light(b) {
+            b -= 1;
+        }
+        let left = quiet_from(a, -1)?;
+        let right = quiet_from(b, 1)?;
+        if right <= left + 1 {
+            return None;
+        }
+        // The outermost samples past the 30 % threshold between the quiet zones.
+        let inner = &profile[left + 1..right];
+        (
+            left + 1 + inner.iter().position(|&v| v < t)?,
+            left + 1 + inner.iter().rposition(|&v| v < t)?,
+        )
+    };
+    if last <= first + 20 {
+        return None;
+    }
+    // Sub-sample crossings, by linear interpolation between the samples either side.
+    let cross = |i: usize, j: usize| {
+        let (a, b) = (profile[i], profile[j]);
+        let f = if (a - b).abs() > 1e-6 {
+            (a - t) / (a - b)
+        } else {
+            0.5
+        };
+        i as f32 + f * (j as f32 - i as f32)
+    };
+    let xa = if first > 0 {
+        cross(first - 1, first)
+    } else {
+        0.0
+    };
+    let xb = if last + 1 < n {
+        cross(last, last + 1)
+    } else {
+        last as f32
+    };
+    Some((xa, xb))
+}
+
+/// The `q` quantile of `values` (reordered in place), in linear time.
+fn quantile(values: &mut [f32], q: f32) -> f32 {
+    let i = ((values.len() as f32 * q) as usize).min(values.len().saturating_sub(1));
+    let (_, v, _) = values.select_nth_unstable_by(i, f32::total_cmp);
+    *v
+}
+
+/// Whether a profile (a single row will do) shows the quiet zones the fit needs on both sides
+/// of the locator's bars, in either polarity: a cheap test before the rows are averaged.
+pub(crate) fn has_quiet_zones(profile: &[f32], bars: (f32, f32)) -> bool {
+    if profile.len() < 40 || profile.iter().any(|v| !v.is_finite()) {
+        return false;
+    }
+    if outer_bars(profile, Some(bars)).is_some() {
+        return true;
+    }
+    let inverted: Vec<f32> = profile.iter().map(|v| 255.0 - v).collect();
+    outer_bars(&inverted, Some(bars)).is_some()
+}
+
+/// One pattern a character position may hold: element widths in modules, alternating dark and
+/// light from `dark_first`.
+#[derive(Debug, Clone)]
+struct Pattern {
+    value: u8,
+    widths: Vec<u8>,
+    dark_first: bool,
+}
+
+impl Pattern {
+    fn modules(&self) -> usize {
+        self.widths.iter().map(|&w| w as usize).sum()
+    }
+
+    /// The dark intervals, in modules from the pattern's start.
+    fn bars(&self) -> Vec<(f32, f32)> {
+        let mut out = Vec::new();
+        let mut at = 0.0;
+        let mut dark = self.dark_first;
+        for &w in &self.widths {
+            if dark {
+                out.push((at, at + w as f32));
+            }
+            at += w as f32;
+            dark = !dark;
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Code128,
+    Ean,
+}
+
+/// A decoded symbol: its format, text and AIM identifier.
+type Finished = (Format, String, String);
+/// One set's patterns and their blurred templates.
+type SetModel = (Set, Vec<Pattern>, Vec<Vec<f32>>);
+/// The pair terms of neighbours of two sets at a distance (modules), row-major by the first.
+type PairTable = ((Set, Set, usize), Vec<f32>);
+
+/// What a symbology looks like to the sequence fit.
+struct Symbology {
+    kind: Kind,
+    /// Total modules for a symbol with `n` variable characters (`None` if `n` is not allowed).
+    modules: fn(usize) -> Option<usize>,
+    /// The range of `n` to try.
+    counts: std::ops::RangeInclusive<usize>,
+    /// The character positions of a symbol with `n` variable characters.
+    slots: fn(usize) -> Vec<Slot>,
+    /// Templates blur at most this many modules beyond their pattern (their tails are cut).
+    max_reach: usize,
+    /// Turns the decoded values into a read (check, text), or `None`.
+    finish: fn(&[u8], ProfileFormats) -> Option<Finished>,
+}
+
+/// One character position: where it starts (modules) and which patterns it may hold.
+struct Slot {
+    offset: usize,
+    set: Set,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Set {
+    C128Start,
+    C128Data,
+    C128Stop,
+    EanGuard,
+    EanLeft,
+    EanMiddle,
+    EanRight,
+}
+
+/// Code 128 character widths (bar, space, bar, space, bar, space), values 0 to 105; 106 is
+/// the stop pattern with its final bar.
+const C128_WIDTHS: [&str; 107] = [
+    "212222", "222122", "222221", "121223", "121322", "131222", "122213", "122312", "132212",
+    "221213", "221312", "231212", "112232", "122132", "122231", "113222", "123122", "123221",
+    "223211", "221132", "221231", "213212", "223112", "312131", "311222", "321122", "321221",
+    "312212", "322112", "322211", "212123", "212321", "232121", "111323", "131123", "131321",
+    "112313", "132113", "132311", "211313", "231113", "231311", "112133", "112331", "132131",
+    "113123", "113321", "133121", "313121", "211331", "231131", "213113", "213311", "213131",
+    "311123", "311321", "331121", "312113", "312311", "332111", "314111", "221411", "431111",
+    "111224", "111422", "121124", "121421", "141122", "141221", "112214", "112412", "122114",
+    "122411", "142112", "142211", "241211", "221114", "413111", "241112", "134111", "111242",
+    "121142", "121241", "114212", "124112", "124211", "411212", "421112", "421211", "212141",
+    "214121", "412121", "111143", "111341", "131141", "114113", "114311", "411113", "411311",
+    "113141", "114131", "311141", "411131", "211412", "211214", "211232", "2331112",
+];
+
+/// EAN/UPC "L" (odd parity) digit widths (space, bar, space, bar).
+const EAN_L: [[u8; 4]; 10] = [
+    [3, 2, 1, 1],
+    [2, 2, 2, 1],
+    [2, 1, 2, 2],
+    [1, 4, 1, 1],
+    [1, 1, 3, 2],
+    [1, 2, 3, 1],
+    [1, 1, 1, 4],
+    [1, 3, 1, 2],
+    [1, 2, 1, 3],
+    [3, 1, 1, 2],
+];
+
+/// The parity pattern (bit 5 = first left digit, 1 = even/"G") for each implied first digit.
+const EAN_FIRST_DIGIT: [u8; 10] = [0x00, 0x0B, 0x0D, 0x0E, 0x13, 0x19, 0x1C, 0x15, 0x16, 0x1A];
+
+fn widths(s: &str) -> Vec<u8> {
+    s.bytes().map(|b| b - b'0').collect()
+}
+
+fn patterns(set: Set) -> Vec<Pattern> {
+    let c128 = |v: usize| Pattern {
+        value: v as u8,
+        widths: widths(C128_WIDTHS[v]),
+        dark_first: true,
+    };
+    match set {
+        Set::C128Start => (103..=105).map(c128).collect(),
+        Set::C128Data => (0..=102).map(c128).collect(),
+        Set::C128Stop => vec![c128(106)],
+        Set::EanGuard => vec![Pattern {
+            value: 0,
+            widths: vec![1, 1, 1],
+            dark_first: true,
+        }],
+        Set::EanMiddle => vec![Pattern {
+            value: 0,
+            widths: vec![1, 1, 1, 1, 1],
+            dark_first: false,
+        }],
+        Set::EanLeft => (0..20)
+            .map(|v| {
+                let l = EAN_L[v % 10];
+                let w = if v < 10 {
+                    l.to_vec()
+                } else {
+                    l.iter().rev().copied().collect()
+                };
+                Pattern {
+                    value: v as u8,
+                    widths: w,
+                    dark_first: false,
+                }
+            })
+            .collect(),
+        Set::EanRight => (0..10)
+            .map(|v| Pattern {
+                value: v as u8,
+                widths: EAN_L[v].to_vec(),
+                dark_first: true,
+            })
+            .collect(),
+    }
+}
+
+const CODE128: Symbology = Symbology {
+    kind: Kind::Code128,
+    // Start, n data characters, check, stop (13 modules).
+    modules: |n| Some(11 * (n + 2) + 13),
+    counts: 1..=60,
+    slots: |n| {
+        let mut s = vec![Slot {
+            offset: 0,
+            set: Set::C128Start,
+        }];
+        for i in 1..=n + 1 {
+            s.push(Slot {
+                offset: 11 * i,
+                set: Set::C128Data,
+            });
+        }
+        s.push(Slot {
+            offset: 11 * (n + 2),
+            set: Set::C128Stop,
+        });
+        s
+    },
+    max_reach: 5,
+    finish: finish_code128,
+};
+
+const EAN: Symbology = Symbology {
+    kind: Kind::Ean,
+    modules: |n| (n == 12).then_some(95),
+    counts: 12..=12,
+    slots: |_| {
+        let mut s = vec![Slot {
+            offset: 0,
+            set: Set::EanGuard,
+        }];
+        for k in 0..6 {
+            s.push(Slot {
+                offset: 3 + 7 * k,
+                set: Set::EanLeft,
+            });
+        }
+        s.push(Slot {
+            offset: 45,
+            set: Set::EanMiddle,
+        });
+        for k in 0..6 {
+            s.push(Slot {
+                offset: 50 + 7 * k,
+                set: Set::EanRight,
+            });
+        }
+        s.push(Slot {
+            offset: 92,
+            set: Set::EanGuard,
+        });
+        s
+    },
+    max_reach: 3,
+    finish: finish_ean,
+};
+
+/// The standard normal distribution function (Abramowitz and Stegun 7.1.26, error < 2e-7).
+fn phi(z: f32) -> f32 {
+    let x = z.abs() / std::f32::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+/// A pattern's blurred darkness (0 light, 1 dark) at `R` samples per module, from `reach`
+/// modules before it to `reach` after.
+fn template(p: &Pattern, sigma: f32, reach: usize) -> Vec<f32> {
+    let len = (p.modules() + 2 * reach) * R;
+    let bars = p.bars();
+    (0..len)
+        .map(|k| {
+            let u = (k as f32 + 0.5) / R as f32 - reach as f32;
+            bars.iter()
+                .map(|&(s, e)| phi((u - s) / sigma) - phi((u - e) / sigma))
+                .sum()
+        })
+        .collect()
+}
+
+/// A hypothesis: the symbol's first bar edge and module width in profile samples, its blur,
+/// the number of variable characters, and how well its ends fit.
+#[derive(Debug, Clone, Copy)]
+struct Hypothesis {
+    a: f32,
+    m: f32,
+    /// Index into `SIGMAS`.
+    sigma: usize,
+    n: usize,
+    /// Per blur: light level at the start and end, contrast (signed: dark is lower) at the
+    /// start and end, from the ends' fit at that blur.
+    levels: [Option<(f32, f32, f32, f32)>; SIGMAS.len()],
+    end_rms: f32,
+}
+
+/// Linear interpolation into the profile at a fractional sample (clamped at the ends).
+fn at(profile: &[f32], x: f32) -> f32 {
+    let last = profile.len() - 1;
+    if x <= 0.0 {
+        return profile[0];
+    }
+    if x >= last as f32 {
+        return profile[last];
+    }
+    let i = x as usize;
+    let f = x - i as f32;
+    profile[i] * (1.0 - f) + profile[(i + 1).min(last)] * f
+}
+
+/// The profile resampled at `R` points per module over modules `[from, to)` of a hypothesis.
+fn resample(profile: &[f32], a: f32, m: f32, from: f32, to: f32, out: &mut Vec<f32>) {
+    out.clear();
+    let n = ((to - from) * R as f32).round().max(0.0) as usize;
+    for k in 0..n {
+        let u = from + (k as f32 + 0.5) / R as f32;
+        out.push(at(profile, a + m * u));
+    }
+}
+
+/// Least-squares fit `y = light + contrast * t`: returns (light, contrast, rms of the
+/// residual in units of |contrast|). The contrast is negative for dark bars on light.
+fn fit_line(y: &[f32], t: &[f32]) -> (f32, f32, f32) {
+    let n = y.len().min(t.len()) as f32;
+    if n < 2.0 {
+        return (0.0, 0.0, f32::INFINITY);
+    }
+    let (mut sy, mut st, mut stt, mut sty, mut syy) = (0.0f32, 0.0, 0.0, 0.0, 0.0);
+    for (&a, &b) in y.iter().zip(t) {
+        sy += a;
+        st += b;
+        stt += b * b;
+        sty += b * a;
+        syy += a * a;
+    }
+    let var_t = stt - st * st / n;
+    if var_t < 1e-6 {
+        return (0.0, 0.0, f32::INFINITY);
+    }
+    let cov = sty - st * sy / n;
+    let slope = cov / var_t;
+    let light = (sy - slope * st) / n;
+    let sse = (syy - sy * sy / n) - cov * cov / var_t;
+    let rms = (sse.max(0.0) / n).sqrt() / slope.abs().max(1e-6);
+    (light, slope, rms)
+}
+
+/// The end patterns of a symbology with quiet zones, as (window start, window end, pattern
+/// index candidates) in modules relative to the symbol's start or end.
+struct EndModels {
+    /// Per sigma: candidate templates over the start window.
+    start: Vec<Vec<Vec<f32>>>,
+    /// Per sigma: the template over the end window.
+    end: Vec<Vec<f32>>,
+    start_window: (f32, f32),
+    end_window: (f32, f32),
+}
+
+/// Templates of the symbol's ends with their quiet zones: the start window holds four modules
+/// of quiet zone and the first pattern up to one module before its end (the next character's
+/// blur reaches into that last module); the end window is its mirror image.
+fn end_models(sym: &Symbology) -> EndModels {
+    let (first, last) = if sym.kind == Kind::Code128 {
+        (Set::C128Start, Set::C128Stop)
+    } else {
+        (Set::EanGuard, Set::EanGuard)
+    };
+    let q = 4usize;
+    let firsts = patterns(first);
+    let last_p = &patterns(last)[0];
+    let fm = firsts[0].modules();
+    let lm = last_p.modules();
+    // Inside the symbol the window stops short of the neighbouring character.
+    let inner_start = if fm > 3 { fm - 1 } else { fm + 1 };
+    let inner_end = if lm > 3 { lm - 1 } else { lm + 1 };
+    let mut start = Vec::new();
+    let mut end = Vec::new();
+    for &s in &SIGMAS {
+        let r = q;
+        start.push(
+            firsts
+                .iter()
+                .map(|p| {
+                    // template() covers [-r, fm + r); keep [-q, inner_start).
+                    let t = template(p, s, r);
+                    t[..(r + inner_start) * R].to_vec()
+                })
+                .collect(),
+        );
+        let t = template(last_p, s, r);
+        // Keep [lm - inner_end, lm + q).
+        let from = (r + lm - inner_end) * R;
+        end.push(t[from..(r + lm + q) * R].to_vec());
+    }
+    EndModels {
+        start,
+        end,
+        start_window: (-(q as f32), inner_start as f32),
+        end_window: (-(inner_end as f32), q as f32),
+    }
+}
+
+/// Ranks hypotheses for one symbology by the fit of its ends.
+fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothesis> {
+    static CODE128_ENDS: OnceLock<EndModels> = OnceLock::new();
+    static EAN_ENDS: OnceLock<EndModels> = OnceLock::new();
+    let models = match sym.kind {
+        Kind::Code128 => &CODE128_ENDS,
+        Kind::Ean => &EAN_ENDS,
+    }
+    .get_or_init(|| end_models(sym));
+    let span = xb - xa;
+    let mut out: Vec<Hypothesis> = Vec::new();
+    let (mut ys, mut ye) = (Vec::new(), Vec::new());
+    for n in sym.counts.clone() {
+        let Some(total) = (sym.modules)(n) else {
+            continue;
+        };
+        let total = total as f32;
+        for j in SHIFTS {
+            // The outer edges lie j quarter modules beyond the crossings at both ends.
+            let m = span / (total - 0.5 * j as f32);
+            if !(MIN_MODULE..=MAX_MODULE).contains(&m) {
+                continue;
+            }
+            let a = xa - 0.25 * j as f32 * m;
+            resample(
+                profile,
+                a,
+                m,
+                models.start_window.0,
+                models.start_window.1,
+                &mut ys,
+            );
+            resample(
+                profile,
+                a,
+                m,
+                total + models.end_window.0,
+                total + models.end_window.1,
+                &mut ye,
+            );
+            let mut levels = [None; SIGMAS.len()];
+            let mut best = (f32::INFINITY, 0usize);
+            for (si, slot) in levels.iter_mut().enumerate() {
+                let (le, ce, re) = fit_line(&ye, &models.end[si]);
+                if ce > -MIN_CONTRAST || re > MAX_END_RMS {
+                    continue;
+                }
+                let mut here = f32::INFINITY;
+                for t in &models.start[si] {
+                    let (ls, cs, rs) = fit_line(&ys, t);
+                    if cs > -MIN_CONTRAST || rs > MAX_END_RMS {
+                        continue;
+                    }
+                    let end_rms = (0.5 * (rs * rs + re * re)).sqrt();
+                    if end_rms < here {
+                        here = end_rms;
+                        *slot = Some((ls, le, cs, ce));
+                    }
+                }
+                if here < best.0 {
+                    best = (here, si);
+                }
+            }
+            let best = best.0.is_finite().then_some(Hypothesis {
+                a,
+                m,
+                sigma: best.1,
+                n,
+                levels,
+                end_rms: best.0,
+            });
+            out.extend(best);
+        }
+    }
+    out.sort_by(|x, y| x.end_rms.total_cmp(&y.end_rms));
+    out.truncate(FULL_DECODES);
+    out
+}
+
+fn read_symbology(
+    profile: &[f32],
+    xa: f32,
+    xb: f32,
+    sym: &Symbology,
+    formats: ProfileFormats,
+) -> Option<ProfileRead> {
+    let hs = hypotheses(profile, xa, xb, sym);
+    let models = models(sym);
+    // The most likely reading is the best-fitting one over hypotheses and blurs; only that one
+    // is then checked. Checking every candidate and keeping any that passes would let the
+    // checks pick among misreads.
+    let mut best: Option<(Fit, &Hypothesis, &Model)> = None;
+    let first_end = hs.first()?.end_rms;
+    for (rank, h) in hs.iter().enumerate() {
+        // A hypothesis whose ends fit clearly worse than the best one's is not worth a fit.
+        if h.end_rms > 1.5 * first_end + 0.02 {
+            break;
+        }
+        // The ends fix the blur of a Code 128 well (its start character is eleven modules
+        // long), so only the best hypothesis tries its neighbours; an EAN's guards are three
+        // modules, and its fit is cheap, so every blur is tried.
+        let sigmas: Vec<usize> = if sym.kind == Kind::Ean {
+            (0..SIGMAS.len()).collect()
+        } else if rank == 0 {
+            (h.sigma.saturating_sub(1)..=(h.sigma + 1).min(SIGMAS.len() - 1)).collect()
+        } else {
+            vec![h.sigma]
+        };
+        for si in sigmas {
+            let Some(model) = models.get(si) else {
+                continue;
+            };
+            let Some(fit) = fit(profile, sym, h, model, false) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|b| fit.rms < b.0.rms) {
+                best = Some((fit, h, model));
+            }
+        }
+    }
+    let (fit0, h, model) = best?;
+    if fit0.rms > MAX_RMS {
+        return None;
+    }
+    // The margins need the backward pass too: only for the winner.
+    let fit = fit(profile, sym, h, model, true)?;
+    let need = (MARGIN * fit.rms * fit.rms).max(MIN_MARGIN);
+    if fit.margin < need {
+        return None;
+    }
+    let (format, text, aim) = (sym.finish)(&fit.values, formats)?;
+    let values = match format {
+        Format::Code128 => fit.values,
+        _ => ean_digits(&fit.values)?,
+    };
+    Some(ProfileRead {
+        format,
+        text,
+        aim,
+        x0: fit.x0,
+        x1: fit.x1,
+        values,
+        rms: fit.rms,
+    })
+}
+
+/// The models of a symbology at every blur in `SIGMAS`, built once per process: they depend
+/// on nothing but the symbology (about 3 ms for Code 128's).
+fn models(sym: &Symbology) -> &'static [Model] {
+    static CODE128_MODELS: OnceLock<Vec<Model>> = OnceLock::new();
+    static EAN_MODELS: OnceLock<Vec<Model>> = OnceLock::new();
+    let cell = match sym.kind {
+        Kind::Code128 => &CODE128_MODELS,
+        Kind::Ean => &EAN_MODELS,
+    };
+    cell.get_or_init(|| (0..SIGMAS.len()).map(|si| Model::new(sym, si)).collect())
+}
+
+/// The templates of one symbology at one blur, and the pair terms of its neighbours.
+struct Model {
+    sigma: usize,
+    reach: usize,
+    sets: Vec<SetModel>,
+    pairs: Vec<PairTable>,
+}
+
+impl Model {
+    fn new(sym: &Symbology, sigma: usize) -> Model {
+        let s = SIGMAS[sigma];
+        let reach = ((3.0 * s).ceil() as usize).clamp(1, sym.max_reach);
+        let mut sets: Vec<SetModel> = Vec::new();
+        for slot in (sym.slots)(*sym.counts.start()) {
+            if sets.iter().all(|(k, _, _)| *k != slot.set) {
+                let ps = patterns(slot.set);
+                let ts = ps.iter().map(|p| template(p, s, reach)).collect();
+                sets.push((slot.set, ps, ts));
+            }
+        }
+        let mut model = Model {
+            sigma,
+            reach,
+            sets,
+            pairs: Vec::new(),
+        };
+        // Every kind of neighbour pair occurs in the shortest symbol.
+        for w in (sym.slots)(*sym.counts.start()).windows(2) {
+            model.add_pair(w[0].set, w[1].set, w[1].offset - w[0].offset);
+        }
+        model
+    }
+
+    fn set(&self, s: Set) -> Option<&SetModel> {
+        self.sets.iter().find(|(k, _, _)| *k == s)
+    }
+
+    /// The index of the pair table for neighbours of sets `a` then `b`, `distance` modules
+    /// apart.
+    fn pair(&self, a: Set, b: Set, distance: usize) -> Option<usize> {
+        let key = (a, b, distance);
+        self.pairs.iter().position(|(k, _)| *k == key)
+    }
+
+    /// Computes the pair table for neighbours of sets `a` then `b`, `distance` modules apart:
+    /// 2 <T_a, T_b> where the templates overlap.
+    fn add_pair(&mut self, a: Set, b: Set, distance: usize) {
+        let key = (a, b, distance);
+        if self.pair(a, b, distance).is_some() {
+            return;
+        }
+        let (Some((_, _, ta)), Some((_, _, tb))) = (self.set(a), self.set(b)) else {
+            return;
+        };
+        let shift = distance * R;
+        let mut table = vec![0.0f32; ta.len() * tb.len()];
+        for (i, ra) in ta.iter().enumerate() {
+            let tail = ra.get(shift..).unwrap_or(&[]);
+            for (j, rb) in tb.iter().enumerate() {
+                let dot: f32 = tail.iter().zip(rb).map(|(x, y)| x * y).sum();
+                table[i * tb.len() + j] = 2.0 * dot;
+            }
+        }
+        self.pairs.push((key, table));
+    }
+}
+
+/// The best sequence of one hypothesis at one blur, before any check.
+struct Fit {
+    /// The values of the variable characters (Code 128: start, data, check; EAN: 12 digits
+    /// with parity).
+    values: Vec<u8>,
+    rms: f32,
+    /// How much worse the best sequence with one character changed fits, at the weakest
+    /// character.
+    margin: f32,
+    x0: f32,
+    x1: f32,
+}
+
+/// The full sequence fit of one hypothesis at the blur of `model`.
+///
+/// The light level and contrast start from the ends' fit at this blur; after a first pass they
+/// are fitted again to the whole decoded model (each as a straight line along the symbol, for
+/// glare and shading), and the sequence is fitted once more with them.
+fn fit(
+    profile: &[f32],
+    sym: &Symbology,
+    h: &Hypothesis,
+    model: &Model,
+    with_margin: bool,
+) -> Option<Fit> {
+    let total = (sym.modules)(h.n)?;
+    let reach = model.reach;
+    let mut y = Vec::new();
+    resample(
+        profile,
+        h.a,
+        h.m,
+        -(reach as f32),
+        (total + reach) as f32,
+        &mut y,
+    );
+    // Where each sample lies along the symbol, 0 at its start and 1 at its end.
+    let along: Vec<f32> = (0..y.len())
+        .map(|k| {
+            let u = (k as f32 + 0.5) / R as f32 - reach as f32;
+            (u / total as f32).clamp(0.0, 1.0)
+        })
+        .collect();
+    let ends = h.levels[model.sigma]?;
+    // light = l0 + l1 * along; contrast = c0 + c1 * along.
+    let mut levels = [ends.0, ends.1 - ends.0, ends.2, ends.3 - ends.2];
+    let slots = (sym.slots)(h.n);
+    let mut pairs: Vec<usize> = Vec::with_capacity(slots.len().saturating_sub(1));
+    for w in slots.windows(2) {
+        pairs.push(model.pair(w[0].set, w[1].set, w[1].offset - w[0].offset)?);
+    }
+    let mut t = vec![0.0f32; y.len()];
+    let mut unary: Vec<Vec<f32>> = Vec::with_capacity(slots.len());
+    for round in 0..2 {
+        // The profile as darkness: 0 light, 1 dark.
+        for ((d, &v), &f) in t.iter_mut().zip(&y).zip(&along) {
+            let contrast = levels[2] + levels[3] * f;
+            *d = (v - levels[0] - levels[1] * f) / contrast;
+        }
+        // Unary terms: -2 <t, T> + |T|^2 over each template's support.
+        unary.clear();
+        for s in &slots {
+            let (_, _, ts) = model.set(s.set)?;
+            let window = t.get(s.offset * R..).unwrap_or(&[]);
+            unary.push(
+                ts.iter()
+                    .map(|tp| {
+                        let dot: f32 = tp.iter().zip(window).map(|(a, b)| a * b).sum();
+                        let norm: f32 = tp.iter().map(|v| v * v).sum();
+                        norm - 2.0 * dot
+                    })
+                    .collect(),
+            );
+        }
+        let (seq, best, margin) = viterbi(&unary, &pairs, &model.pairs, with_margin && round == 1)?;
+        if round == 0 {
+            // The model's darkness along the decoded sequence, to fit the levels against.
+            let mut pred = vec![0.0f32; y.len()];
+            for (s, &c) in slots.iter().zip(&seq) {
+                let tp = model.set(s.set)?.2.get(c)?;
+                for (p, v) in pred.iter_mut().skip(s.offset * R).zip(tp) {
+                    *p += v;
+                }
+            }
+            if let Some(l) = fit_levels(&y, &along, &pred) {
+                levels = l;
+            }
+            continue;
+        }
+        let sse = t.iter().map(|v| v * v).sum::<f32>() + best;
+        let rms = (sse.max(0.0) / t.len() as f32).sqrt();
+        let mut values = Vec::with_capacity(slots.len());
+        for (s, &c) in slots.iter().zip(&seq) {
+            if matches!(s.set, Set::C128Stop | Set::EanGuard | Set::EanMiddle) {
+                continue;
+            }
+            values.push(model.set(s.set)?.1.get(c)?.value);
+        }
+        return Some(Fit {
+            values,
+            rms,
+            margin,
+            x0: h.a,
+            x1: h.a + h.m * total as f32,
+        });
+    }
+    None
+}
+
+/// Least squares `y = l0 + l1 f + (c0 + c1 f) pred`; `None` when singular or when the
+/// contrast is not dark-on-light by at least `MIN_CONTRAST` at both ends.
+fn fit_levels(y: &[f32], along: &[f32], pred: &[f32]) -> Option<[f32; 4]> {
+    let mut a = [[0.0f64; 5]; 4];
+    for ((&v, &f), &p) in y.iter().zip(along).zip(pred) {
+        let phi = [1.0, f as f64, p as f64, (f * p) as f64];
+        for i in 0..4 {
+            for j in 0..4 {
+                a[i][j] += phi[i] * phi[j];
+            }
+            a[i][4] += phi[i] * v as f64;
+        }
+    }
+    // Gaussian elimination with partial pivoting on the augmented matrix.
+    for col in 0..4 {
+        let pivot = (col..4).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        a.swap(col, pivot);
+        if a[col][col].abs() < 1e-9 {
+            return None;
+        }
+        for row in 0..4 {
+            if row != col {
+                let f = a[row][col] / a[col][col];
+                let pivot_row = a[col];
+                for (x, p) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                    *x -= f * p;
+                }
+            }
+        }
+    }
+    let x: Vec<f32> = (0..4).map(|i| (a[i][4] / a[i][i]) as f32).collect();
+    let l = [x[0], x[1], x[2], x[3]];
+    (l.iter().all(|v| v.is_finite()) && l[2] <= -MIN_CONTRAST && l[2] + l[3] <= -MIN_CONTRAST)
+        .then_some(l)
+}
+
+/// The minimum over character sequences of the unary plus pair terms (Viterbi), with the
+/// margin of its weakest character: the smallest gap between the best sequence and the best
+/// sequence with another character at one position (from the forward and backward passes).
+fn viterbi(
+    unary: &[Vec<f32>],
+    pairs: &[usize],
+    tables: &[PairTable],
+    with_margin: bool,
+) -> Option<(Vec<usize>, f32, f32)> {
+    let k = unary.len();
+    if k == 0 || pairs.len() + 1 != k {
+        return None;
+    }
+    let mut fwd: Vec<Vec<f32>> = Vec::with_capacity(k);
+    let mut back: Vec<Vec<usize>> = Vec::with_capacity(k);
+    fwd.push(unary[0].clone());
+    back.push(vec![0; unary[0].len()]);
+    for s in 1..k {
+        let table = &tables.get(pairs[s - 1])?.1;
+        let prev = &fwd[s - 1];
+        let nb = unary[s].len();
+        let mut cur = vec![f32::INFINITY; nb];
+        let mut bp = vec![0usize; nb];
+        for (i, &pv) in prev.iter().enumerate() {
+            let row = table.get(i * nb..(i + 1) * nb)?;
+            for (j, (c, &pt)) in cur.iter_mut().zip(row).enumerate() {
+                let v = pv + pt;
+                if v < *c {
+                    *c = v;
+                    bp[j] = i;
+                }
+            }
+        }
+        for (c, &u) in cur.iter_mut().zip(&unary[s]) {
+            *c += u;
+        }
+        fwd.push(cur);
+        back.push(bp);
+    }
+    let (mut state, best) = fwd[k - 1]
+        .iter()
+        .copied()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let mut seq = vec![0usize; k];
+    for s in (0..k).rev() {
+        seq[s] = state;
+        state = back[s][state];
+    }
+    if !with_margin {
+        return Some((seq, best, f32::NAN));
+    }
+    let mut bwd: Vec<Vec<f32>> = vec![Vec::new(); k];
+    bwd[k - 1] = vec![0.0; unary[k - 1].len()];
+    for s in (0..k - 1).rev() {
+        let table = &tables.get(pairs[s])?.1;
+        let nb = unary[s + 1].len();
+        let ahead: Vec<f32> = unary[s + 1]
+            .iter()
+            .zip(&bwd[s + 1])
+            .map(|(u, b)| u + b)
+            .collect();
+        bwd[s] = (0..unary[s].len())
+            .map(|i| {
+                table
+                    .get(i * nb..(i + 1) * nb)
+                    .unwrap_or(&[])
+                    .iter()
+                    .zip(&ahead)
+                    .map(|(p, a)| p + a)
+                    .fold(f32::INFINITY, f32::min)
+            })
+            .collect();
+    }
+    let mut margin = f32::INFINITY;
+    for s in 0..k {
+        let alt = (0..unary[s].len())
+            .filter(|&c| c != seq[s])
+            .map(|c| fwd[s][c] + bwd[s][c])
+            .fold(f32::INFINITY, f32::min);
+        margin = margin.min(alt - best);
+    }
+    Some((seq, best, margin))
+}
+
+fn code128_check(values: &[u8]) -> bool {
+    let [first, data @ .., check] = values else {
+        return false;
+    };
+    if !(103..=105).contains(first) || data.is_empty() {
+        return false;
+    }
+    let sum = data.iter().enumerate().fold(*first as u32, |acc, (i, &v)| {
+        acc + (i as u32 + 1) * v as u32
+    });
+    sum % 103 == *check as u32
+}
+
+/// Code 128 values (start, data, check) to text, with the AIM identifier. Strict: the FNC2,
+/// FNC3 and FNC4 functions and control characters other than FNC1 never occur on device
+/// labels, and a read that has them is taken as a misread.
+fn finish_code128(values: &[u8], formats: ProfileFormats) -> Option<Finished> {
+    if !formats.code128 || !code128_check(values) {
+        return None;
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum CodeSet {
+        A,
+        B,
+        C,
+    }
+    let mut set = match values.first()? {
+        103 => CodeSet::A,
+        104 => CodeSet::B,
+        _ => CodeSet::C,
+    };
+    let data = &values[1..values.len() - 1];
+    let mut text = String::new();
+    let mut aim = "]C0";
+    let mut shift = false;
+    let mut last_was_switch = false;
+    for (i, &v) in data.iter().enumerate() {
+        let cur = if shift {
+            match set {
+                CodeSet::A => CodeSet::B,
+                CodeSet::B => CodeSet::A,
+                CodeSet::C => return None,
+            }
+        } else {
+            set
+        };
+        shift = false;
+        let mut switch = false;
+        match (cur, v) {
+            (_, 102) => {
+                if i == 0 {
+                    aim = "]C1";
+                } else {
+                    text.push('\u{1d}');
+                }
+            }
+            (CodeSet::C, 0..=99) => {
+                text.push((b'0' + v / 10) as char);
+                text.push((b'0' + v % 10) as char);
+            }
+            (CodeSet::C, 100) => (set, switch) = (CodeSet::B, true),
+            (CodeSet::C, 101) => (set, switch) = (CodeSet::A, true),
+            (CodeSet::A, 0..=63) | (CodeSet::B, 0..=94) => text.push((b' ' + v) as char),
+            (CodeSet::A, 98) | (CodeSet::B, 98) => (shift, switch) = (true, true),
+            (CodeSet::A, 99) | (CodeSet::B, 99) => (set, switch) = (CodeSet::C, true),
+            (CodeSet::A, 100) => (set, switch) = (CodeSet::B, true),
+            (CodeSet::B, 101) => (set, switch) = (CodeSet::A, true),
+            _ => return None,
+        }
+        // Two switches in a row, or one at the end, is no encoder's output.
+        if switch && last_was_switch {
+            return None;
+        }
+        last_was_switch = switch;
+    }
+    if last_was_switch {
+        return None;
+    }
+    if !super::strip::plausible(Format::Code128, &text) {
+        return None;
+    }
+    // The ident layer's strongest check on a bare number: fifteen digits on a device label are
+    // an IMEI, and an IMEI's last digit is its Luhn check digit.
+    if text.len() == 15
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && !crate::ident::checksum::luhn_valid(text.as_bytes())
+    {
+        return None;
+    }
+    Some((Format::Code128, text, aim.to_owned()))
+}
+
+/// The thirteen EAN digits from the left values (0-9 odd parity, 10-19 even) and right values.
+fn ean_digits(values: &[u8]) -> Option<Vec<u8>> {
+    if values.len() != 12 {
+        return None;
+    }
+    let parity = values[..6]
+        .iter()
+        .fold(0u8, |acc, &v| (acc << 1) | u8::from(v >= 10));
+    let first = EAN_FIRST_DIGIT.iter().position(|&p| p == parity)? as u8;
+    let mut digits = vec![first];
+    digits.extend(values.iter().map(|v| v % 10));
+    Some(digits)
+}
+
+fn ean_check(digits: &[u8]) -> bool {
+    if digits.len() != 13 || digits.iter().any(|&d| d > 9) {
+        return false;
+    }
+    let sum: u32 = digits[..12]
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| d as u32 * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    (10 - sum % 10) % 10 == digits[12] as u32
+}
+
+fn finish_ean(values: &[u8], formats: ProfileFormats) -> Option<Finished> {
+    let digits = ean_digits(values)?;
+    if !ean_check(&digits) {
+        return None;
+    }
+    let text: String = digits.iter().map(|&d| (b'0' + d) as char).collect();
+    // As rxing reports them: a leading 0 is a UPC-A when UPC-A is wanted.
+    if digits[0] == 0 && formats.upca {
+        return Some((Format::UpcA, text[1..].to_owned(), "]E0".to_owned()));
+    }
+    if formats.ean13 {
+        return Some((Format::Ean13, text, "]E0".to_owned()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders modules (true = dark) at `px` samples per module with a quiet zone, blurs with
+    /// a Gaussian of `sigma` samples, adds deterministic noise of `noise` grey levels.
+    pub(crate) fn render(modules: &[bool], px: f32, sigma: f32, noise: f32, seed: u64) -> Vec<f32> {
+        let quiet = 12.0 * px;
+        let len = (modules.len() as f32 * px + 2.0 * quiet) as usize;
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..len)
+            .map(|i| {
+                let x = i as f32 + 0.5 - quiet;
+                let mut dark = 0.0;
+                for (k, &d) in modules.iter().enumerate() {
+                    if d {
+                        let (a, b) = (k as f32 * px, (k + 1) as f32 * px);
+                        dark += phi((x - a) / sigma.max(0.05)) - phi((x - b) / sigma.max(0.05));
+                    }
+                }
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5;
+                (200.0 - 160.0 * dark + noise * 2.0 * r)
+                    .round()
+                    .clamp(0.0, 255.0)
+            })
+            .collect()
+    }
+
+    fn code128_modules(values: &[u8]) -> Vec<bool> {
+        let mut out = Vec::new();
+        for &v in values {
+            let mut dark = true;
+            for w in widths(C128_WIDTHS[v as usize]) {
+                out.extend(std::iter::repeat_n(dark, w as usize));
+                dark = !dark;
+            }
+        }
+        out
+    }
+
+    /// Digits in code set C with start C and check; an odd last digit in code set B.
+    pub(crate) fn code128_c(digits: &str) -> Vec<u8> {
+        let mut v = vec![105u8];
+        for pair in digits.as_bytes().chunks(2) {
+            match pair {
+                [a, b] => v.push((a - b'0') * 10 + (b - b'0')),
+                [a] => v.extend([100, a - b' ']),
+                _ => {}
+            }
+        }
+        let sum = v
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &x)| acc + x as u32 * (i as u32).max(1));
+        v.push((sum % 103) as u8);
+        v.push(106);
+        v
+    }
+
+    const ALL: ProfileFormats = ProfileFormats {
+        code128: true,
+        ean13: true,
+        upca: true,
+    };
+
+    #[test]
+    fn the_normal_distribution_is_right_where_it_matters() {
+        assert!((phi(0.0) - 0.5).abs() < 1e-6);
+        assert!((phi(1.0) - 0.841_344_7).abs() < 1e-5);
+        assert!((phi(-2.0) - 0.022_750_1).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_sharp_code128_reads() {
+        let values = code128_c("35209900176148");
+        let p = render(&code128_modules(&values), 4.0, 0.5, 0.0, 1);
+        let r = read_profile(&p, ALL).expect("read");
+        assert_eq!(r.format, Format::Code128);
+        assert_eq!(r.text, "35209900176148");
+        assert!(r.check_passes());
+    }
+
+    fn ean_modules(digits: &str) -> Vec<bool> {
+        let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
+        let parity = EAN_FIRST_DIGIT[d[0] as usize];
+        let mut out = vec![true, false, true];
+        let push = |out: &mut Vec<bool>, w: &[u8], dark_first: bool| {
+            let mut dark = dark_first;
+            for &x in w {
+                out.extend(std::iter::repeat_n(dark, x as usize));
+                dark = !dark;
+            }
+        };
+        for k in 0..6 {
+            let l = EAN_L[d[k + 1] as usize];
+            let w: Vec<u8> = if parity >> (5 - k) & 1 == 1 {
+                l.iter().rev().copied().collect()
+            } else {
+                l.to_vec()
+            };
+            push(&mut out, &w, false);
+        }
+        out.extend([false, true, false, true, false]);
+        for k in 0..6 {
+            push(&mut out, &EAN_L[d[k + 7] as usize], true);
+        }
+        out.extend([true, false, true]);
+        out
+    }
+
+    /// Each case of the grid: 1.0, 1.25 and 1.5 pixels per module (the strip samples
+    /// twice per pixel), Gaussian blur of 0.8 to 1.5 pixels, noise of +-2 grey levels.
+    #[test]
+    fn blurred_profiles_read_at_every_case_of_the_grid() {
+        let imei = code128_modules(&code128_c("356938035643809"));
+        let ean = ean_modules("4006381333931");
+        let mut failed = Vec::new();
+        for (name, modules, want) in [
+            ("Code 128", &imei, "356938035643809"),
+            ("EAN-13", &ean, "4006381333931"),
+        ] {
+            for px in [1.0f32, 1.25, 1.5] {
+                for sigma in [0.8f32, 1.0, 1.25, 1.5] {
+                    for seed in 0..3 {
+                        let p = render(modules, 2.0 * px, 2.0 * sigma, 2.0, seed);
+                        let read = read_profile(&p, ALL);
+                        if !read
+                            .as_ref()
+                            .is_some_and(|r| r.text == want && r.check_passes())
+                        {
+                            failed.push(format!(
+                                "{name} {px} px/module sigma {sigma} seed {seed}: {read:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    #[test]
+    fn an_ean13_with_a_leading_zero_is_a_upca_when_upca_is_wanted() {
+        let p = render(&ean_modules("0012345678905"), 3.0, 1.6, 2.0, 1);
+        let r = read_profile(&p, ALL).expect("read");
+        assert_eq!((r.format, r.text.as_str()), (Format::UpcA, "012345678905"));
+        let only_ean = ProfileFormats {
+            code128: false,
+            ean13: true,
+            upca: false,
+        };
+        let r = read_profile(&p, only_ean).expect("read");
+        assert_eq!(
+            (r.format, r.text.as_str()),
+            (Format::Ean13, "0012345678905")
+        );
+        let only_code128 = ProfileFormats {
+            code128: true,
+            ean13: false,
+            upca: false,
+        };
+        assert_eq!(read_profile(&p, only_code128), None);
+    }
+
+    #[test]
+    fn random_bars_never_read() {
+        // Blurred random module patterns: bars with the widths of real symbols but no
+        // symbology's structure. Any read of one is a misread.
+        let mut s = 7u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let mut reads = Vec::new();
+        let mut spent = std::time::Duration::ZERO;
+        for case in 0..400 {
+            let len = 40 + next() as usize % 260;
+            let mut modules = vec![true];
+            while modules.len() < len {
+                let dark = !modules.last().copied().unwrap_or(false);
+                let w = 1 + next() as usize % 4;
+                modules.extend(std::iter::repeat_n(dark, w));
+            }
+            modules.push(true);
+            let px = 1.5 + (next() % 30) as f32 / 10.0;
+            let sigma = 0.5 + (next() % 30) as f32 / 10.0;
+            let p = render(&modules, px, sigma, 4.0, case);
+            let started = std::time::Instant::now();
+            let read = read_profile(&p, ALL);
+            spent += started.elapsed();
+            if let Some(r) = read {
+                reads.push((case, r.format, r.text));
+            }
+        }
+        eprintln!("{:?} per profile", spent / 400);
+        assert!(reads.is_empty(), "misreads: {reads:?}");
+    }
+
+    proptest::proptest! {
+        /// What the fuzz target `profile` checks, on every test run: random strips (bytes
+        /// stretched to runs) never panic, and a read always passes its check.
+        #[test]
+        fn random_strips_never_panic_nor_fail_their_check(
+            stretch in 1usize..8,
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..240),
+            hint in proptest::option::of((0.0f32..1.0, 0.0f32..1.0)),
+        ) {
+            let profile: Vec<f32> = bytes
+                .iter()
+                .flat_map(|&v| std::iter::repeat_n(f32::from(v), stretch))
+                .collect();
+            let n = profile.len() as f32;
+            let bars = hint.map(|(a, b)| (a * n, b * n));
+            if let Some(read) = read_profile_near(&profile, ALL, bars) {
+                proptest::prop_assert!(read.check_passes(), "{read:?}");
+            }
+            let _ = has_quiet_zones(&profile, bars.unwrap_or((0.0, n)));
+        }
+    }
+
+    #[test]
+    fn an_empty_or_flat_profile_reads_nothing() {
+        assert_eq!(read_profile(&[], ALL), None);
+        assert_eq!(read_profile(&[128.0; 500], ALL), None);
+        assert_eq!(read_profile(&[f32::NAN; 100], ALL), None);
+    }
+}
