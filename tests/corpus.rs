@@ -12,9 +12,10 @@ use scanstation::decode::{DecodeConfig, Decoder, Format, Symbol, load_luma};
 
 /// Every `STRIDE`th positive image is decoded.
 const STRIDE: usize = 4;
-/// Measured on this subset: 85.2 % (190/223). The floor leaves room for small changes in
-/// tuning.
-const RECALL_FLOOR: f64 = 0.80;
+/// Measured on this subset: 85.7 % (191/223) with the blurred-strip reader (85.2 %, 190/223,
+/// before it). The floor (188/223) leaves room for the one symbol that comes and goes between
+/// identical runs and for small changes in tuning; it was 80 % until issue 13.
+const RECALL_FLOOR: f64 = 0.84;
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SCANSTATION_CORPUS")

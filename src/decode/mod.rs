@@ -12,6 +12,9 @@
 //!    bands of bar energy and reads each band row by row with rxing's 1D readers restricted to
 //!    the configured 1D formats. A row whose quiet zone is darker than its bars (light print
 //!    on a dark label) is read inverted too, in the band's middle rows only.
+//!    A band that no row reads goes to `profile`: its mean profile is fitted with Code 128 and
+//!    EAN/UPC models (blurred bar templates, Viterbi over the characters), which reads strips
+//!    blurred past the edges rxing's readers count.
 //! 3. `matrix` decodes each matrix-code proposal as a crop (Data Matrix with TryHarder, which
 //!    is affordable on a crop; a crop with a dark margin once more inverted) and tries PDF417 on
 //!    straightened regions that held no 1D code.
