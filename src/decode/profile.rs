@@ -1220,16 +1220,15 @@ fn ean_digits(values: &[u8]) -> Option<Vec<u8>> {
     Some(digits)
 }
 
+/// The EAN check digit holds: the ident layer's GS1 mod-10 rule, on the digits as ASCII.
 fn ean_check(digits: &[u8]) -> bool {
-    if digits.len() != 13 || digits.iter().any(|&d| d > 9) {
+    let [payload @ .., last] = digits else {
         return false;
-    }
-    let sum: u32 = digits[..12]
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| d as u32 * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
-    (10 - sum % 10) % 10 == digits[12] as u32
+    };
+    let ascii: Vec<u8> = payload.iter().map(|d| b'0' + d).collect();
+    digits.len() == 13
+        && *last <= 9
+        && crate::ident::checksum::gtin_check_digit(&ascii) == Some(u32::from(*last))
 }
 
 fn finish_ean(values: &[u8], formats: ProfileFormats) -> Option<Finished> {
@@ -1254,7 +1253,7 @@ mod tests {
 
     /// Renders modules (true = dark) at `px` samples per module with a quiet zone, blurs with
     /// a Gaussian of `sigma` samples, adds deterministic noise of `noise` grey levels.
-    pub(crate) fn render(modules: &[bool], px: f32, sigma: f32, noise: f32, seed: u64) -> Vec<f32> {
+    fn render(modules: &[bool], px: f32, sigma: f32, noise: f32, seed: u64) -> Vec<f32> {
         let quiet = 12.0 * px;
         let len = (modules.len() as f32 * px + 2.0 * quiet) as usize;
         let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
@@ -1292,7 +1291,7 @@ mod tests {
     }
 
     /// Digits in code set C with start C and check; an odd last digit in code set B.
-    pub(crate) fn code128_c(digits: &str) -> Vec<u8> {
+    fn code128_c(digits: &str) -> Vec<u8> {
         let mut v = vec![105u8];
         for pair in digits.as_bytes().chunks(2) {
             match pair {
