@@ -14,6 +14,7 @@ use crate::ident::{self, checksum, device, tac::MemoryTacs};
 pub(crate) mod http;
 pub(crate) mod lists;
 pub(crate) mod sessions;
+pub(crate) mod stream;
 pub(crate) mod sync;
 
 #[derive(Debug, Subcommand)]
@@ -118,9 +119,34 @@ pub enum BenchCommand {
         /// The station's `[decode] budget_ms` (default: the station's own default).
         #[arg(long, value_name = "MS")]
         budget_ms: Option<u64>,
+        /// The station's `[decode] frame_ms`, the soft budget of one frame (default: none).
+        #[arg(long, value_name = "MS")]
+        frame_ms: Option<u64>,
+        /// The station's `[decode] focus` (default: the station's own default).
+        #[arg(long, value_name = "BOOL")]
+        focus: Option<bool>,
         /// Generate (or reuse) the sessions, but do not run the station.
         #[arg(long)]
         generate_only: bool,
+    },
+    /// Decode the frames of generated camera sessions in order three ways (the whole frame; a
+    /// per-frame budget; the budget with the focus on where the last frames read symbols) and
+    /// report time per frame and the label values each way reads.
+    Stream {
+        /// The folder of sessions (`bench sessions --out DIR --generate-only`).
+        #[arg(long, value_name = "DIR")]
+        sessions: std::path::PathBuf,
+        /// The per-frame soft budget of the second and third ways, in ms (default: none, the
+        /// decoder's own deadline).
+        #[arg(long, value_name = "MS")]
+        frame_ms: Option<u64>,
+        /// How many frames the third way leaves out a place that read nothing in two frames in
+        /// a row, before trying it again.
+        #[arg(long, default_value_t = 2)]
+        rest: u32,
+        /// Decode only the first N frames (over all sessions).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
     },
     /// Decode every image of a manifest (corpus schema) and report recall, false positives on
     /// negative images, and median/p95 decode time per frame (decode only, image already grey).
@@ -224,6 +250,8 @@ pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             json,
             reuse,
             budget_ms,
+            frame_ms,
+            focus,
             generate_only,
         } => sessions::run(&sessions::SessionsArgs {
             out,
@@ -233,7 +261,20 @@ pub(crate) fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
             json,
             reuse,
             budget_ms,
+            frame_ms,
+            focus,
             generate_only,
+        })?,
+        BenchCommand::Stream {
+            sessions,
+            frame_ms,
+            rest,
+            limit,
+        } => stream::run(&stream::StreamArgs {
+            sessions,
+            frame_ms,
+            rest,
+            limit,
         })?,
         BenchCommand::Decode {
             manifest,

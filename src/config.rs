@@ -299,6 +299,8 @@ pub(crate) struct RawWedge {
 pub(crate) struct RawDecode {
     pub formats: Option<Spanned<String>>,
     pub budget_ms: Option<Spanned<i64>>,
+    pub focus: Option<bool>,
+    pub frame_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -327,6 +329,8 @@ pub(crate) struct RawCamera {
 pub(crate) struct DecodeSettings {
     pub formats: Vec<crate::decode::Format>,
     pub budget_ms: u64,
+    /// How camera and replay frames use the frames before them.
+    pub stream: crate::decode::StreamConfig,
 }
 
 impl Default for DecodeSettings {
@@ -335,6 +339,7 @@ impl Default for DecodeSettings {
         DecodeSettings {
             formats: d.formats,
             budget_ms: d.budget_ms,
+            stream: crate::decode::StreamConfig::default(),
         }
     }
 }
@@ -666,6 +671,24 @@ impl Config {
             i64::try_from(config.decode.budget_ms).unwrap_or(i64::MAX),
         )?
         .unsigned_abs();
+        if let Some(focus) = raw.decode.focus {
+            config.decode.stream.focus = focus;
+        }
+        if let Some(frame_ms) = raw.decode.frame_ms {
+            let ms = positive(Some(frame_ms.clone()), "decode.frame_ms", 1)?.unsigned_abs();
+            // A soft budget past the hard one would never act: the frame is abandoned first.
+            if ms > config.decode.budget_ms {
+                return Err(at.error(
+                    frame_ms.span(),
+                    "decode.frame_ms",
+                    format!(
+                        "must not exceed decode.budget_ms ({} ms), not {ms}",
+                        config.decode.budget_ms
+                    ),
+                ));
+            }
+            config.decode.stream.frame_ms = Some(ms);
+        }
 
         config.labels.profile = config.pairing.profile.clone();
         config.labels.settle_ms = positive(
@@ -1009,6 +1032,8 @@ mod tests {
             "timeout_ms",
             "name",
             "batch_rows",
+            "focus",
+            "frame_ms",
         ] {
             assert!(
                 text.contains(&format!("{key} =")),
@@ -1217,10 +1242,30 @@ mod tests {
             ("[serial]\nbaud = 99999999999\n", "serial.baud"),
             ("[serial]\nmax_line = -1\n", "serial.max_line"),
             ("[decode]\nbudget_ms = -1\n", "decode.budget_ms"),
+            ("[decode]\nframe_ms = 0\n", "decode.frame_ms"),
+            ("[decode]\nframe_ms = 300\n", "decode.frame_ms"),
         ] {
             let err = parse(text).expect_err(text);
             assert_eq!((err.line, err.key.as_str()), (2, key), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_stream_keys_reach_the_decode_settings() {
+        let config = parse("[decode]\nbudget_ms = 100\nframe_ms = 33\nfocus = false\n")
+            .expect("valid stream keys");
+        assert_eq!(config.decode.stream.frame_ms, Some(33));
+        assert!(!config.decode.stream.focus);
+        let config = parse("").expect("empty config");
+        assert_eq!(config.decode.stream, crate::decode::StreamConfig::default());
+        let err = parse("[decode]\nbudget_ms = 100\nframe_ms = 120\n").expect_err("over budget");
+        assert!(
+            err.to_string()
+                .contains("must not exceed decode.budget_ms (100 ms)"),
+            "{err}"
+        );
+        let err = parse("[decode]\nfocus = \"yes\"\n").expect_err("not a boolean");
+        assert_eq!(err.key, "decode.focus", "{err}");
     }
 
     /// Every error names the full key path that serde or the validation was at, also where the

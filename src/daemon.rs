@@ -202,7 +202,9 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
             }
             SourceSpec::Replay { dir, fps, paced } => {
                 let replay = Replay::new(dir, fps.unwrap_or(30.0), *paced).map_err(failed)?;
-                sources.push(Box::new(FrameSource::new(Box::new(replay), decoder())));
+                sources.push(Box::new(
+                    FrameSource::new(Box::new(replay), decoder()).with_stream(config.decode.stream),
+                ));
             }
             #[cfg(feature = "wedge")]
             SourceSpec::Hid(path) => {
@@ -227,7 +229,9 @@ fn build_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, DaemonError> {
             SourceSpec::Camera(device) => {
                 let camera =
                     crate::source::camera::Camera::open(device, &config.camera).map_err(failed)?;
-                sources.push(Box::new(FrameSource::new(Box::new(camera), decoder())));
+                sources.push(Box::new(
+                    FrameSource::new(Box::new(camera), decoder()).with_stream(config.decode.stream),
+                ));
             }
             #[cfg(not(feature = "camera"))]
             SourceSpec::Camera(_) => {

@@ -26,6 +26,7 @@ mod decode_bands;
 mod decode_blur;
 mod decode_inverted;
 mod decode_matrix;
+mod decode_stream;
 mod escape;
 mod faults;
 mod http;

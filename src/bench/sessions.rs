@@ -31,6 +31,9 @@ pub(crate) struct SessionsArgs {
     pub json: bool,
     pub reuse: bool,
     pub budget_ms: Option<u64>,
+    /// The station's `[decode] frame_ms` and `focus` (default: the station's own).
+    pub frame_ms: Option<u64>,
+    pub focus: Option<bool>,
     pub generate_only: bool,
 }
 
@@ -256,8 +259,15 @@ pub(crate) fn run(args: &SessionsArgs) -> Result<()> {
     let config = args.out.join("station.toml");
     let mut toml =
         String::from("# written by `scanstation bench sessions`; defaults unless set below\n");
+    toml.push_str("[decode]\n");
     if let Some(ms) = args.budget_ms {
-        toml.push_str(&format!("[decode]\nbudget_ms = {ms}\n"));
+        toml.push_str(&format!("budget_ms = {ms}\n"));
+    }
+    if let Some(ms) = args.frame_ms {
+        toml.push_str(&format!("frame_ms = {ms}\n"));
+    }
+    if let Some(focus) = args.focus {
+        toml.push_str(&format!("focus = {focus}\n"));
     }
     std::fs::write(&config, toml)?;
     let exe = std::env::current_exe()?;
@@ -326,6 +336,8 @@ pub(crate) fn run(args: &SessionsArgs) -> Result<()> {
             "generate_secs": generate_secs,
             "run_secs": run_secs,
             "budget_ms": args.budget_ms,
+            "frame_ms": args.frame_ms,
+            "focus": args.focus,
         });
         println!("{doc}");
         return Ok(());
@@ -346,9 +358,12 @@ pub(crate) fn run(args: &SessionsArgs) -> Result<()> {
         args.fps
     );
     println!(
-        "time: generation {generate_secs:.1} s, station runs {run_secs:.1} s; decode budget {}",
+        "time: generation {generate_secs:.1} s, station runs {run_secs:.1} s; decode budget {}, frame budget {}, focus {}",
         args.budget_ms
-            .map_or("default".to_owned(), |ms| format!("{ms} ms"))
+            .map_or("default".to_owned(), |ms| format!("{ms} ms")),
+        args.frame_ms
+            .map_or("default".to_owned(), |ms| format!("{ms} ms")),
+        args.focus.map_or("default".to_owned(), |f| f.to_string()),
     );
     Ok(())
 }

@@ -25,6 +25,28 @@ pub(crate) struct Candidate {
     pub score: f32,
 }
 
+impl Candidate {
+    /// The axis-aligned box around the region, in frame pixels: `x0, y0, x1, y1`.
+    pub(super) fn bounds(&self) -> [f32; 4] {
+        let (cos, sin) = (self.angle.cos(), self.angle.sin());
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for (u, v) in [
+            (self.u0, self.v0),
+            (self.u1, self.v0),
+            (self.u1, self.v1),
+            (self.u0, self.v1),
+        ] {
+            let x = self.cx + u * cos - v * sin;
+            let y = self.cy + u * sin + v * cos;
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        [x0, y0, x1, y1]
+    }
+}
+
 /// Locator thresholds; the defaults are the figures from `DECODE.md`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LocateParams {

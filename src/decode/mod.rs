@@ -32,6 +32,7 @@ mod matrix;
 pub mod profile;
 pub mod region;
 mod rx;
+mod stream;
 mod strip;
 mod worker;
 
@@ -46,6 +47,7 @@ use image::GrayImage;
 
 pub use locate::LocateParams;
 pub use region::{LabelRegion, RegionMethod, RegionParams, label_regions};
+pub use stream::{Decoded, Focus, FocusParams, FramePlan, Priority, Rect, StreamConfig};
 pub use strip::StripParams;
 pub use worker::DecodeWorker;
 
@@ -304,6 +306,14 @@ impl Decoder {
     /// Stops starting new passes once the soft deadline (a share of `budget_ms`) has passed and
     /// returns what it has found so far.
     pub fn decode(&self, frame: &GrayImage) -> Result<Vec<Symbol>, DecodeError> {
+        self.decode_plan(frame, &FramePlan::default())
+            .map(|d| d.symbols)
+    }
+
+    /// Every symbol in a frame of a stream: the located regions inside the plan's focus (where
+    /// the last frames read symbols) are decoded first, then the others, until the plan's soft
+    /// deadline (or the decoder's own) has passed.
+    pub fn decode_plan(&self, frame: &GrayImage, plan: &FramePlan) -> Result<Decoded, DecodeError> {
         if frame.width() == 0 || frame.height() == 0 {
             return Err(DecodeError::EmptyFrame {
                 width: frame.width(),
@@ -311,12 +321,16 @@ impl Decoder {
             });
         }
         let start = Instant::now();
-        let soft =
-            (self.cfg.budget_ms as f64 * f64::from(self.tuning.soft_deadline_share)).max(1.0);
+        let soft = plan
+            .soft_ms
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .unwrap_or(self.cfg.budget_ms as f64 * f64::from(self.tuning.soft_deadline_share))
+            .max(1.0);
         let deadline = start.checked_add(Duration::from_micros((soft * 1000.0) as u64));
         let expired = || deadline.is_some_and(|d| Instant::now() >= d);
         let formats: Vec<Format> = self.cfg.formats.clone();
         let mut found: Vec<Symbol> = Vec::new();
+        let mut report = Decoded::default();
 
         let mut readers = rx::RowReaders::new(&formats);
         let pixels = u64::from(frame.width()) * u64::from(frame.height());
@@ -345,56 +359,100 @@ impl Decoder {
             locate::Located::default()
         };
 
+        // The work, in order (`stream::Priority`): regions in the focus that did not fail in
+        // the last frames, then the other fresh ones, then those that kept failing (text,
+        // clutter, a symbol too blurred so far), focus first. Within each rank the locator's
+        // order (strongest first) is kept.
+        let mut jobs: Vec<(Priority, Job)> = Vec::new();
         if strips || (want_pdf && !small) {
-            for c in &located.bars {
-                if expired() {
-                    break;
+            jobs.extend(located.bars.iter().map(|c| {
+                let r = c.bounds();
+                (plan.priority(&r), Job::Bars(c, r))
+            }));
+        }
+        if matrices {
+            jobs.extend(located.matrices.iter().map(|m| {
+                let r = [m.x0, m.y0, m.x1, m.y1];
+                (plan.priority(&r), Job::Matrix(m, r))
+            }));
+        }
+        jobs.sort_by_key(|(p, _)| *p);
+        report.focus_jobs = jobs.iter().filter(|(p, _)| p.focus()).count();
+        report.other_jobs = jobs.len() - report.focus_jobs;
+        for (priority, job) in &jobs {
+            if *priority == Priority::Rest {
+                report.rested += 1;
+                continue;
+            }
+            if !plan.focus.is_empty() && !priority.focus() && report.focus_ms.is_none() {
+                report.focus_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
+            }
+            if expired() {
+                report.cut = true;
+                break;
+            }
+            if !priority.focus() {
+                report.other_done += 1;
+            }
+            let before = found.len();
+            let rect = match job {
+                Job::Bars(c, r) => {
+                    if small && covered(&found, |s| rx::is_linear(s.format), c) {
+                        continue;
+                    }
+                    let mut part = Vec::new();
+                    // A panic while straightening or reading one region loses that region only.
+                    rx::guard(|| {
+                        if strips {
+                            strip::decode_candidate(
+                                frame,
+                                c,
+                                &mut readers,
+                                &self.tuning.strip,
+                                deadline,
+                                &mut part,
+                            );
+                        }
+                        if part.is_empty() && want_pdf && !small {
+                            matrix::decode_pdf417(frame, c, &mut part);
+                        }
+                    });
+                    found.extend(part);
+                    r
                 }
-                if small && covered(&found, |s| rx::is_linear(s.format), c) {
-                    continue;
-                }
-                let mut part = Vec::new();
-                // A panic while straightening or reading one region loses that region only.
-                rx::guard(|| {
-                    if strips {
-                        strip::decode_candidate(
+                Job::Matrix(m, r) => {
+                    let (mx, my) = (0.5 * (m.x0 + m.x1), 0.5 * (m.y0 + m.y1));
+                    let known = found.iter().any(|s| {
+                        let (sx, sy) = s.center();
+                        !rx::is_linear(s.format)
+                            && (sx - mx).abs() < 0.5 * (m.x1 - m.x0) + 8.0
+                            && (sy - my).abs() < 0.5 * (m.y1 - m.y0) + 8.0
+                    });
+                    if known {
+                        continue;
+                    }
+                    let mut part = Vec::new();
+                    rx::guard(|| {
+                        matrix::decode_matrix(
                             frame,
-                            c,
-                            &mut readers,
-                            &self.tuning.strip,
-                            deadline,
+                            m,
+                            &formats,
+                            self.tuning.matrix_crops,
                             &mut part,
-                        );
-                    }
-                    if part.is_empty() && want_pdf && !small {
-                        matrix::decode_pdf417(frame, c, &mut part);
-                    }
-                });
-                found.extend(part);
+                        )
+                    });
+                    found.extend(part);
+                    r
+                }
+            };
+            // A region that read nothing is remembered by the stream, so that the next frames
+            // try it after the fresh ones.
+            if found.len() == before {
+                report.failed.push(*rect);
             }
         }
-
-        if matrices {
-            for m in &located.matrices {
-                if expired() {
-                    break;
-                }
-                let (mx, my) = (0.5 * (m.x0 + m.x1), 0.5 * (m.y0 + m.y1));
-                let known = found.iter().any(|s| {
-                    let (sx, sy) = s.center();
-                    !rx::is_linear(s.format)
-                        && (sx - mx).abs() < 0.5 * (m.x1 - m.x0) + 8.0
-                        && (sy - my).abs() < 0.5 * (m.y1 - m.y0) + 8.0
-                });
-                if known {
-                    continue;
-                }
-                let mut part = Vec::new();
-                rx::guard(|| {
-                    matrix::decode_matrix(frame, m, &formats, self.tuning.matrix_crops, &mut part)
-                });
-                found.extend(part);
-            }
+        if !plan.focus.is_empty() && report.focus_ms.is_none() {
+            report.focus_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
         }
         // Large frames where the proposals found nothing: a whole-frame pass as a last resort,
         // for symbols the locator cannot see (very large, inverted or unusual ones). It only
@@ -427,8 +485,15 @@ impl Decoder {
                 }
             }
         }
-        Ok(dedup(found))
+        report.symbols = dedup(found);
+        Ok(report)
     }
+}
+
+/// One located region to decode, with its bounding box in frame pixels.
+enum Job<'a> {
+    Bars(&'a locate::Candidate, Rect),
+    Matrix(&'a locate::MatrixCandidate, Rect),
 }
 
 impl Decoder {

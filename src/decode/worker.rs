@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use image::GrayImage;
 
-use super::{DecodeError, Decoder, Symbol};
+use super::{DecodeError, Decoded, Decoder, FramePlan, Symbol};
 
-type Reply = Result<Vec<Symbol>, DecodeError>;
+type Reply = Result<Decoded, DecodeError>;
+type Job = (Arc<GrayImage>, FramePlan);
 
 struct Thread {
-    jobs: Sender<Arc<GrayImage>>,
+    jobs: Sender<Job>,
     replies: Receiver<Reply>,
 }
 
@@ -71,19 +72,20 @@ impl DecodeWorker {
     }
 
     fn spawn(&self) -> Option<Thread> {
-        let (job_tx, job_rx) = mpsc::channel::<Arc<GrayImage>>();
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
         let (reply_tx, reply_rx) = mpsc::channel::<Reply>();
         let decoder = self.decoder.clone();
         let spawned = std::thread::Builder::new()
             .name("decode".to_owned())
             .spawn(move || {
-                for frame in job_rx {
+                for (frame, plan) in job_rx {
                     // The decoder guards its rxing calls; this catches anything else so the
                     // thread survives to decode the next frame.
-                    let reply = super::rx::guard(|| decoder.decode(&frame)).unwrap_or_else(|| {
-                        tracing::warn!("decoder panicked on a frame; no symbols reported");
-                        Ok(Vec::new())
-                    });
+                    let reply = super::rx::guard(|| decoder.decode_plan(&frame, &plan))
+                        .unwrap_or_else(|| {
+                            tracing::warn!("decoder panicked on a frame; no symbols reported");
+                            Ok(Decoded::default())
+                        });
                     if reply_tx.send(reply).is_err() {
                         break;
                     }
@@ -103,6 +105,16 @@ impl DecodeWorker {
 
     /// Decodes one frame, waiting at most the decoder's `budget_ms`.
     pub fn decode(&mut self, frame: Arc<GrayImage>) -> Result<Vec<Symbol>, DecodeError> {
+        self.decode_plan(frame, FramePlan::default())
+            .map(|d| d.symbols)
+    }
+
+    /// [`Self::decode`] with a stream's plan for the frame ([`Decoder::decode_plan`]).
+    pub fn decode_plan(
+        &mut self,
+        frame: Arc<GrayImage>,
+        plan: FramePlan,
+    ) -> Result<Decoded, DecodeError> {
         if frame.width() == 0 || frame.height() == 0 {
             return Err(DecodeError::EmptyFrame {
                 width: frame.width(),
@@ -117,18 +129,18 @@ impl DecodeWorker {
                 Some(t) => t,
                 // Without a thread there is no hard limit, but frames still get decoded and the
                 // decoder's own soft deadline still applies.
-                None => return self.decoder.decode(&frame),
+                None => return self.decoder.decode_plan(&frame, &plan),
             },
         };
-        let thread = match thread.jobs.send(Arc::clone(&frame)) {
+        let thread = match thread.jobs.send((Arc::clone(&frame), plan.clone())) {
             Ok(()) => thread,
             Err(_) => {
                 // The thread is gone (it can only exit when its channels close); start another.
                 let Some(t) = self.spawn() else {
-                    return self.decoder.decode(&frame);
+                    return self.decoder.decode_plan(&frame, &plan);
                 };
-                if t.jobs.send(Arc::clone(&frame)).is_err() {
-                    return self.decoder.decode(&frame);
+                if t.jobs.send((Arc::clone(&frame), plan.clone())).is_err() {
+                    return self.decoder.decode_plan(&frame, &plan);
                 }
                 t
             }
@@ -150,7 +162,7 @@ impl DecodeWorker {
             }
             Err(RecvTimeoutError::Disconnected) => {
                 tracing::warn!("decode thread ended without a reply; starting a new one");
-                Ok(Vec::new())
+                Ok(Decoded::default())
             }
         }
     }

@@ -15,7 +15,7 @@ use image::GrayImage;
 
 use super::{Error, FrameResult, Source, SourceEvent, chain};
 use crate::clock;
-use crate::decode::{DecodeWorker, Decoder};
+use crate::decode::{DecodeWorker, Decoder, Focus, FramePlan, StreamConfig};
 
 /// One grabbed frame.
 pub struct Grabbed {
@@ -217,11 +217,60 @@ impl Grabber for Replay {
 pub struct FrameSource {
     grabber: Box<dyn Grabber>,
     decoder: Decoder,
+    stream: StreamConfig,
 }
 
 impl FrameSource {
     pub fn new(grabber: Box<dyn Grabber>, decoder: Decoder) -> FrameSource {
-        FrameSource { grabber, decoder }
+        FrameSource {
+            grabber,
+            decoder,
+            stream: StreamConfig::default(),
+        }
+    }
+
+    /// How the frames of a moving picture use the ones before them (stills never do).
+    pub fn with_stream(mut self, stream: StreamConfig) -> FrameSource {
+        self.stream = stream;
+        self
+    }
+}
+
+/// What one frame source remembers between frames: where the last frames read symbols.
+struct StreamState {
+    config: StreamConfig,
+    focus: Focus,
+}
+
+impl StreamState {
+    fn new(config: StreamConfig, still: bool) -> StreamState {
+        StreamState {
+            // Stills are unrelated scenes: nothing carries from one to the next.
+            config: StreamConfig {
+                focus: config.focus && !still,
+                ..config
+            },
+            focus: Focus::default(),
+        }
+    }
+
+    fn plan(&self, at_ms: i64, image: &GrayImage) -> FramePlan {
+        let soft_ms = self.config.frame_ms.map(|ms| ms as f64);
+        if self.config.focus {
+            self.focus
+                .plan(at_ms, image.width(), image.height(), soft_ms)
+        } else {
+            FramePlan {
+                soft_ms,
+                ..FramePlan::default()
+            }
+        }
+    }
+
+    fn observe(&mut self, at_ms: i64, decoded: &crate::decode::Decoded) {
+        if self.config.focus {
+            self.focus.observe_decoded(at_ms, decoded);
+        }
     }
 }
 
@@ -239,6 +288,7 @@ impl Source for FrameSource {
     fn run(self: Box<Self>, events: SyncSender<SourceEvent>) {
         let name = self.grabber.name();
         let mut worker = DecodeWorker::new(self.decoder.clone());
+        let mut stream = StreamState::new(self.stream, self.grabber.stills());
         if !self.grabber.live() {
             let mut grabber = self.grabber;
             let still = grabber.stills();
@@ -257,7 +307,7 @@ impl Source for FrameSource {
                 }
                 match grabber.grab() {
                     Ok(Some(frame)) => {
-                        let mut result = decode_one(&name, frame, &mut worker, 0);
+                        let mut result = decode_one(&name, frame, &mut worker, &mut stream, 0);
                         result.still = still;
                         if let Some(image) = &result.image {
                             in_flight.push_back(Arc::downgrade(image));
@@ -354,6 +404,7 @@ impl Source for FrameSource {
                     &name,
                     frame,
                     &mut worker,
+                    &mut stream,
                     dropped.saturating_sub(reported_dropped),
                 )))
                 .is_err()
@@ -370,14 +421,19 @@ fn decode_one(
     source: &str,
     frame: Grabbed,
     worker: &mut DecodeWorker,
+    stream: &mut StreamState,
     dropped: u64,
 ) -> FrameResult {
     let started = Instant::now();
     let (symbols, image, error) = match frame.image {
         Ok(image) => {
             let image = Arc::new(image);
-            match worker.decode(Arc::clone(&image)) {
-                Ok(symbols) => (symbols, Some(image), None),
+            let plan = stream.plan(frame.at_ms, &image);
+            match worker.decode_plan(Arc::clone(&image), plan) {
+                Ok(decoded) => {
+                    stream.observe(frame.at_ms, &decoded);
+                    (decoded.symbols, Some(image), None)
+                }
                 Err(err) => (Vec::new(), Some(image), Some(err.to_string())),
             }
         }
