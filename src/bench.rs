@@ -141,8 +141,8 @@ pub enum BenchCommand {
         #[arg(long, value_name = "MS")]
         frame_ms: Option<u64>,
         /// How many frames the third way leaves out a place that read nothing in two frames in
-        /// a row, before trying it again.
-        #[arg(long, default_value_t = 2)]
+        /// a row, before trying it again (the station's own is 1).
+        #[arg(long, default_value_t = 1)]
         rest: u32,
         /// Decode only the first N frames (over all sessions).
         #[arg(long, value_name = "N")]
