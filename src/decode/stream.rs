@@ -117,8 +117,8 @@ pub struct Decoded {
     pub symbols: Vec<Symbol>,
     /// How many located regions lay inside the focus.
     pub focus_jobs: usize,
-    /// How many lay outside it, and how many of those were decoded before the soft deadline
-    /// stopped the frame.
+    /// How many lay outside it, and how many of those were decoded (the others were left out
+    /// by the rest rule, or not reached before the soft deadline).
     pub other_jobs: usize,
     pub other_done: usize,
     /// Whether the soft deadline stopped work that was still to do.
