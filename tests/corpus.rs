@@ -13,7 +13,8 @@ use scanstation::decode::{DecodeConfig, Decoder, Format, Symbol, load_luma};
 /// Every `STRIDE`th positive image is decoded.
 const STRIDE: usize = 4;
 /// Measured on this subset: 85.7 % (191/223) with the blurred-strip reader (85.2 %, 190/223,
-/// before it). The floor (188/223) leaves room for the one symbol that comes and goes between
+/// before it), and 85.2 % (190/223) once it follows tilted labels (the whole corpus went from
+/// 753 to 757 of 889 with that change). The floor (188/223) leaves room for the one symbol that comes and goes between
 /// identical runs and for small changes in tuning; it was 80 % until issue 13.
 const RECALL_FLOOR: f64 = 0.84;
 
