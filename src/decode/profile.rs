@@ -178,14 +178,15 @@ fn outer_bars(profile: &[f32], bars: Option<(f32, f32)>) -> Option<(f32, f32)> {
             profile.iter().rposition(|&v| v < t)?,
         )
     } else {
-        // A quiet zone is a long run that is both light (above 60 % of the way from the bars'
-        // dark to their light level) and flat: blur keeps the spaces between narrow bars from
-        // getting flat, so inside the symbol such runs are short even where the 30 %
-        // threshold sees long light runs. Flatness is local, so a quiet zone that is dimmer
-        // than a bright margin further out (light falling off across the label, glare
-        // elsewhere on the row) still counts.
-        let range = light - dark;
-        let floor = dark + 0.6 * range;
+        // A quiet zone is a long run that is both light (above 75 % of the way from the
+        // bars' dark level to the row's lightest) and flat: blur keeps the spaces between
+        // narrow bars from getting that light or that flat, so inside the symbol such runs
+        // are short even where the 30 % threshold sees long light runs. Flatness is local,
+        // so a quiet zone somewhat dimmer than a bright margin further out (light falling off
+        // across the label, glare elsewhere on the row) still counts.
+        let mut all: Vec<f32> = profile.to_vec();
+        let range = quantile(&mut all, 0.97) - dark;
+        let floor = dark + 0.75 * range;
         let slope = (0.2 * range).max(12.0);
         let quiet_light = |i: usize| {
             let (l, r) = (i.saturating_sub(2), (i + 2).min(n - 1));
@@ -566,6 +567,11 @@ impl Map {
 /// Without them a ratio of 1.05 over a 150-module Code 128 puts its middle a whole module out
 /// of step, and the fit fails.
 const TILTS: [f32; 7] = [0.91, 0.94, 0.97, 1.0, 1.03, 1.06, 1.1];
+/// How much better (as a factor on the residual) a tilted fit must be than a square-on one.
+const TILT_PENALTY: f32 = 1.15;
+/// How much better (as a factor on the ends' residual) a tilt must fit the ends than the best
+/// square-on hypothesis to be kept.
+const TILT_ENDS: f32 = 0.7;
 /// How many of the lengths whose ends fit best square on are tried tilted.
 const TILTED_LENGTHS: usize = 3;
 
@@ -806,18 +812,17 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
             }
         }
     }
+    // A tilt must fit the ends clearly better than every square-on hypothesis: on a heavily
+    // blurred symbol the ends hardly tell tilts apart, and tilts that fit them a little better
+    // by chance would crowd the right square-on hypotheses out of the full fits.
+    let square_best = out
+        .iter()
+        .filter(|h| h.map.c == 0.0)
+        .map(|h| h.end_rms)
+        .fold(f32::INFINITY, f32::min);
+    out.retain(|h| h.map.c == 0.0 || h.end_rms < TILT_ENDS * square_best);
     out.sort_by(|x, y| x.end_rms.total_cmp(&y.end_rms));
-    // The best square-on hypothesis is always fitted: a tilt can fit the ends of a blurred
-    // symbol a little better by chance and crowd it out.
-    let square = out.iter().position(|h| h.map.c == 0.0);
-    if let Some(i) = square
-        && i >= FULL_DECODES
-    {
-        out.swap(FULL_DECODES, i);
-        out.truncate(FULL_DECODES + 1);
-    } else {
-        out.truncate(FULL_DECODES);
-    }
+    out.truncate(FULL_DECODES);
     out
 }
 
@@ -857,7 +862,20 @@ fn read_symbology(
             let Some(fit) = fit(profile, sym, h, model, false) else {
                 continue;
             };
-            if best.as_ref().is_none_or(|b| fit.rms < b.0.rms) {
+            // A tilt is one more free parameter, and on a heavily blurred symbol it can fit a
+            // misread a little better than the square-on hypothesis fits the right reading:
+            // a tilted fit must be clearly better to win.
+            let score = |f: &Fit, h: &Hypothesis| {
+                if h.map.c == 0.0 {
+                    f.rms
+                } else {
+                    f.rms * TILT_PENALTY
+                }
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| score(&fit, h) < score(&b.0, b.1))
+            {
                 best = Some((fit, h, model));
             }
         }
