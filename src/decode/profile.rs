@@ -978,8 +978,7 @@ impl Model {
         for (i, ra) in ta.iter().enumerate() {
             let tail = ra.get(shift..).unwrap_or(&[]);
             for (j, rb) in tb.iter().enumerate() {
-                let dot: f32 = tail.iter().zip(rb).map(|(x, y)| x * y).sum();
-                table[i * tb.len() + j] = 2.0 * dot;
+                table[i * tb.len() + j] = 2.0 * dot(tail, rb);
             }
         }
         self.pairs.push((key, table));
