@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use scanstation::decode::{DecodeConfig, Decoder};
+use scanstation::decode::Decoder;
 use scanstation::ident::{self, IdKind, NoTacs};
 use scanstation::store::Store;
 use scanstation::synth::{
@@ -117,7 +117,7 @@ fn one_still_image_of_one_label_is_one_complete_unit_with_its_picture() {
     assert_eq!(units.len(), 3, "one unit per label: {units:#?}\n{log}");
     // Every identifier the decoder reads in an image is in that image's one unit (a symbol the
     // decoder misses is a decoding matter, measured by `bench decode`, not a grouping one).
-    let decoder = Decoder::new(DecodeConfig::default());
+    let decoder = Decoder::new(crate::util::patient_config());
     for ((unit, truth), path) in units.iter().zip(&truths).zip(&images) {
         let picture = image::open(path).expect("open").to_luma8();
         let mut read_imeis: Vec<String> = Vec::new();

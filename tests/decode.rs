@@ -84,7 +84,7 @@ fn white(w: u32, h: u32) -> GrayImage {
 }
 
 fn decode(img: &GrayImage) -> Vec<Symbol> {
-    Decoder::new(DecodeConfig::default())
+    Decoder::new(crate::util::patient_config())
         .decode(img)
         .expect("decode")
 }
@@ -362,7 +362,7 @@ fn tiny_frames_do_not_panic() {
 #[test]
 fn worker_decodes_and_counts_overruns() {
     let img = Arc::new(render(BarcodeFormat::CODE_128, "WORKER-1", &no_hints(), 2));
-    let mut worker = DecodeWorker::new(Decoder::new(DecodeConfig::default()));
+    let mut worker = DecodeWorker::new(Decoder::new(crate::util::patient_config()));
     for _ in 0..3 {
         let found = worker.decode(Arc::clone(&img)).expect("decode");
         assert!(found.iter().any(|s| s.text == "WORKER-1"), "{found:?}");

@@ -3,7 +3,7 @@
 //! band finder sees one band across three symbols and more. A band used to stop at its first
 //! read symbol; sharp upright frames, where zxing-cpp read everything, lost the rest.
 
-use scanstation::decode::{DecodeConfig, Decoder, Tuning};
+use scanstation::decode::{Decoder, Tuning};
 use scanstation::synth::{Difficulty, FrameSpec, LabelKind, Rng, render_frame};
 
 /// (1D symbols read, placed) over `n` sharp, upright phone-box frames.
@@ -37,11 +37,11 @@ fn upright_phone_box_recall(decoder: &Decoder, n: u64) -> (usize, usize) {
 #[test]
 fn every_symbol_of_a_band_is_read_on_upright_labels() {
     let n = 12;
-    let now = upright_phone_box_recall(&Decoder::new(DecodeConfig::default()), n);
+    let now = upright_phone_box_recall(&Decoder::new(crate::util::patient_config()), n);
     let mut first_only = Tuning::default();
     first_only.strip.more_per_band = false;
     let before = upright_phone_box_recall(
-        &Decoder::with_tuning(DecodeConfig::default(), first_only),
+        &Decoder::with_tuning(crate::util::patient_config(), first_only),
         n,
     );
     eprintln!("1D symbols on upright phone boxes: {now:?} now, {before:?} with one per band");

@@ -3,7 +3,7 @@
 //! read by the decoder with its blurred-strip reader (`decode::profile`), each case asserted;
 //! rxing's edge-counting readers alone miss most of them.
 
-use scanstation::decode::{DecodeConfig, Decoder, Tuning};
+use scanstation::decode::{Decoder, Tuning};
 use scanstation::synth::raster::{Canvas, add_rect_coverage, gaussian_blur};
 use scanstation::synth::symbol::{Encoded, Modules, code128, ean13};
 
@@ -50,10 +50,10 @@ fn reads(decoder: &Decoder, img: &image::GrayImage, text: &str) -> bool {
 
 #[test]
 fn blurred_strips_at_one_to_one_and_a_half_pixels_per_module_are_read() {
-    let with = Decoder::new(DecodeConfig::default());
+    let with = Decoder::new(crate::util::patient_config());
     let mut tuning = Tuning::default();
     tuning.strip.profile = false;
-    let without = Decoder::with_tuning(DecodeConfig::default(), tuning);
+    let without = Decoder::with_tuning(crate::util::patient_config(), tuning);
     let symbols = [
         code128("356938035643809").expect("encode"),
         code128("SNU9A6M413D").expect("encode"),

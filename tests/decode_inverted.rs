@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use scanstation::decode::{DecodeConfig, Decoder};
+use scanstation::decode::Decoder;
 use scanstation::synth::{Difficulty, FrameSpec, Rng, render_frame};
 
 /// Per format: (symbols read, symbols placed), over `n` one-label frames of `difficulty`.
 fn recall(inverted: bool, difficulty: Difficulty, n: u64) -> BTreeMap<String, (usize, usize)> {
-    let decoder = Decoder::new(DecodeConfig::default());
+    let decoder = Decoder::new(crate::util::patient_config());
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for i in 0..n {
         let mut rng = Rng::new(7_000 + i);

@@ -2,7 +2,7 @@
 //! such a code often ends a block short of its finder L, and a crop that cut the L off never
 //! read. The decoder now tries a wider crop first and the tight one after it.
 
-use scanstation::decode::{DecodeConfig, Decoder, Tuning};
+use scanstation::decode::{Decoder, Tuning};
 use scanstation::synth::{Difficulty, FrameSpec, LabelKind, Rng, render_frame};
 
 /// (Data Matrix codes of 40-60 px read, placed) over `n` easy generated back-label frames
@@ -40,13 +40,13 @@ fn small_matrix_recall(decoder: &Decoder, n: u64) -> (usize, usize) {
 #[test]
 fn data_matrix_codes_of_40_to_60_px_are_read() {
     let n = 32;
-    let now = small_matrix_recall(&Decoder::new(DecodeConfig::default()), n);
+    let now = small_matrix_recall(&Decoder::new(crate::util::patient_config()), n);
     let tight_only = Tuning {
         matrix_crops: 0,
         ..Tuning::default()
     };
     let before = small_matrix_recall(
-        &Decoder::with_tuning(DecodeConfig::default(), tight_only),
+        &Decoder::with_tuning(crate::util::patient_config(), tight_only),
         n,
     );
     eprintln!("40-60 px Data Matrix read: {now:?} now, {before:?} with the tight crop only");

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use scanstation::decode::{DecodeConfig, Decoder, Focus, FramePlan, load_luma};
+use scanstation::decode::{Decoder, Focus, FramePlan, load_luma};
 use scanstation::synth::session::{SessionKind, generate_session};
 
 #[test]
@@ -15,7 +15,7 @@ fn the_focus_reads_what_the_whole_frame_reads_with_fewer_regions() {
     // Two boxes held side by side: two labels in view, each with symbols that read at once and
     // places (text, the hard symbols) that keep failing.
     let truth = generate_session(dir.path(), SessionKind::SideBySide, 7, 30.0).expect("session");
-    let decoder = Decoder::new(DecodeConfig::default());
+    let decoder = Decoder::new(crate::util::patient_config());
     let mut focus = Focus::default();
     let (mut whole_values, mut focus_values) = (0usize, 0usize);
     let (mut whole_jobs, mut focus_jobs, mut rested) = (0usize, 0usize, 0usize);

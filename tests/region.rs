@@ -3,7 +3,7 @@
 
 use image::{GrayImage, Luma};
 use scanstation::decode::{
-    DecodeConfig, Decoder, Format, LabelRegion, RegionMethod, RegionParams, Symbol, label_regions,
+    Decoder, Format, LabelRegion, RegionMethod, RegionParams, Symbol, label_regions,
 };
 use scanstation::synth::{
     FrameSpec, GeneratedFrame, LabelKind, LabelSpec, PlacedSymbol, Rng, random_unit, render_frame,
@@ -337,7 +337,7 @@ fn a_label_cut_by_the_frame_edge_keeps_its_visible_symbols_together() {
 
 #[test]
 fn real_decoder_output_groups_like_the_truth() {
-    let decoder = Decoder::new(DecodeConfig::default());
+    let decoder = Decoder::new(crate::util::patient_config());
     let mut grouped = 0;
     for seed in 0..3u64 {
         let spec = frame_spec(

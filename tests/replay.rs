@@ -5,7 +5,7 @@
 
 use std::process::Stdio;
 
-use scanstation::decode::{DecodeConfig, Decoder};
+use scanstation::decode::Decoder;
 use scanstation::store::Store;
 use scanstation::synth::{SceneStep, scene};
 
@@ -85,7 +85,7 @@ fn replayed_scene_gives_one_unit_per_label() {
     }
     // The picture behind each record: reported by `find --json`, written by `find --evidence`,
     // and readable: the unit's own serial barcode decodes from it.
-    let decoder = Decoder::new(DecodeConfig::default());
+    let decoder = Decoder::new(crate::util::patient_config());
     for truth in &scene.units {
         let out = bin()
             .args(["find", "--json", "--db"])
