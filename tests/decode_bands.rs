@@ -8,15 +8,28 @@ use scanstation::synth::{Difficulty, FrameSpec, LabelKind, Rng, render_frame};
 
 /// (1D symbols read, placed) over `n` sharp, upright phone-box frames.
 fn upright_phone_box_recall(decoder: &Decoder, n: u64) -> (usize, usize) {
+    phone_box_recall(decoder, n, Difficulty::Easy, |i| {
+        [0.0, 90.0, 180.0, 270.0][(i % 4) as usize] + (i % 5) as f32 - 2.0
+    })
+}
+
+/// (1D symbols read, placed) over `n` sharp phone-box frames, frame `i` turned `rotation(i)`
+/// degrees.
+fn phone_box_recall(
+    decoder: &Decoder,
+    n: u64,
+    difficulty: Difficulty,
+    rotation: impl Fn(u64) -> f32,
+) -> (usize, usize) {
     let (mut read, mut placed) = (0, 0);
     for i in 0..n {
         let mut rng = Rng::new(52_000 + i);
-        let mut spec = FrameSpec::random(Difficulty::Easy, 1, &mut rng);
+        let mut spec = FrameSpec::random(difficulty, 1, &mut rng);
         spec.width = 1920;
         spec.height = 1080;
         for label in &mut spec.labels {
             label.kind = LabelKind::PhoneBox;
-            label.rotation_deg = [0.0, 90.0, 180.0, 270.0][(i % 4) as usize] + (i % 5) as f32 - 2.0;
+            label.rotation_deg = rotation(i);
             label.module_px = 2.2 + 0.1 * (i % 6) as f32;
         }
         let Ok(frame) = render_frame(&spec, &mut rng) else {
@@ -39,7 +52,10 @@ fn every_symbol_of_a_band_is_read_on_upright_labels() {
     let n = 12;
     let now = upright_phone_box_recall(&Decoder::new(crate::util::patient_config()), n);
     let mut first_only = Tuning::default();
+    // Both ways of reading past a band's first symbol off: more rows after a read, and the
+    // split of a band into symbols side by side (which alone reads these frames too).
     first_only.strip.more_per_band = false;
+    first_only.strip.side_by_side = false;
     let before = upright_phone_box_recall(
         &Decoder::with_tuning(crate::util::patient_config(), first_only),
         n,
@@ -49,5 +65,32 @@ fn every_symbol_of_a_band_is_read_on_upright_labels() {
     assert!(placed >= 40, "too few symbols placed: {now:?}");
     assert!(read * 100 >= placed * 95, "read {read} of {placed}");
     // These seeds hold labels whose band spans several symbols (57 of 60 read before).
+    assert!(read > before.0, "{now:?} against {before:?}");
+}
+
+#[test]
+fn symbols_side_by_side_on_turned_labels_are_each_read() {
+    let n = 24;
+    // Turned 20 to 70 degrees off the axes: the strip of a stack of Code 128 rows then also
+    // holds the UPC-A beside it, and the rows of one band cross both.
+    let rotation = |i: u64| (i % 4) as f32 * 90.0 + 20.0 + (i * 37 % 50) as f32;
+    let now = phone_box_recall(
+        &Decoder::new(crate::util::patient_config()),
+        n,
+        Difficulty::Medium,
+        rotation,
+    );
+    let mut whole_bands = Tuning::default();
+    whole_bands.strip.side_by_side = false;
+    let before = phone_box_recall(
+        &Decoder::with_tuning(crate::util::patient_config(), whole_bands),
+        n,
+        Difficulty::Medium,
+        rotation,
+    );
+    eprintln!("1D symbols on turned phone boxes: {now:?} split, {before:?} whole bands");
+    let (read, placed) = now;
+    assert!(placed >= 40, "too few symbols placed: {now:?}");
+    assert!(read * 100 >= placed * 95, "read {read} of {placed}");
     assert!(read > before.0, "{now:?} against {before:?}");
 }

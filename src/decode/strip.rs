@@ -30,6 +30,9 @@ pub struct StripParams {
     /// When no row of a band reads, fit the symbologies' models to the band's mean profile
     /// (`profile::read_profile`): reads Code 128 and EAN/UPC blurred past rxing's edges.
     pub profile: bool,
+    /// Split a band whose rows hold symbols side by side (gaps as long as a quiet zone
+    /// between them) and read each stretch on its own, rows and profile alike.
+    pub side_by_side: bool,
 }
 
 impl Default for StripParams {
@@ -40,6 +43,7 @@ impl Default for StripParams {
             rows_per_band: 15,
             more_per_band: true,
             profile: true,
+            side_by_side: true,
         }
     }
 }
@@ -55,8 +59,11 @@ struct Geom {
     u1: f32,
     v0: f32,
     v1: f32,
-    /// How far rows lean: the row labelled `v` passes through `v + skew * (u - umid)`.
+    /// How far rows lean: the row labelled `v` passes through `v + skew * (u - pivot)`.
     skew: f32,
+    /// Where row `v` is at height `v`: the middle of the strip the skew was measured on. It
+    /// stays put when a strip is widened or cut down to one piece, so a row keeps its place.
+    pivot: f32,
 }
 
 impl Geom {
@@ -69,8 +76,7 @@ impl Geom {
 
     /// The frame point at `u` on the (skewed) row labelled `v`.
     fn on_row(&self, u: f32, v: f32) -> (f32, f32) {
-        let umid = 0.5 * (self.u0 + self.u1);
-        self.at(u, v + self.skew * (u - umid))
+        self.at(u, v + self.skew * (u - self.pivot))
     }
 }
 
@@ -139,6 +145,122 @@ fn sample_linear(px: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
 struct Band {
     v0: f32,
     v1: f32,
+    /// The stretch across the bars that holds this band's symbol, when the band's rows hold
+    /// more than one symbol side by side; `None` for the whole strip.
+    span: Option<(f32, f32)>,
+}
+
+/// The runs of rows in `rows` that look like bars (strong along the row, weak across it),
+/// as first and last row; runs shorter than 3 pixels (rows `dv` apart) are left out.
+fn bar_rows(
+    along: &[f32],
+    across: &[f32],
+    rows: std::ops::Range<usize>,
+    dv: f32,
+) -> Vec<(usize, usize)> {
+    let max_along = along[rows.clone()].iter().copied().fold(0.0, f32::max);
+    let mut out = Vec::new();
+    if max_along <= 0.0 {
+        return out;
+    }
+    let is_bar = |j: usize| along[j] > 0.3 * max_along && across[j] < 0.6 * along[j];
+    let mut j = rows.start;
+    while j < rows.end {
+        if !is_bar(j) {
+            j += 1;
+            continue;
+        }
+        let start = j;
+        let mut end = j;
+        let mut gap = 0;
+        while j < rows.end {
+            if is_bar(j) {
+                end = j;
+                gap = 0;
+            } else {
+                gap += 1;
+                // Short interruptions (a scratch, a glare streak) do not end a barcode.
+                if gap > 2 {
+                    break;
+                }
+            }
+            j += 1;
+        }
+        if (end + 1 - start) as f32 * dv >= 3.0 {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
+/// The stretches of a band's columns that hold symbols side by side, as first and last column
+/// (`du` pixels apart), given each column's bar energy; fewer than two when the band is one
+/// stretch. A gap between symbols is a run of columns without bar energy at least 10 pixels
+/// long and 2.2 times as long as any run left inside a stretch: a quiet zone is ten modules,
+/// the widest space of Code 128 or EAN four.
+fn side_by_side(col: &[f32], du: f32) -> Vec<(usize, usize)> {
+    let n = col.len();
+    if n < 8 {
+        return Vec::new();
+    }
+    let mut sorted = col.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let high = sorted[(n * 9) / 10];
+    if high <= 0.0 {
+        return Vec::new();
+    }
+    // A column between two samples of one wide bar has no energy; its neighbours have.
+    let low: Vec<bool> = (0..n)
+        .map(|i| {
+            let m = col[i.saturating_sub(1)..(i + 2).min(n)]
+                .iter()
+                .copied()
+                .fold(0.0, f32::max);
+            m < 0.15 * high
+        })
+        .collect();
+    let (Some(first), Some(last)) = (low.iter().position(|l| !l), low.iter().rposition(|l| !l))
+    else {
+        return Vec::new();
+    };
+    // The low runs strictly inside the active stretch, as (first column, length).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = first;
+    while i <= last {
+        if low[i] {
+            let s = i;
+            while i <= last && low[i] {
+                i += 1;
+            }
+            runs.push((s, i - s));
+        } else {
+            i += 1;
+        }
+    }
+    let mut lengths: Vec<usize> = runs.iter().map(|r| r.1).collect();
+    lengths.sort_unstable_by(|a, b| b.cmp(a));
+    // The most gaps such that every gap is long enough and the next run clearly shorter.
+    let mut gap = None;
+    for k in 0..lengths.len() {
+        let next = lengths.get(k + 1).copied().unwrap_or(0) as f32;
+        let len = lengths[k] as f32;
+        if len * du >= 10.0 && len >= 2.2 * next {
+            gap = Some(lengths[k]);
+        }
+    }
+    let Some(gap) = gap else {
+        return Vec::new();
+    };
+    let mut pieces = Vec::new();
+    let mut from = first;
+    for &(s, len) in runs.iter().filter(|r| r.1 >= gap) {
+        pieces.push((from, s - 1));
+        from = s + len;
+    }
+    pieces.push((from, last));
+    // A piece too short to be a symbol is text or a stray bar beside one.
+    pieces.retain(|&(a, b)| (b + 1 - a) as f32 * du >= 20.0);
+    pieces
 }
 
 /// Splits the strip into bands of bar energy: rows crossing bars have strong gradients along the
@@ -150,7 +272,7 @@ struct Band {
 /// by matching the bar-energy profiles of the strip's left and right thirds, and every later row
 /// is sampled along it. Returns the bands (v measured at the strip's middle) and the skew
 /// (dv/du).
-fn bands(frame: &GrayImage, g: &Geom) -> (Vec<Band>, f32) {
+fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let px = frame.as_raw();
     let len = (g.u1 - g.u0).max(1.0);
@@ -241,58 +363,66 @@ fn bands(frame: &GrayImage, g: &Geom) -> (Vec<Band>, f32) {
         })
         .collect();
     let offset = |i: usize| offsets[i];
-    let mut along = vec![0f32; nv];
-    let mut across = vec![0f32; nv];
-    for j in 0..nv {
-        let (mut a, mut c) = (0f32, 0f32);
-        for i in 0..nu - 1 {
-            let k = j as isize + offset(i);
-            if k < 1 || k >= nv as isize {
-                continue;
+    // The bar energy of each sheared row over the columns `cols`: along the row and across it.
+    let energy = |cols: std::ops::Range<usize>| -> (Vec<f32>, Vec<f32>) {
+        let mut along = vec![0f32; nv];
+        let mut across = vec![0f32; nv];
+        for j in 0..nv {
+            let (mut a, mut c) = (0f32, 0f32);
+            for i in cols.clone() {
+                let k = j as isize + offset(i);
+                if k < 1 || k >= nv as isize {
+                    continue;
+                }
+                let k = k as usize;
+                a += grad(k, i);
+                c += (prev[k * nu + i] - prev[(k - 1) * nu + i]).abs();
             }
-            let k = k as usize;
-            a += grad(k, i);
-            c += (prev[k * nu + i] - prev[(k - 1) * nu + i]).abs();
+            along[j] = a;
+            across[j] = c;
         }
-        along[j] = a;
-        across[j] = c;
-    }
-    let max_along = along.iter().copied().fold(0.0, f32::max);
-    if max_along <= 0.0 {
-        return (Vec::new(), skew);
-    }
-    let is_bar: Vec<bool> = (0..nv)
-        .map(|j| along[j] > 0.3 * max_along && across[j] < 0.6 * along[j])
-        .collect();
+        (along, across)
+    };
+    let (along, across) = energy(0..nu - 1);
     let mut out = Vec::new();
-    let mut j = 0;
-    while j < nv {
-        if !is_bar[j] {
-            j += 1;
-            continue;
-        }
-        let start = j;
-        let mut end = j;
-        let mut gap = 0;
-        while j < nv {
-            if is_bar[j] {
-                end = j;
-                gap = 0;
-            } else {
-                gap += 1;
-                // Short interruptions (a scratch, a glare streak) do not end a barcode.
-                if gap > 2 {
-                    break;
+    for (start, end) in bar_rows(&along, &across, 0..nv, dv) {
+        // The columns of the band that hold bars: a band can hold symbols side by side (a
+        // tall EAN beside a stack of short Code 128s, two IMEIs on one row), and each is read
+        // on its own stretch, split where a gap is as long as a quiet zone.
+        let pieces = if split {
+            let mut col = vec![0f32; nu - 1];
+            for (i, e) in col.iter_mut().enumerate() {
+                for j in start..=end {
+                    let k = j as isize + offset(i);
+                    if k >= 0 && (k as usize) < nv {
+                        *e += grad(k as usize, i);
+                    }
                 }
             }
-            j += 1;
-        }
-        let n = end + 1 - start;
-        if n as f32 * dv >= 3.0 {
+            side_by_side(&col, du)
+        } else {
+            Vec::new()
+        };
+        if pieces.len() < 2 {
             out.push(Band {
                 v0: g.v0 + start as f32 * dv,
                 v1: g.v0 + (end + 1) as f32 * dv,
+                span: None,
             });
+            continue;
+        }
+        for (i0, i1) in pieces {
+            let span = Some((g.u0 + i0 as f32 * du, g.u0 + (i1 + 1) as f32 * du));
+            // A piece beside a taller one is often a stack of its own: its rows are split
+            // again on its own columns.
+            let (along, across) = energy(i0..i1 + 1);
+            for (s, e) in bar_rows(&along, &across, start..end + 1, dv) {
+                out.push(Band {
+                    v0: g.v0 + s as f32 * dv,
+                    v1: g.v0 + (e + 1) as f32 * dv,
+                    span,
+                });
+            }
         }
     }
     (out, skew)
@@ -507,10 +637,15 @@ pub(crate) fn decode_candidate(
         v0: c.v0 - 2.0,
         v1: c.v1 + 2.0,
         skew: 0.0,
+        pivot: 0.0,
     };
     let g = clip_to_frame(g, frame.width() as f32, frame.height() as f32);
-    let (found, skew) = bands(frame, &g);
-    let g = Geom { skew, ..g };
+    let (found, skew) = bands(frame, &g, p.side_by_side);
+    let g = Geom {
+        skew,
+        pivot: 0.5 * (g.u0 + g.u1),
+        ..g
+    };
     // No row of the region looks like bars (strong along the row, weak across it): text,
     // texture or an edge that the block test let through. Reading it would only cost time.
     if found.is_empty() {
@@ -524,10 +659,29 @@ pub(crate) fn decode_candidate(
     let mut row = Vec::new();
     let (mut above, mut below, mut avg) = (Vec::new(), Vec::new(), Vec::new());
     let mut bits = BitArray::new();
+    let whole = g;
     for band in found {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return;
         }
+        // A piece of a band with symbols side by side is read on its own stretch with its own
+        // quiet zones, as if the locator had found it alone.
+        let (g, margins) = match band.span {
+            None => (whole, margins),
+            Some((a, b)) => {
+                let quiet = (0.12 * (b - a)).max(16.0);
+                let g = Geom {
+                    u0: (a - quiet).max(whole.u0),
+                    u1: (b + quiet).min(whole.u1),
+                    ..whole
+                };
+                let margins = (
+                    ((a - g.u0).max(0.0) * p.upscale) as usize,
+                    ((g.u1 - b).max(0.0) * p.upscale) as usize,
+                );
+                (g, margins)
+            }
+        };
         let mut hits: Vec<Hit> = Vec::new();
         let height = band.v1 - band.v0;
         let n = p.rows_per_band.max(1);
@@ -928,7 +1082,55 @@ pub(crate) fn warp(
 
 #[cfg(test)]
 mod tests {
-    use super::looks_inverted;
+    use super::{looks_inverted, side_by_side};
+
+    /// Column energies: `quiet` empty columns, then for each stretch its columns (strong, with
+    /// every fourth one empty, as between two samples of a wide bar), then `gap` empty ones.
+    fn columns(quiet: usize, stretches: &[(usize, usize)]) -> Vec<f32> {
+        let mut c = vec![0.5; quiet];
+        for &(len, gap) in stretches {
+            c.extend((0..len).map(|i| {
+                if i % 4 == 3 {
+                    0.0
+                } else {
+                    90.0 + (i % 7) as f32
+                }
+            }));
+            c.extend(vec![0.5; gap]);
+        }
+        c.extend(vec![0.5; quiet]);
+        c
+    }
+
+    #[test]
+    fn a_band_splits_only_at_gaps_as_long_as_a_quiet_zone() {
+        // Two stretches 12 columns (12 pixels at du = 1) apart: two pieces, at their bars and one
+        // column more on each side (a column beside a bar still sees its edge).
+        let c = columns(5, &[(60, 12), (40, 0)]);
+        assert_eq!(side_by_side(&c, 1.0), vec![(4, 64), (76, 116)]);
+        // The same at du = 0.5: the gap is 6 pixels, shorter than a quiet zone: one stretch.
+        assert!(side_by_side(&c, 0.5).is_empty());
+        // One symbol with spaces up to 4 columns (a wide space) stays whole.
+        let mut one = columns(5, &[(80, 0)]);
+        for x in &mut one[30..34] {
+            *x = 0.0;
+        }
+        assert!(side_by_side(&one, 1.0).is_empty());
+        // A gap only twice as long as the longest space inside does not split.
+        let mut close = columns(5, &[(60, 9), (40, 0)]);
+        for x in &mut close[20..26] {
+            *x = 0.0;
+        }
+        assert!(side_by_side(&close, 2.0).is_empty());
+        // A stretch too short to be a symbol (text beside one) is not a piece of its own.
+        let c = columns(5, &[(60, 14), (8, 14), (50, 0)]);
+        assert_eq!(side_by_side(&c, 1.0), vec![(4, 64), (100, 151)]);
+        // Empty, flat or tiny inputs split nothing.
+        assert!(side_by_side(&[], 1.0).is_empty());
+        assert!(side_by_side(&[0.0; 40], 1.0).is_empty());
+        assert!(side_by_side(&[5.0; 40], 1.0).is_empty());
+        assert!(side_by_side(&[f32::NAN; 40], 1.0).is_empty());
+    }
 
     /// A row of `before` quiet samples at `quiet`, 200 samples of alternating bars of 8 (dark
     /// `dark`, light `light`), and `after` quiet samples.
