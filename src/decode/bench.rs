@@ -139,6 +139,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "more" => t.strip.more_per_band = f != 0.0,
             "blur" => t.strip.profile = f != 0.0,
             "split" => t.strip.side_by_side = f != 0.0,
+            "follow" => t.strip.follow_bars = f != 0.0,
             "soft" => t.soft_deadline_share = f as f32,
             "th" => t.whole_frame_try_harder = f != 0.0,
             "half" => t.locate.downscale_min_side = f as u32,
