@@ -4,7 +4,7 @@
 //! read symbol; sharp upright frames, where zxing-cpp read everything, lost the rest.
 
 use scanstation::decode::{Decoder, Tuning};
-use scanstation::synth::{Difficulty, FrameSpec, LabelKind, Rng, render_frame};
+use scanstation::synth::{Difficulty, FrameSpec, GeneratedFrame, LabelKind, Rng, render_frame};
 
 /// (1D symbols read, placed) over `n` sharp, upright phone-box frames.
 fn upright_phone_box_recall(decoder: &Decoder, n: u64) -> (usize, usize) {
@@ -13,8 +13,21 @@ fn upright_phone_box_recall(decoder: &Decoder, n: u64) -> (usize, usize) {
     })
 }
 
-/// (1D symbols read, placed) over `n` sharp phone-box frames, frame `i` turned `rotation(i)`
-/// degrees.
+/// (1D symbols read, placed) in one frame: Data Matrix codes are left out.
+fn read_1d(decoder: &Decoder, frame: &GeneratedFrame) -> (usize, usize) {
+    let found = crate::util::placed_read(decoder, frame);
+    let linear = frame
+        .symbols
+        .iter()
+        .zip(found)
+        .filter(|(s, _)| s.format != "DataMatrix");
+    linear.fold((0, 0), |(read, placed), (_, found)| {
+        (read + usize::from(found), placed + 1)
+    })
+}
+
+/// (1D symbols read, placed) over `n` phone-box frames of `difficulty`, frame `i` turned
+/// `rotation(i)` degrees.
 fn phone_box_recall(
     decoder: &Decoder,
     n: u64,
@@ -35,14 +48,9 @@ fn phone_box_recall(
         let Ok(frame) = render_frame(&spec, &mut rng) else {
             continue;
         };
-        let found = crate::util::placed_read(decoder, &frame);
-        for (symbol, found) in frame.symbols.iter().zip(found) {
-            if symbol.format == "DataMatrix" {
-                continue;
-            }
-            placed += 1;
-            read += usize::from(found);
-        }
+        let (r, p) = read_1d(decoder, &frame);
+        read += r;
+        placed += p;
     }
     (read, placed)
 }
@@ -104,14 +112,9 @@ fn random_recall(decoder: &Decoder, n: u64, difficulty: Difficulty) -> (usize, u
         let Ok(frame) = render_frame(&spec, &mut rng) else {
             continue;
         };
-        let found = crate::util::placed_read(decoder, &frame);
-        for (symbol, found) in frame.symbols.iter().zip(found) {
-            if symbol.format == "DataMatrix" {
-                continue;
-            }
-            placed += 1;
-            read += usize::from(found);
-        }
+        let (r, p) = read_1d(decoder, &frame);
+        read += r;
+        placed += p;
     }
     (read, placed)
 }
