@@ -458,8 +458,11 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
             });
             continue;
         }
-        for (i0, i1) in pieces {
+        let last = pieces.len() - 1;
+        for (k, (i0, i1)) in pieces.into_iter().enumerate() {
             let span = Some((g.u0 + i0 as f32 * du, g.u0 + (i1 + 1) as f32 * du));
+            // Only the outer pieces can run into the strip's ends.
+            let reach = (reach.0 && k == 0, reach.1 && k == last);
             // A piece beside a taller one is often a stack of its own: its rows are split
             // again on its own columns.
             let (along, across) = energy(i0..i1 + 1);
@@ -707,7 +710,8 @@ pub(crate) fn decode_candidate(
         (acc.0 | b.reach.0, acc.1 | b.reach.1)
     });
     // Short boxes are nearly always clutter with bar-like texture to their ends: on the
-    // generated set, 1,076 boxes under 120 px widened gave 5 reads, the 321 longer ones 143.
+    // generated set, 2 of 1,076 widened boxes under 120 px read anything, 146 of the 321
+    // longer ones.
     if !p.follow_bars || !(start || end) || len < 120.0 {
         return;
     }
