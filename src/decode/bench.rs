@@ -125,6 +125,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
         match k {
             "strips" => t.strips = f != 0.0,
             "whole" => t.whole_frame = f != 0.0,
+            "fallback" => t.whole_frame_fallback = f != 0.0,
             "wfmax" => t.whole_frame_max_pixels = f as u64,
             "msmall" => t.matrix_on_small = f != 0.0,
             "maxm" => t.locate.max_matrix_candidates = f as usize,
