@@ -253,7 +253,7 @@ pub struct Tuning {
     pub soft_deadline_share: f32,
     /// Ask rxing to try harder in the whole-frame pass (experiment only: slow, and rxing issue 69).
     pub whole_frame_try_harder: bool,
-    /// How many of the matrix crops (`matrix::CROPS`, wide then tight) a proposal may take;
+    /// How many of the matrix crops (`matrix::CROPS`: wide, tight, widest) a proposal may take;
     /// 0 takes only the tight one, as before the wide crop existed (for comparisons).
     pub matrix_crops: usize,
     pub locate: LocateParams,
@@ -271,7 +271,7 @@ impl Default for Tuning {
             single_symbol_max_pixels: 250_000,
             soft_deadline_share: 0.75,
             whole_frame_try_harder: false,
-            matrix_crops: 2,
+            matrix_crops: 3,
             locate: LocateParams::default(),
             strip: StripParams::default(),
         }
