@@ -384,6 +384,9 @@ impl Decoder {
             }));
         }
         jobs.sort_by_key(|(p, _)| *p);
+        // Whether any bar region was tried as PDF417, and whether one held a start or stop
+        // pattern (see the fallback below).
+        let (mut pdf_tried, mut pdf_guard) = (false, false);
         report.focus_jobs = jobs.iter().filter(|(p, _)| p.focus()).count();
         report.other_jobs = jobs.len() - report.focus_jobs;
         for (priority, job) in &jobs {
@@ -421,7 +424,8 @@ impl Decoder {
                             );
                         }
                         if part.is_empty() && want_pdf && !small {
-                            matrix::decode_pdf417(frame, c, &mut part);
+                            pdf_tried = true;
+                            pdf_guard |= matrix::decode_pdf417(frame, c, &mut part);
                         }
                     });
                     found.extend(part);
@@ -470,7 +474,16 @@ impl Decoder {
             && self.tuning.whole_frame_fallback
             && !expired()
         {
-            self.whole_frame(frame, &formats, &mut found);
+            // PDF417 in the whole frame is rxing's slowest reader (it tries four rotations of
+            // the binarised frame): on label frames it took two thirds of this pass. It runs
+            // when a bar region showed a start or stop pattern, or when no bar region could
+            // tell (the locator proposed none: a long PDF417 without quiet zones in the corpus).
+            let fallback: Vec<Format> = formats
+                .iter()
+                .copied()
+                .filter(|f| pdf_guard || !pdf_tried || *f != Format::Pdf417)
+                .collect();
+            self.whole_frame(frame, &fallback, &mut found);
         }
         // Small frames with nothing found: light-on-dark symbols (inverted), and thumbnails whose
         // modules are too small for the detectors (upscaled). Both are cheap at this size.
