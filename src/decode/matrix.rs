@@ -283,35 +283,27 @@ fn has_pdf417_guard(row: &[u8]) -> bool {
         return false;
     }
     let t = (u16::from(lo) + u16::from(hi)) / 2;
-    // Run lengths, starting with the first dark run.
-    let mut runs: Vec<u32> = Vec::new();
-    let mut dark_first = None;
-    let mut cur = None;
-    for &p in row {
-        let dark = u16::from(p) < t;
-        match cur {
-            Some(d) if d == dark => {
-                if let Some(last) = runs.last_mut() {
-                    *last += 1;
-                }
-            }
-            _ => {
-                if dark_first.is_none() {
-                    if !dark {
-                        continue;
-                    }
-                    dark_first = Some(());
-                }
-                runs.push(1);
-                cur = Some(dark);
-            }
+    let dark = |p: u8| u16::from(p) < t;
+    // Run lengths from the first dark pixel on, so that bars are the even runs.
+    let Some(start) = row.iter().position(|&p| dark(p)) else {
+        return false;
+    };
+    let mut runs: Vec<u32> = vec![0];
+    let mut in_bar = true;
+    for &p in &row[start..] {
+        if dark(p) != in_bar {
+            in_bar = !in_bar;
+            runs.push(0);
+        }
+        if let Some(run) = runs.last_mut() {
+            *run += 1;
         }
     }
     // A run that touches an end of the row may be longer than its pattern says: a symbol
     // without a quiet zone, cut by the frame's edge, whose edge pixels the sampler repeats.
-    let open_first = u16::from(row[0]) < t;
-    let last = runs.len().saturating_sub(1);
-    let open_last = runs.len() % 2 == 1;
+    let open_first = start == 0;
+    let last = runs.len() - 1;
+    let open_last = in_bar;
     PDF417_GUARDS.iter().any(|guard| {
         // Bars are the even runs, so a guard (bar first) starts at an even index.
         (0..runs.len().saturating_sub(guard.len() - 1))
@@ -370,13 +362,11 @@ pub(crate) fn decode_pdf417(frame: &GrayImage, c: &Candidate, out: &mut Vec<Symb
     // Straightening and detecting cost 9 % of all decode time on label frames, where every
     // bar region the 1D readers failed came here; a few rows without a start or stop pattern
     // say it is no PDF417 for the price of those rows.
-    let rows: Vec<GrayImage> = (0..GUARD_ROWS)
-        .map(|k| {
-            let v = c.v0 + (c.v1 - c.v0) * (k as f32 + 0.5) / GUARD_ROWS as f32;
-            super::strip::warp(frame, c.cx, c.cy, cos, sin, u0, v, sw, 1)
-        })
-        .collect();
-    if !rows.iter().any(|r| has_pdf417_guard(r.as_raw())) {
+    let guard_row = |k: usize| {
+        let v = c.v0 + (c.v1 - c.v0) * (k as f32 + 0.5) / GUARD_ROWS as f32;
+        has_pdf417_guard(super::strip::warp(frame, c.cx, c.cy, cos, sin, u0, v, sw, 1).as_raw())
+    };
+    if !(0..GUARD_ROWS).any(guard_row) {
         return false;
     }
     let upright = super::strip::warp(frame, c.cx, c.cy, cos, sin, u0, v0, sw, sh);
@@ -429,8 +419,9 @@ mod tests {
     fn the_fixed_weight_upscale_matches_the_general_resampler() {
         // Texture with hard edges, odd sizes included, kept to mid greys because the general
         // resampler clamps its intermediate rows to 0..=255 (this one keeps the overshoot until
-        // the end) and rounds between its passes. It also drops the samples past an edge and renormalises where this one
-        // repeats the edge pixel, so the two output pixels next to each edge compare loosely.
+        // the end) and rounds between its passes. It also drops the samples past an edge and
+        // renormalises where this one repeats the edge pixel, so the two output pixels next to
+        // each edge compare loosely.
         for (w, h) in [(1u32, 1u32), (2, 3), (17, 9), (40, 33)] {
             let img = GrayImage::from_fn(w, h, |x, y| {
                 Luma([(64 + (x * 37 + y * 91 + (x * y) % 7 * 29) % 128) as u8])
