@@ -112,8 +112,9 @@ fn matches(e: &Expected, s: &Symbol) -> bool {
     }
 }
 
-/// Applies `key=value` overrides to the tuning: `strips`, `whole`, `wfmax` (pixels), `msmall`, `single` (pixels), `maxm`, `mcoh`, `th`, `half`, `coh`,
-/// `energy`, `alt`, `maxc`, `up`, `sharp`, `rows`, `soft`.
+/// Applies `key=value` overrides to the tuning, for A/B runs of `bench decode --tune`. The keys
+/// are in the match below; `texcess`, `tsnr` and `trows` set how bands that look like text are
+/// read (`texcess=9,tsnr=0` reads every band in full).
 pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
     for kv in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (k, v) = kv
@@ -141,6 +142,9 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "blur" => t.strip.profile = f != 0.0,
             "split" => t.strip.side_by_side = f != 0.0,
             "follow" => t.strip.follow_bars = f != 0.0,
+            "texcess" => t.strip.text_excess = f as f32,
+            "tsnr" => t.strip.text_snr = f as f32,
+            "trows" => t.strip.text_rows = f as usize,
             "soft" => t.soft_deadline_share = f as f32,
             "th" => t.whole_frame_try_harder = f != 0.0,
             "half" => t.locate.downscale_min_side = f as u32,

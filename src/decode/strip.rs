@@ -36,6 +36,14 @@ pub struct StripParams {
     /// Widen a strip whose bands' bars run into its ends (the locator's box ended inside a
     /// symbol) by half its length on that side, once.
     pub follow_bars: bool,
+    /// A band whose texture says text rather than bars (see [`Texture`]): its across-bar
+    /// energy beyond noise is at least this share of its along-bar energy...
+    pub text_excess: f32,
+    /// ...or its along-bar energy is less than this many times the noise floor. Such a band
+    /// is read on `text_rows` rows and without the profile fit.
+    pub text_snr: f32,
+    /// The most rows read on a band that looks like text.
+    pub text_rows: usize,
 }
 
 impl Default for StripParams {
@@ -48,6 +56,9 @@ impl Default for StripParams {
             profile: true,
             side_by_side: true,
             follow_bars: true,
+            text_excess: 0.3,
+            text_snr: 2.5,
+            text_rows: 3,
         }
     }
 }
@@ -155,6 +166,27 @@ struct Band {
     /// Whether the band's bars reach the strip's start and end: the locator's box ended inside
     /// the symbol, farther than the strip's margin makes up for.
     reach: (bool, bool),
+    /// How much the band looks like bars, and how much like text or noise.
+    texture: Texture,
+}
+
+/// The gradient texture of a band, on the preview grid: bars make strong differences along
+/// the row and, up to noise, none across it (down the bars). A line of text has strokes
+/// across as well, and a patch of noise or faint texture has no more along than across.
+#[derive(Debug, Clone, Copy)]
+struct Texture {
+    /// The across-bar energy beyond the noise floor, as a share of the along-bar energy beyond
+    /// it: under 0.1 on most bars, 0.3 and more on text.
+    excess: f32,
+    /// The along-bar energy over the noise floor: 2 or less on noise and faint texture.
+    snr: f32,
+}
+
+impl Texture {
+    /// Whether a band with this texture is likely text, noise or texture, not bars.
+    fn texty(&self, p: &StripParams) -> bool {
+        self.excess >= p.text_excess || self.snr < p.text_snr
+    }
 }
 
 /// The runs of rows in `rows` that look like bars (strong along the row, weak across it),
@@ -428,6 +460,39 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
         }
         (along, across)
     };
+    // The texture of the rows `rows` over the columns `cols`. Across-bar differences on bars
+    // are noise nearly everywhere (a leaning bar's edge is a small share of the samples), so
+    // their median measures the noise: |a - b| of two noisy samples has a mean 1.18 times its
+    // median. Text puts its horizontal strokes into the mean, not the median.
+    let texture = |cols: std::ops::Range<usize>, rows: std::ops::RangeInclusive<usize>| {
+        let mut along_sum = 0f32;
+        let mut across: Vec<f32> = Vec::new();
+        for j in rows {
+            for i in cols.clone() {
+                let k = j as isize + offset(i);
+                if k < 1 || k >= nv as isize {
+                    continue;
+                }
+                let k = k as usize;
+                along_sum += grad(k, i);
+                across.push((prev[k * nu + i] - prev[(k - 1) * nu + i]).abs());
+            }
+        }
+        if across.is_empty() {
+            return Texture {
+                excess: 0.0,
+                snr: f32::INFINITY,
+            };
+        }
+        let across_sum: f32 = across.iter().sum();
+        let mid = across.len() / 2;
+        let (_, median, _) = across.select_nth_unstable_by(mid, f32::total_cmp);
+        let floor = 1.18 * *median * across.len() as f32;
+        Texture {
+            excess: (across_sum - floor).max(0.0) / (along_sum - floor).max(1e-3),
+            snr: along_sum / floor.max(1e-3),
+        }
+    };
     let (along, across) = energy(0..nu - 1);
     let mut out = Vec::new();
     for (start, end) in bar_rows(&along, &across, 0..nv, dv) {
@@ -455,6 +520,7 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
                 v1: g.v0 + (end + 1) as f32 * dv,
                 span: None,
                 reach,
+                texture: texture(0..nu - 1, start..=end),
             });
             continue;
         }
@@ -472,6 +538,7 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
                     v1: g.v0 + (e + 1) as f32 * dv,
                     span,
                     reach,
+                    texture: texture(i0..i1 + 1, s..=e),
                 });
             }
         }
@@ -800,7 +867,13 @@ fn read_bands(
         };
         let mut hits: Vec<Hit> = Vec::new();
         let height = band.v1 - band.v0;
-        let n = p.rows_per_band.max(1);
+        // Most bands the locator's strips hold are not bars: the digits printed under a
+        // symbol, a line of text beside it, print texture, noise. They read nothing, and
+        // fifteen rows and the profile fit on each of them took half of all decode time on the
+        // generated label frames. A band whose texture looks like text or noise gets a few
+        // rows, enough for a sharp symbol, and no profile fit.
+        let texty = band.texture.texty(p);
+        let n = if texty { p.text_rows } else { p.rows_per_band }.max(1);
         let step = (height / (n as f32 + 1.0)).max(1.0);
         let mid = 0.5 * (band.v0 + band.v1);
         let mut done = false;
@@ -897,6 +970,7 @@ fn read_bands(
         // the edges rxing's readers count. Its mean profile, fitted as a whole, may still read.
         if !done
             && p.profile
+            && !texty
             && readers.profile.any()
             && let Some(hit) = read_band_profile(frame, &g, &band, p, margins, readers, &mut row)
         {
@@ -1202,7 +1276,58 @@ pub(crate) fn warp(
 
 #[cfg(test)]
 mod tests {
-    use super::{bars_at_ends, looks_inverted, side_by_side};
+    use super::{Geom, StripParams, bands, bars_at_ends, looks_inverted, side_by_side};
+    use image::GrayImage;
+
+    /// A small linear congruential generator: the tests' noise and widths, the same every run.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> f32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+        /// Roughly normal, unit variance (the sum of four uniforms).
+        fn gauss(&mut self) -> f32 {
+            ((0..4).map(|_| self.next()).sum::<f32>() - 2.0) * 1.732
+        }
+    }
+
+    /// A 320x80 frame, light ground with noise of deviation `noise`, where `paint(x, y)`
+    /// returns the darkness (0 to 1) of each pixel.
+    fn frame(noise: f32, seed: u64, paint: impl Fn(u32, u32) -> f32) -> GrayImage {
+        let mut rng = Lcg(seed);
+        GrayImage::from_fn(320, 80, |x, y| {
+            let v = 215.0 - 170.0 * paint(x, y) + noise * rng.gauss();
+            image::Luma([v.clamp(0.0, 255.0) as u8])
+        })
+    }
+
+    /// The bands of the whole frame as one strip across its width, and whether each looks like
+    /// text or noise.
+    fn texty_bands(frame: &GrayImage) -> Vec<bool> {
+        let g = Geom {
+            cx: 160.0,
+            cy: 40.0,
+            cos: 1.0,
+            sin: 0.0,
+            u0: -150.0,
+            u1: 150.0,
+            v0: -38.0,
+            v1: 38.0,
+            skew: 0.0,
+            pivot: 0.0,
+        };
+        let p = StripParams::default();
+        bands(frame, &g, false)
+            .0
+            .iter()
+            .map(|b| b.texture.texty(&p))
+            .collect()
+    }
 
     /// Column energies: `quiet` empty columns, then for each stretch its columns (strong, with
     /// every fourth one empty, as between two samples of a wide bar), then `gap` empty ones.
@@ -1302,5 +1427,70 @@ mod tests {
         assert!(!looks_inverted(&row(25.0, 25.0, 220.0, 0, 0), (0, 0)));
         assert!(!looks_inverted(&[0.0; 10], (2, 2)));
         assert!(!looks_inverted(&row(25.0, 25.0, 220.0, 40, 40), (400, 400)));
+    }
+
+    #[test]
+    fn bars_are_told_from_text_and_noise_by_their_texture() {
+        // Bars of random widths (1 to 4 modules of 2 px) over the middle 60 % of the height.
+        let mut rng = Lcg(7);
+        let mut dark = vec![false; 320];
+        let (mut x, mut on) = (40usize, true);
+        while x < 280 {
+            let w = 2 * (1 + (rng.next() * 4.0) as usize);
+            for d in dark.iter_mut().skip(x).take(w) {
+                *d = on;
+            }
+            x += w;
+            on = !on;
+        }
+        for noise in [0.0, 6.0, 14.0] {
+            let bars = frame(noise, 1, |x, y| {
+                f32::from(u8::from((16..64).contains(&y) && dark[x as usize]))
+            });
+            assert_eq!(texty_bands(&bars), vec![false], "bars, noise {noise}");
+        }
+        // Two lines of digits as a seven-segment font draws them (the digits under a symbol):
+        // glyphs of 5x7 cells of 3 px, strokes one cell thick, one cell apart.
+        const SEGMENTS: [u8; 10] = [0x3F, 0x06, 0x5B, 0x4F, 0x66, 0x6D, 0x7D, 0x07, 0x7F, 0x6F];
+        let inked = |digit: usize, cx: u32, cy: u32| {
+            let s = SEGMENTS[digit % 10];
+            let on = |k: u8| s & (1 << k) != 0;
+            let (left, right) = (cx == 0, cx == 4);
+            let (top, middle, bottom) = (cy == 0, cy == 3, cy == 6);
+            (top && on(0))
+                || (middle && on(6))
+                || (bottom && on(3))
+                || (right && cy <= 3 && on(1))
+                || (right && cy >= 3 && on(2))
+                || (left && cy >= 3 && on(4))
+                || (left && cy <= 3 && on(5))
+        };
+        let text = frame(4.0, 2, |x, y| {
+            let line = match y {
+                8..29 => y - 8,
+                48..69 => y - 48,
+                _ => return 0.0,
+            };
+            let (cx, cy) = (x / 3, line / 3);
+            if !(8..100).contains(&cx) || cx % 6 == 5 {
+                return 0.0;
+            }
+            let digit = (cx / 6 * 7 + y / 30) as usize;
+            f32::from(u8::from(inked(digit, cx % 6, cy)))
+        });
+        let lines = texty_bands(&text);
+        assert!(!lines.is_empty(), "the text makes bands");
+        assert!(lines.iter().all(|&t| t), "text: {lines:?}");
+        // Faint stripes (20 grey levels) under noise of deviation 10: bars barely above noise.
+        let faint = frame(10.0, 3, |x, y| {
+            if (16..64).contains(&y) && dark[x as usize] {
+                0.12
+            } else {
+                0.0
+            }
+        });
+        let stripes = texty_bands(&faint);
+        assert!(!stripes.is_empty(), "the faint stripes make a band");
+        assert!(stripes.iter().all(|&t| t), "faint stripes: {stripes:?}");
     }
 }
