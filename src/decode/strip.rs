@@ -36,7 +36,7 @@ pub struct StripParams {
     /// Widen a strip whose bands' bars run into its ends (the locator's box ended inside a
     /// symbol) by half its length on that side, once.
     pub follow_bars: bool,
-    /// A band whose texture says text rather than bars (see [`Texture`]): its across-bar
+    /// A band whose texture says text rather than bars (see `Texture`): its across-bar
     /// energy beyond noise is at least this share of its along-bar energy...
     pub text_excess: f32,
     /// ...or its along-bar energy is less than this many times the noise floor. Such a band
@@ -176,7 +176,7 @@ struct Band {
 #[derive(Debug, Clone, Copy)]
 struct Texture {
     /// The across-bar energy beyond the noise floor, as a share of the along-bar energy beyond
-    /// it: under 0.1 on most bars, 0.3 and more on text.
+    /// it: under 0.1 on most bars, 0.3 and more on most text.
     excess: f32,
     /// The along-bar energy over the noise floor: 2 or less on noise and faint texture.
     snr: f32,
@@ -485,8 +485,8 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
             };
         }
         let across_sum: f32 = across.iter().sum();
-        let mid = across.len() / 2;
-        let (_, median, _) = across.select_nth_unstable_by(mid, f32::total_cmp);
+        let half = across.len() / 2;
+        let (_, median, _) = across.select_nth_unstable_by(half, f32::total_cmp);
         let floor = 1.18 * *median * across.len() as f32;
         Texture {
             excess: (across_sum - floor).max(0.0) / (along_sum - floor).max(1e-3),
@@ -869,9 +869,9 @@ fn read_bands(
         let height = band.v1 - band.v0;
         // Most bands the locator's strips hold are not bars: the digits printed under a
         // symbol, a line of text beside it, print texture, noise. They read nothing, and
-        // fifteen rows and the profile fit on each of them took half of all decode time on the
-        // generated label frames. A band whose texture looks like text or noise gets a few
-        // rows, enough for a sharp symbol, and no profile fit.
+        // fifteen rows and the profile fit on each of them took nearly half of all decode time
+        // on the generated label frames. A band whose texture looks like text or noise gets a
+        // few rows, enough for a sharp symbol, and no profile fit.
         let texty = band.texture.texty(p);
         let n = if texty { p.text_rows } else { p.rows_per_band }.max(1);
         let step = (height / (n as f32 + 1.0)).max(1.0);
