@@ -440,23 +440,28 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
         })
         .collect();
     let offset = |i: usize| offsets[i];
+    // The differences along the row and across it at column `i` of sheared row `j`, `None`
+    // where the shear takes the row off the preview.
+    let sheared = |j: usize, i: usize| -> Option<(f32, f32)> {
+        let k = j as isize + offset(i);
+        if k < 1 || k >= nv as isize {
+            return None;
+        }
+        let k = k as usize;
+        Some((
+            grad(k, i),
+            (prev[k * nu + i] - prev[(k - 1) * nu + i]).abs(),
+        ))
+    };
     // The bar energy of each sheared row over the columns `cols`: along the row and across it.
     let energy = |cols: std::ops::Range<usize>| -> (Vec<f32>, Vec<f32>) {
         let mut along = vec![0f32; nv];
         let mut across = vec![0f32; nv];
         for j in 0..nv {
-            let (mut a, mut c) = (0f32, 0f32);
-            for i in cols.clone() {
-                let k = j as isize + offset(i);
-                if k < 1 || k >= nv as isize {
-                    continue;
-                }
-                let k = k as usize;
-                a += grad(k, i);
-                c += (prev[k * nu + i] - prev[(k - 1) * nu + i]).abs();
+            for (a, c) in cols.clone().filter_map(|i| sheared(j, i)) {
+                along[j] += a;
+                across[j] += c;
             }
-            along[j] = a;
-            across[j] = c;
         }
         (along, across)
     };
@@ -468,14 +473,9 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
         let mut along_sum = 0f32;
         let mut across: Vec<f32> = Vec::new();
         for j in rows {
-            for i in cols.clone() {
-                let k = j as isize + offset(i);
-                if k < 1 || k >= nv as isize {
-                    continue;
-                }
-                let k = k as usize;
-                along_sum += grad(k, i);
-                across.push((prev[k * nu + i] - prev[(k - 1) * nu + i]).abs());
+            for (a, c) in cols.clone().filter_map(|i| sheared(j, i)) {
+                along_sum += a;
+                across.push(c);
             }
         }
         if across.is_empty() {
