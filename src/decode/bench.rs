@@ -150,6 +150,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "half" => t.locate.downscale_min_side = f as u32,
             "single" => t.single_symbol_max_pixels = f as u64,
             "mcrops" => t.matrix_crops = f as usize,
+            "mcoher" => t.matrix_max_coherence = f as f32,
             _ => bail!("unknown tuning key {k:?}"),
         }
     }

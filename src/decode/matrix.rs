@@ -113,15 +113,69 @@ const CROPS: [(f32, f32); 3] = [(0.35, 16.0), (0.2, 0.0), (0.75, 16.0)];
 /// (most failed proposals are small texture that is not a code at all).
 const RETRY_MIN_SIDE: f32 = 64.0;
 
+/// Proposals up to this long (in frame pixels, the longer side) are skipped when their edges
+/// run mostly one way (see [`decode_matrix`]). Longer ones are often a code merged with the
+/// bars beside it into one blob: on the generated label frames 12 read codes had a coherence
+/// over 0.3, all in proposals of 192 px or more.
+const COHERENCE_MAX_SIDE: f32 = 64.0;
+
+/// The orientation coherence of the edges inside a proposal: the mean of their doubled-angle
+/// unit vectors, weighted by edge strength. Edges in two perpendicular directions (a module
+/// grid, at any angle) or in every direction (text) cancel out to about 0; edges that all run
+/// one way (bars) add up to 1. The doubled angle takes `-g` as the same direction as `g`, so a
+/// bar's two edges count alike.
+fn coherence(frame: &GrayImage, c: &MatrixCandidate) -> f32 {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    if w < 3 || h < 3 {
+        return 0.0;
+    }
+    // Central differences need a pixel on each side.
+    let clampx = |v: f32| (v.max(1.0) as usize).min(w - 1);
+    let clampy = |v: f32| (v.max(1.0) as usize).min(h - 1);
+    let (x0, x1) = (clampx(c.x0), clampx(c.x1));
+    let (y0, y1) = (clampy(c.y0), clampy(c.y1));
+    let px = frame.as_raw();
+    let (mut cos2, mut sin2, mut sum) = (0f32, 0f32, 0f32);
+    for y in y0..y1 {
+        let (up, row, down) = (&px[(y - 1) * w..], &px[y * w..], &px[(y + 1) * w..]);
+        for x in x0..x1 {
+            let gx = f32::from(row[x + 1]) - f32::from(row[x - 1]);
+            let gy = f32::from(down[x]) - f32::from(up[x]);
+            let m = (gx * gx + gy * gy).sqrt();
+            if m > 0.0 {
+                // |g| (cos 2θ, sin 2θ) without the trigonometry.
+                cos2 += (gx * gx - gy * gy) / m;
+                sin2 += 2.0 * gx * gy / m;
+                sum += m;
+            }
+        }
+    }
+    if sum > 0.0 {
+        cos2.hypot(sin2) / sum
+    } else {
+        0.0
+    }
+}
+
 /// Decodes the matrix code (Data Matrix, QR, Aztec) in one proposed region.
+///
+/// A small proposal whose edges run mostly one way (`coherence` above `max_coherence`) is the
+/// end of a bar code or its digits, not a matrix code, and is skipped: on 400 generated label
+/// frames (`bench gen-labels --seed 11 --inverted 0.12`) the 1,729 proposals read 310 codes,
+/// none of them small with a coherence over 0.26, and 360 of the 1,419 that read nothing were
+/// small with a coherence over 0.3. A failed proposal costs about 2 ms, the test 10 µs.
 pub(crate) fn decode_matrix(
     frame: &GrayImage,
     c: &MatrixCandidate,
     formats: &[Format],
     crops: usize,
+    max_coherence: f32,
     out: &mut Vec<Symbol>,
 ) {
     let size = (c.x1 - c.x0).max(c.y1 - c.y0);
+    if size <= COHERENCE_MAX_SIDE && coherence(frame, c) > max_coherence {
+        return;
+    }
     let crops = match crops {
         0 => &CROPS[1..2],
         n => &CROPS[..n.min(CROPS.len())],
@@ -412,8 +466,11 @@ pub(crate) fn decode_pdf417(frame: &GrayImage, c: &Candidate, out: &mut Vec<Symb
 
 #[cfg(test)]
 mod tests {
-    use super::{border_darker, has_pdf417_guard, upscale2};
+    use super::{border_darker, coherence, decode_matrix, has_pdf417_guard, upscale2};
+    use crate::decode::Format;
+    use crate::decode::locate::MatrixCandidate;
     use image::{GrayImage, Luma, imageops};
+    use rxing::{BarcodeFormat, MultiFormatWriter, Writer};
 
     #[test]
     fn the_fixed_weight_upscale_matches_the_general_resampler() {
@@ -511,5 +568,110 @@ mod tests {
         assert!(border_darker(&code(15, 235)));
         assert!(!border_darker(&GrayImage::new(8, 8)));
         assert!(!border_darker(&GrayImage::from_pixel(64, 64, Luma([128]))));
+    }
+
+    /// A 160 px frame holding `dark(u, v)` (in modules from the centre) turned by `degrees`,
+    /// `px` pixels a module, blurred (σ 1 px) and with noise (±12 grey levels).
+    fn turned(degrees: f32, px: f32, dark: impl Fn(f32, f32) -> bool) -> GrayImage {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let mut seed = 0x9e37_79b9_u32;
+        let sharp = GrayImage::from_fn(160, 160, |x, y| {
+            let (dx, dy) = (x as f32 - 80.0, y as f32 - 80.0);
+            let (u, v) = ((dx * cos + dy * sin) / px, (-dx * sin + dy * cos) / px);
+            Luma([if dark(u, v) { 30 } else { 220 }])
+        });
+        let mut frame = imageops::blur(&sharp, 1.0);
+        for p in frame.pixels_mut() {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = (seed >> 24) as i32 % 25 - 12;
+            p.0[0] = (i32::from(p.0[0]) + noise).clamp(0, 255) as u8;
+        }
+        frame
+    }
+
+    /// A matrix code from rxing's writer, as a test of whether module (u, v) from its centre is
+    /// dark (light outside the code).
+    fn matrix_code(format: BarcodeFormat, text: &str) -> impl Fn(f32, f32) -> bool {
+        let m = MultiFormatWriter
+            .encode(text, &format, 0, 0)
+            .expect("rxing writes the code");
+        let (w, h) = (m.width() as f32, m.height() as f32);
+        move |u, v| {
+            let (x, y) = ((u + w / 2.0).floor(), (v + h / 2.0).floor());
+            x >= 0.0 && y >= 0.0 && x < w && y < h && m.get(x as u32, y as u32)
+        }
+    }
+
+    /// The 48 px proposal in the middle of a `turned` frame.
+    const MIDDLE: MatrixCandidate = MatrixCandidate {
+        x0: 56.0,
+        y0: 56.0,
+        x1: 104.0,
+        y1: 104.0,
+        score: 1.0,
+    };
+
+    #[test]
+    fn small_proposals_whose_edges_run_one_way_are_bars_not_matrix_codes() {
+        let data_matrix = matrix_code(BarcodeFormat::DATA_MATRIX, "0104912345678904215K8J2Q");
+        let qr = matrix_code(
+            BarcodeFormat::QR_CODE,
+            "SN R58M12ABCDE IMEI 356938035643809",
+        );
+        // Bars of one to four modules, from a fixed pseudo-random sequence, with digits-like
+        // gaps no wider than the bars around them.
+        let widths: Vec<u32> = (0..40u32).map(|i| 1 + (i * 7 + i * i) % 4).collect();
+        let bars = move |u: f32, _v: f32| {
+            let mut at = -60.0;
+            for (i, &w) in widths.iter().enumerate() {
+                at += w as f32;
+                if u < at {
+                    return i % 2 == 0;
+                }
+            }
+            false
+        };
+        for degrees in [0.0, 15.0, 30.0, 45.0, 60.0, 80.0, 135.0] {
+            let dm = coherence(&turned(degrees, 3.0, &data_matrix), &MIDDLE);
+            let q = coherence(&turned(degrees, 2.5, &qr), &MIDDLE);
+            let b = coherence(&turned(degrees, 2.0, &bars), &MIDDLE);
+            // The threshold is 0.3 (`Tuning::matrix_max_coherence`).
+            assert!(dm < 0.25, "Data Matrix at {degrees} degrees: {dm}");
+            assert!(q < 0.25, "QR code at {degrees} degrees: {q}");
+            assert!(b > 0.6, "bars at {degrees} degrees: {b}");
+        }
+        // A blank proposal and one past the frame's edge measure nothing, without a panic.
+        let blank = GrayImage::from_pixel(160, 160, Luma([200]));
+        assert_eq!(coherence(&blank, &MIDDLE), 0.0);
+        let outside = MatrixCandidate {
+            x0: 150.0,
+            y0: -20.0,
+            x1: 400.0,
+            y1: 9.0,
+            score: 1.0,
+        };
+        let _ = coherence(&turned(10.0, 2.0, &bars), &outside);
+        assert_eq!(coherence(&GrayImage::new(2, 2), &MIDDLE), 0.0);
+
+        // The code itself still reads through `decode_matrix` at the default threshold, and the
+        // bars are skipped (with the test off, rxing is asked and finds nothing either).
+        let formats = [Format::DataMatrix, Format::QrCode];
+        for degrees in [0.0, 30.0, 45.0] {
+            let mut out = Vec::new();
+            let frame = turned(degrees, 4.0, &data_matrix);
+            decode_matrix(&frame, &MIDDLE, &formats, 3, 0.3, &mut out);
+            assert_eq!(out.len(), 1, "Data Matrix at {degrees} degrees");
+            assert_eq!(out[0].format, Format::DataMatrix);
+            out.clear();
+            decode_matrix(
+                &turned(degrees, 2.0, &bars),
+                &MIDDLE,
+                &formats,
+                3,
+                0.3,
+                &mut out,
+            );
+            assert!(out.is_empty());
+        }
     }
 }

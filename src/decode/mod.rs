@@ -256,6 +256,9 @@ pub struct Tuning {
     /// How many of the matrix crops (`matrix::CROPS`: wide, tight, widest) a proposal may take;
     /// 0 takes only the tight one, as before the wide crop existed (for comparisons).
     pub matrix_crops: usize,
+    /// Matrix proposals up to 64 px long whose edges run more one way than this (orientation
+    /// coherence, 0 to 1) are skipped as bars (`matrix::decode_matrix`); 1 tries them all.
+    pub matrix_max_coherence: f32,
     pub locate: LocateParams,
     pub strip: StripParams,
 }
@@ -272,6 +275,7 @@ impl Default for Tuning {
             soft_deadline_share: 0.75,
             whole_frame_try_harder: false,
             matrix_crops: 3,
+            matrix_max_coherence: 0.3,
             locate: LocateParams::default(),
             strip: StripParams::default(),
         }
@@ -449,6 +453,7 @@ impl Decoder {
                             m,
                             &formats,
                             self.tuning.matrix_crops,
+                            self.tuning.matrix_max_coherence,
                             &mut part,
                         )
                     });
