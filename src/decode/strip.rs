@@ -404,7 +404,23 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
             prev[j * nu + i] = sample_linear(px, w, h, x, y);
         }
     }
-    let grad = |j: usize, i: usize| (prev[j * nu + i + 1] - prev[j * nu + i]).abs();
+    // The differences along each preview row and across to the row above, taken once: the
+    // skew, the band energy, the columns and the texture below all read them.
+    let mut along_diff = vec![0f32; nu * nv];
+    let mut across_diff = vec![0f32; nu * nv];
+    for j in 0..nv {
+        let row = &prev[j * nu..(j + 1) * nu];
+        for (d, p) in along_diff[j * nu..].iter_mut().zip(row.windows(2)) {
+            *d = (p[1] - p[0]).abs();
+        }
+        if j > 0 {
+            let above = &prev[(j - 1) * nu..j * nu];
+            for ((d, a), b) in across_diff[j * nu..].iter_mut().zip(row).zip(above) {
+                *d = (a - b).abs();
+            }
+        }
+    }
+    let grad = |j: usize, i: usize| along_diff[j * nu + i];
 
     // Skew: shifts between the bar-energy profiles of neighbouring column segments. Short
     // steps keep each shift well under the spacing of stacked symbols, which a single
@@ -484,10 +500,7 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
             return None;
         }
         let k = k as usize;
-        Some((
-            grad(k, i),
-            (prev[k * nu + i] - prev[(k - 1) * nu + i]).abs(),
-        ))
+        Some((along_diff[k * nu + i], across_diff[k * nu + i]))
     };
     // The bar energy of each sheared row over the columns `cols`: along the row and across it.
     let energy = |cols: std::ops::Range<usize>| -> (Vec<f32>, Vec<f32>) {
