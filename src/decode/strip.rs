@@ -1486,30 +1486,21 @@ mod tests {
         // The fast paths inside the frame must not move a single decision: they are checked
         // bit for bit against the clamped samplers, at random points inside, on and past the
         // edges of frames down to 2x2 pixels.
+        type Sampler = fn(&[u8], usize, usize, f32, f32) -> f32;
+        let samplers: [(&str, Sampler, Sampler); 2] = [
+            ("cubic", sample_cubic, sample_cubic_clamped),
+            ("linear", sample_linear, sample_linear_clamped),
+        ];
         let mut rng = Lcg(7);
         for (w, h) in [(2usize, 2usize), (5, 3), (37, 29), (64, 48)] {
             let px: Vec<u8> = (0..w * h).map(|_| (rng.next() * 255.0) as u8).collect();
             for _ in 0..2000 {
                 let x = rng.next() * (w as f32 + 6.0) - 3.0;
                 let y = rng.next() * (h as f32 + 6.0) - 3.0;
-                let (fast, slow) = (
-                    sample_cubic(&px, w, h, x, y),
-                    sample_cubic_clamped(&px, w, h, x, y),
-                );
-                assert_eq!(
-                    fast.to_bits(),
-                    slow.to_bits(),
-                    "cubic at ({x}, {y}) in {w}x{h}"
-                );
-                let (fast, slow) = (
-                    sample_linear(&px, w, h, x, y),
-                    sample_linear_clamped(&px, w, h, x, y),
-                );
-                assert_eq!(
-                    fast.to_bits(),
-                    slow.to_bits(),
-                    "linear at ({x}, {y}) in {w}x{h}"
-                );
+                for (name, fast, clamped) in samplers {
+                    let (a, b) = (fast(&px, w, h, x, y), clamped(&px, w, h, x, y));
+                    assert_eq!(a.to_bits(), b.to_bits(), "{name} at ({x}, {y}) in {w}x{h}");
+                }
             }
         }
     }
