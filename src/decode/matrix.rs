@@ -162,8 +162,9 @@ fn coherence(frame: &GrayImage, c: &MatrixCandidate) -> f32 {
 /// A small proposal whose edges run mostly one way (`coherence` above `max_coherence`) is the
 /// end of a bar code or its digits, not a matrix code, and is skipped: on 400 generated label
 /// frames (`bench gen-labels --seed 11 --inverted 0.12`) the 1,729 proposals read 310 codes,
-/// the small ones among them at a coherence of 0.27 at most, and 360 of the 1,419 that read nothing were
-/// small with a coherence over 0.3. A failed proposal costs about 2 ms, the test 10 µs.
+/// the small ones among them at a coherence of 0.27 at most, and 360 of the 1,419 that read
+/// nothing were small with a coherence over 0.3. A failed proposal costs about 2 ms, the test
+/// 10 µs.
 pub(crate) fn decode_matrix(
     frame: &GrayImage,
     c: &MatrixCandidate,
@@ -618,8 +619,7 @@ mod tests {
             BarcodeFormat::QR_CODE,
             "SN R58M12ABCDE IMEI 356938035643809",
         );
-        // Bars of one to four modules, from a fixed pseudo-random sequence, with digits-like
-        // gaps no wider than the bars around them.
+        // Bars and spaces of one to four modules, from a fixed pseudo-random sequence.
         let widths: Vec<u32> = (0..40u32).map(|i| 1 + (i * 7 + i * i) % 4).collect();
         let bars = move |u: f32, _v: f32| {
             let mut at = -60.0;
