@@ -126,8 +126,25 @@ pub fn read_profile_near(
     if profile.len() < 40 || !formats.any() || profile.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let ob = outer_bars(profile, bars);
-    let (xa, xb) = ob?;
+    // The locator's direction across the bars is only known up to a half turn: a symbol
+    // upside down in the strip is the profile reversed. Both directions are fitted, and the
+    // one best fit over both is the only one checked.
+    let last = (profile.len() - 1) as f32;
+    let reversed: Vec<f32> = profile.iter().rev().copied().collect();
+    let mirrored = bars.map(|(a, b)| (last - b, last - a));
+    let views: Vec<View> = [(profile, bars, false), (&reversed[..], mirrored, true)]
+        .into_iter()
+        .filter_map(|(profile, bars, reversed)| {
+            Some(View {
+                profile,
+                ends: outer_bars(profile, bars)?,
+                reversed,
+            })
+        })
+        .collect();
+    if views.is_empty() {
+        return None;
+    }
     let mut best: Option<ProfileRead> = None;
     let mut keep = |read: ProfileRead| {
         if best.as_ref().is_none_or(|b| read.rms < b.rms) {
@@ -135,16 +152,24 @@ pub fn read_profile_near(
         }
     };
     if formats.code128
-        && let Some(r) = read_symbology(profile, xa, xb, &CODE128, formats)
+        && let Some(r) = read_symbology(&views, &CODE128, formats)
     {
         keep(r);
     }
     if (formats.ean13 || formats.upca)
-        && let Some(r) = read_symbology(profile, xa, xb, &EAN, formats)
+        && let Some(r) = read_symbology(&views, &EAN, formats)
     {
         keep(r);
     }
     best
+}
+
+/// One direction to fit a profile in: its samples as given or reversed, and the outer edges
+/// of the symbol's bars found in them.
+struct View<'a> {
+    profile: &'a [f32],
+    ends: (f32, f32),
+    reversed: bool,
 }
 
 /// The outer edges of the symbol's outermost bars, up to a bias that depends on the blur:
@@ -587,6 +612,8 @@ struct Hypothesis {
     /// start and end, from the ends' fit at that blur.
     levels: [Option<(f32, f32, f32, f32)>; SIGMAS.len()],
     end_rms: f32,
+    /// Which direction of the profile (an index into the views) the hypothesis is in.
+    view: usize,
 }
 
 /// Linear interpolation into the profile at a fractional sample (clamped at the ends).
@@ -635,21 +662,43 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
+/// A series with the sums a least-squares line fit needs from it. The ends' fit compares each
+/// resampled window with several templates: the sums of each are taken once, and each fit
+/// costs one dot product.
+struct Sums<'a> {
+    v: &'a [f32],
+    sum: f32,
+    sum_sq: f32,
+}
+
+impl<'a> Sums<'a> {
+    fn new(v: &'a [f32]) -> Sums<'a> {
+        Sums {
+            v,
+            sum: v.iter().sum(),
+            sum_sq: dot(v, v),
+        }
+    }
+}
+
 /// Least-squares fit `y = light + contrast * t`: returns (light, contrast, rms of the
 /// residual in units of |contrast|). The contrast is negative for dark bars on light.
 fn fit_line(y: &[f32], t: &[f32]) -> (f32, f32, f32) {
-    let n = y.len().min(t.len()) as f32;
+    let n = y.len().min(t.len());
+    fit_sums(&Sums::new(&y[..n]), &Sums::new(&t[..n]))
+}
+
+/// [`fit_line`] over series of the same length whose sums are known.
+fn fit_sums(y: &Sums, t: &Sums) -> (f32, f32, f32) {
+    if y.v.len() != t.v.len() {
+        return fit_line(y.v, t.v);
+    }
+    let n = y.v.len() as f32;
     if n < 2.0 {
         return (0.0, 0.0, f32::INFINITY);
     }
-    let (mut sy, mut st, mut stt, mut sty, mut syy) = (0.0f32, 0.0, 0.0, 0.0, 0.0);
-    for (&a, &b) in y.iter().zip(t) {
-        sy += a;
-        st += b;
-        stt += b * b;
-        sty += b * a;
-        syy += a * a;
-    }
+    let (sy, st, stt, syy) = (y.sum, t.sum, t.sum_sq, y.sum_sq);
+    let sty = dot(y.v, t.v);
     let var_t = stt - st * st / n;
     if var_t < 1e-6 {
         return (0.0, 0.0, f32::INFINITY);
@@ -727,6 +776,12 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
     }
     .get_or_init(|| end_models(sym));
     let span = xb - xa;
+    let start_sums: Vec<Vec<Sums>> = models
+        .start
+        .iter()
+        .map(|ts| ts.iter().map(|t| Sums::new(t)).collect())
+        .collect();
+    let end_sums: Vec<Sums> = models.end.iter().map(|t| Sums::new(t)).collect();
     let (mut ys, mut ye) = (Vec::new(), Vec::new());
     // The fit of the ends of one hypothesis: the best over blurs and start patterns, or `None`
     // when no blur gives both ends a dark-on-light fit within `MAX_END_RMS`.
@@ -750,16 +805,17 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
         resample(profile, &map, from, to, &mut ys);
         let (from, to) = models.end_window;
         resample(profile, &map, total + from, total + to, &mut ye);
+        let (ys, ye) = (Sums::new(&ys), Sums::new(&ye));
         let mut levels = [None; SIGMAS.len()];
         let mut best = (f32::INFINITY, 0usize);
         for (si, slot) in levels.iter_mut().enumerate() {
-            let (le, ce, re) = fit_line(&ye, &models.end[si]);
+            let (le, ce, re) = fit_sums(&ye, &end_sums[si]);
             if ce > -MIN_CONTRAST || re > MAX_END_RMS {
                 continue;
             }
             let mut here = f32::INFINITY;
-            for t in &models.start[si] {
-                let (ls, cs, rs) = fit_line(&ys, t);
+            for t in &start_sums[si] {
+                let (ls, cs, rs) = fit_sums(&ys, t);
                 if cs > -MIN_CONTRAST || rs > MAX_END_RMS {
                     continue;
                 }
@@ -779,6 +835,7 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
             n,
             levels,
             end_rms: best.0,
+            view: 0,
         })
     };
     // First every length and shift square on; then the tilts, only for the lengths whose ends
@@ -826,23 +883,36 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
     out
 }
 
-fn read_symbology(
-    profile: &[f32],
-    xa: f32,
-    xb: f32,
-    sym: &Symbology,
-    formats: ProfileFormats,
-) -> Option<ProfileRead> {
-    let hs = hypotheses(profile, xa, xb, sym);
+fn read_symbology(views: &[View], sym: &Symbology, formats: ProfileFormats) -> Option<ProfileRead> {
+    let mut hs: Vec<Hypothesis> = Vec::new();
+    for (i, v) in views.iter().enumerate() {
+        let mut these = hypotheses(v.profile, v.ends.0, v.ends.1, sym);
+        for h in &mut these {
+            h.view = i;
+        }
+        hs.extend(these);
+    }
+    // A Code 128's start and stop patterns differ, so the ends' fit tells the direction and
+    // the best hypotheses of both directions share the full fits. An EAN's guards read the
+    // same both ways: each direction keeps its own.
+    hs.sort_by(|x, y| x.end_rms.total_cmp(&y.end_rms));
+    hs.truncate(match sym.kind {
+        Kind::Code128 => FULL_DECODES,
+        Kind::Ean => FULL_DECODES * views.len(),
+    });
     let models = models(sym);
     // The most likely reading is the best-fitting one over hypotheses and blurs; only that one
     // is then checked. Checking every candidate and keeping any that passes would let the
     // checks pick among misreads.
     let mut best: Option<(Fit, &Hypothesis, &Model)> = None;
-    let first_end = hs.first()?.end_rms;
+    let first = hs.first()?;
+    let (first_end, first_view) = (first.end_rms, first.view);
     for (rank, h) in hs.iter().enumerate() {
-        // A hypothesis whose ends fit clearly worse than the best one's is not worth a fit.
-        if h.end_rms > 1.5 * first_end + 0.02 && h.map.c != 0.0 {
+        // A tilted hypothesis, or one in the other direction, whose ends fit clearly worse
+        // than the best one's is not worth a fit: a model blurred enough fits the profile of
+        // a symbol read backwards, or at a wrong tilt, about as well as the right model fits
+        // it, so such a fit is left out, not outscored.
+        if h.end_rms > 1.5 * first_end + 0.02 && (h.map.c != 0.0 || h.view != first_view) {
             continue;
         }
         // The ends fix the blur of a Code 128 well (its start character is eleven modules
@@ -859,7 +929,7 @@ fn read_symbology(
             let Some(model) = models.get(si) else {
                 continue;
             };
-            let Some(fit) = fit(profile, sym, h, model, false) else {
+            let Some(fit) = fit(views[h.view].profile, sym, h, model, false) else {
                 continue;
             };
             // A tilt is one more free parameter, and on a heavily blurred symbol it can fit a
@@ -885,7 +955,8 @@ fn read_symbology(
         return None;
     }
     // The margins need the backward pass too: only for the winner.
-    let fit = fit(profile, sym, h, model, true)?;
+    let view = &views[h.view];
+    let fit = fit(view.profile, sym, h, model, true)?;
     let need = (MARGIN * fit.rms * fit.rms).max(MIN_MARGIN);
     if fit.margin < need {
         return None;
@@ -895,12 +966,19 @@ fn read_symbology(
         Format::Code128 => fit.values,
         _ => ean_digits(&fit.values)?,
     };
+    // Where the symbol lies in the profile as the caller gave it.
+    let last = (view.profile.len() - 1) as f32;
+    let (x0, x1) = if view.reversed {
+        (last - fit.x1, last - fit.x0)
+    } else {
+        (fit.x0, fit.x1)
+    };
     Some(ProfileRead {
         format,
         text,
         aim,
-        x0: fit.x0,
-        x1: fit.x1,
+        x0,
+        x1,
         values,
         rms: fit.rms,
     })
@@ -1538,6 +1616,38 @@ mod tests {
             }
         }
         assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    #[test]
+    fn a_symbol_upside_down_in_the_strip_reads_where_it_lies() {
+        // The locator knows the bars' direction only up to a half turn, so half the symbols
+        // reach the reader as their profile reversed.
+        let imei = code128_modules(&code128_c("356938035643809"));
+        let ean = ean_modules("4006381333931");
+        for (name, modules, want) in [
+            ("Code 128", &imei, "356938035643809"),
+            ("EAN-13", &ean, "4006381333931"),
+        ] {
+            for (px, sigma) in [(1.25f32, 1.0f32), (3.0, 0.8)] {
+                let p = render(modules, 2.0 * px, 2.0 * sigma, 2.0, 7);
+                let ahead = read_profile(&p, ALL).expect("read as rendered");
+                let back: Vec<f32> = p.iter().rev().copied().collect();
+                let r = read_profile(&back, ALL);
+                let r = r.unwrap_or_else(|| panic!("{name} {px} px/module, reversed: no read"));
+                assert_eq!(r.text, want, "{name} {px} px/module, reversed");
+                assert!(r.check_passes());
+                // The span is given in the reversed profile's own samples.
+                let last = (p.len() - 1) as f32;
+                assert!(
+                    (r.x0 - (last - ahead.x1)).abs() < 1.0,
+                    "{name}: {r:?} {ahead:?}"
+                );
+                assert!(
+                    (r.x1 - (last - ahead.x0)).abs() < 1.0,
+                    "{name}: {r:?} {ahead:?}"
+                );
+            }
+        }
     }
 
     #[test]
