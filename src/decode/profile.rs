@@ -127,21 +127,22 @@ pub fn read_profile_near(
         return None;
     }
     // The locator's direction across the bars is only known up to a half turn: a symbol
-    // upside down in the strip is the profile reversed. Both directions are fitted, and the
-    // one best fit over both is the only one checked.
+    // upside down in the strip is the profile reversed. Both directions, and every place the
+    // symbol may end in each, are fitted, and the one best fit over them all is the only one
+    // checked.
     let last = (profile.len() - 1) as f32;
     let reversed: Vec<f32> = profile.iter().rev().copied().collect();
     let mirrored = bars.map(|(a, b)| (last - b, last - a));
-    let views: Vec<View> = [(profile, bars, false), (&reversed[..], mirrored, true)]
-        .into_iter()
-        .filter_map(|(profile, bars, reversed)| {
-            Some(View {
+    let mut views: Vec<View> = Vec::new();
+    for (profile, bars, reversed) in [(profile, bars, false), (&reversed[..], mirrored, true)] {
+        for ends in outer_bars(profile, bars) {
+            views.push(View {
                 profile,
-                ends: outer_bars(profile, bars)?,
+                ends,
                 reversed,
-            })
-        })
-        .collect();
+            });
+        }
+    }
     if views.is_empty() {
         return None;
     }
@@ -164,21 +165,23 @@ pub fn read_profile_near(
     best
 }
 
-/// One direction to fit a profile in: its samples as given or reversed, and the outer edges
-/// of the symbol's bars found in them.
+/// One way to fit a profile: its samples as given or reversed, and one place where the
+/// symbol's outer bars may be in them.
 struct View<'a> {
     profile: &'a [f32],
     ends: (f32, f32),
     reversed: bool,
 }
 
-/// The outer edges of the symbol's outermost bars, up to a bias that depends on the blur:
-/// where the profile crosses a threshold 30 % of the way from its light level to its darkest
+/// Where the symbol's outermost bars may end, up to a bias that depends on the blur: where
+/// the profile crosses a threshold 30 % of the way from its light level to its darkest
 /// samples, at the quiet zone on either side. Without a hint, the first and last crossings in
-/// the profile. With the locator's bars, the crossings next to the nearest light runs that are
-/// clearly longer than any space between them (a quiet zone is ten modules, a space at most
-/// four). `None` when the profile has too little contrast to hold bars.
-fn outer_bars(profile: &[f32], bars: Option<(f32, f32)>) -> Option<(f32, f32)> {
+/// the profile. With the locator's bars, on each side the crossing next to the nearest light
+/// run past the locator's end that is clearly longer than any space between the bars (a
+/// quiet zone is ten modules, a space at most four), and the one next to the longest such run
+/// inside the outer parts of the locator's stretch (its box ran on into text or another
+/// symbol): up to four pairs. Empty when the profile has too little contrast to hold bars.
+fn outer_bars(profile: &[f32], bars: Option<(f32, f32)>) -> Vec<(f32, f32)> {
     let n = profile.len();
     // The levels come from the bars' stretch when it is known, so that a dark desk or a
     // bright margin beyond the label does not set them.
@@ -194,91 +197,12 @@ fn outer_bars(profile: &[f32], bars: Option<(f32, f32)>) -> Option<(f32, f32)> {
     let light = quantile(&mut levels, 0.9);
     let dark = quantile(&mut levels, 0.02);
     if light - dark < MIN_CONTRAST {
-        return None;
+        return Vec::new();
     }
     let t = light - 0.3 * (light - dark);
-    let (first, last) = if bars.is_none() {
-        (
-            profile.iter().position(|&v| v < t)?,
-            profile.iter().rposition(|&v| v < t)?,
-        )
-    } else {
-        // A quiet zone is a long run that is both light (above 75 % of the way from the
-        // bars' dark level to the row's lightest) and flat: blur keeps the spaces between
-        // narrow bars from getting that light or that flat, so inside the symbol such runs
-        // are short even where the 30 % threshold sees long light runs. Flatness is local,
-        // so a quiet zone somewhat dimmer than a bright margin further out (light falling off
-        // across the label, glare elsewhere on the row) still counts.
-        let mut all: Vec<f32> = profile.to_vec();
-        let range = quantile(&mut all, 0.97) - dark;
-        let floor = dark + 0.75 * range;
-        let slope = (0.2 * range).max(12.0);
-        let quiet_light = |i: usize| {
-            let (l, r) = (i.saturating_sub(2), (i + 2).min(n - 1));
-            profile[i] > floor && (profile[r] - profile[l]).abs() < slope
-        };
-        // Over the middle half of the locator's stretch only: its ends may lie in the quiet
-        // zones themselves.
-        let quarter = (to - from) / 4;
-        let mut longest = 0usize;
-        let mut run = 0usize;
-        for i in from + quarter..to - quarter {
-            if quiet_light(i) {
-                run += 1;
-                longest = longest.max(run);
-            } else {
-                run = 0;
-            }
-        }
-        let quiet = (longest + longest / 2).max(8);
-        // The start of the nearest quiet zone from `start` in direction `step` (a start
-        // inside one counts), or `None` when the profile ends first.
-        let quiet_from = |start: usize, step: isize| -> Option<usize> {
-            let mut i = start as isize;
-            let mut run = 0usize;
-            let mut run_start = i;
-            while i >= 0 && (i as usize) < n {
-                if quiet_light(i as usize) {
-                    if run == 0 {
-                        run_start = i;
-                    }
-                    run += 1;
-                    if run >= quiet {
-                        return Some(run_start as usize);
-                    }
-                } else {
-                    run = 0;
-                }
-                i += step;
-            }
-            None
-        };
-        // A start inside a quiet zone (the locator's box reaching past the bars) first walks
-        // back into the symbol.
-        let mut a = from;
-        while a + 1 < to && quiet_light(a) {
-            a += 1;
-        }
-        let mut b = to - 1;
-        while b > a && quiet_light(b) {
-            b -= 1;
-        }
-        let left = quiet_from(a, -1)?;
-        let right = quiet_from(b, 1)?;
-        if right <= left + 1 {
-            return None;
-        }
-        // The outermost samples past the 30 % threshold between the quiet zones.
-        let inner = &profile[left + 1..right];
-        (
-            left + 1 + inner.iter().position(|&v| v < t)?,
-            left + 1 + inner.iter().rposition(|&v| v < t)?,
-        )
-    };
-    if last <= first + 20 {
-        return None;
-    }
-    // Sub-sample crossings, by linear interpolation between the samples either side.
+    // The outermost samples past the 30 % threshold between two quiet zones (the samples
+    // `left` and `right`, which are light), as sub-sample crossings by linear interpolation
+    // between the samples either side.
     let cross = |i: usize, j: usize| {
         let (a, b) = (profile[i], profile[j]);
         let f = if (a - b).abs() > 1e-6 {
@@ -288,17 +212,162 @@ fn outer_bars(profile: &[f32], bars: Option<(f32, f32)>) -> Option<(f32, f32)> {
         };
         i as f32 + f * (j as f32 - i as f32)
     };
-    let xa = if first > 0 {
-        cross(first - 1, first)
-    } else {
-        0.0
+    let edges = |first: usize, last: usize| -> Option<(f32, f32)> {
+        if last <= first + 20 {
+            return None;
+        }
+        let xa = if first > 0 {
+            cross(first - 1, first)
+        } else {
+            0.0
+        };
+        let xb = if last + 1 < n {
+            cross(last, last + 1)
+        } else {
+            last as f32
+        };
+        Some((xa, xb))
     };
-    let xb = if last + 1 < n {
-        cross(last, last + 1)
-    } else {
-        last as f32
+    if bars.is_none() {
+        let first = profile.iter().position(|&v| v < t);
+        let last = profile.iter().rposition(|&v| v < t);
+        return first
+            .zip(last)
+            .and_then(|(first, last)| edges(first, last))
+            .into_iter()
+            .collect();
+    }
+    // A quiet zone is a long run that is both light (above 75 % of the way from the bars'
+    // dark level to the row's lightest) and flat: blur keeps the spaces between narrow bars
+    // from getting that light or that flat, so inside the symbol such runs are short even
+    // where the 30 % threshold sees long light runs. Flatness is local, so a quiet zone
+    // somewhat dimmer than a bright margin further out (light falling off across the label,
+    // glare elsewhere on the row) still counts.
+    let mut all: Vec<f32> = profile.to_vec();
+    let range = quantile(&mut all, 0.97) - dark;
+    let floor = dark + 0.75 * range;
+    let slope = (0.2 * range).max(12.0);
+    let quiet_light = |i: usize| {
+        let (l, r) = (i.saturating_sub(2), (i + 2).min(n - 1));
+        profile[i] > floor && (profile[r] - profile[l]).abs() < slope
     };
-    Some((xa, xb))
+    // Over the middle half of the locator's stretch only: its ends may lie in the quiet
+    // zones themselves.
+    let quarter = (to - from) / 4;
+    let mut longest = 0usize;
+    let mut run = 0usize;
+    for i in from + quarter..to - quarter {
+        if quiet_light(i) {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let quiet = (longest + longest / 2).max(8);
+    // A box that runs on past the symbol can hold a quiet zone in its middle half, and then
+    // `quiet` is longer than that quiet zone. Inside the box's ends a quiet zone is a run
+    // three times as long as the box's typical light run (a space of one or two modules)
+    // and no longer than `quiet`.
+    let mut runs: Vec<usize> = Vec::new();
+    let mut run = 0usize;
+    for i in from..to {
+        if quiet_light(i) {
+            run += 1;
+        } else {
+            if run >= 2 {
+                runs.push(run);
+            }
+            run = 0;
+        }
+    }
+    let typical = if runs.is_empty() {
+        quiet
+    } else {
+        let mid = runs.len() / 2;
+        *runs.select_nth_unstable(mid).1
+    };
+    let quiet_in = (3 * typical).clamp(8, quiet);
+    // The first sample of the nearest quiet zone from `start` in direction `step` (a start
+    // inside one counts), or `None` when the profile ends first.
+    let quiet_from = |start: usize, step: isize| -> Option<usize> {
+        let mut i = start as isize;
+        let mut run = 0usize;
+        let mut run_start = i;
+        while i >= 0 && (i as usize) < n {
+            if quiet_light(i as usize) {
+                if run == 0 {
+                    run_start = i;
+                }
+                run += 1;
+                if run >= quiet {
+                    return Some(run_start as usize);
+                }
+            } else {
+                run = 0;
+            }
+            i += step;
+        }
+        None
+    };
+    // The longest run of at least `quiet_in` light samples in `range`, as the sample of it
+    // nearest to the middle of the box.
+    let longest_in = |range: std::ops::Range<usize>, toward_end: bool| -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        let mut start = range.start;
+        let mut run = 0usize;
+        for i in range.clone() {
+            if quiet_light(i) {
+                if run == 0 {
+                    start = i;
+                }
+                run += 1;
+            }
+            if run > 0 && (!quiet_light(i) || i + 1 == range.end) {
+                let last = if quiet_light(i) { i } else { i - 1 };
+                if run >= quiet_in && best.is_none_or(|(len, _)| run > len) {
+                    best = Some((run, if toward_end { start } else { last }));
+                }
+                run = 0;
+            }
+        }
+        best.map(|(_, i)| i)
+    };
+    // Where the symbol's quiet zones may end, on each side. Past the locator's end: its box
+    // often stops inside a blurred symbol, and a start inside a quiet zone (the box reaching
+    // past the bars) first walks back into the symbol. Inside its end: the box can run on
+    // over a quiet zone into the text printed in line with the symbol, or into the next
+    // symbol, and then the symbol ends at the first quiet zone within the box's outer
+    // parts.
+    let reach = (to - from) * 9 / 20;
+    let mut a = from;
+    while a + 1 < to && quiet_light(a) {
+        a += 1;
+    }
+    let mut b = to - 1;
+    while b > a && quiet_light(b) {
+        b -= 1;
+    }
+    let lefts = [quiet_from(a, -1), longest_in(from..from + reach, false)];
+    let rights = [quiet_from(b, 1), longest_in(to - reach..to, true)];
+    let mut out: Vec<(f32, f32)> = Vec::new();
+    for left in lefts.into_iter().flatten() {
+        for right in rights.into_iter().flatten() {
+            if right <= left + 1 {
+                continue;
+            }
+            let inner = &profile[left + 1..right];
+            let first = inner.iter().position(|&v| v < t);
+            let last = inner.iter().rposition(|&v| v < t);
+            if let Some((first, last)) = first.zip(last)
+                && let Some(e) = edges(left + 1 + first, left + 1 + last)
+                && !out.contains(&e)
+            {
+                out.push(e);
+            }
+        }
+    }
+    out
 }
 
 /// The `q` quantile of `values` (reordered in place), in linear time.
@@ -314,11 +383,11 @@ pub(crate) fn has_quiet_zones(profile: &[f32], bars: (f32, f32)) -> bool {
     if profile.len() < 40 || profile.iter().any(|v| !v.is_finite()) {
         return false;
     }
-    if outer_bars(profile, Some(bars)).is_some() {
+    if !outer_bars(profile, Some(bars)).is_empty() {
         return true;
     }
     let inverted: Vec<f32> = profile.iter().map(|v| 255.0 - v).collect();
-    outer_bars(&inverted, Some(bars)).is_some()
+    !outer_bars(&inverted, Some(bars)).is_empty()
 }
 
 /// One pattern a character position may hold: element widths in modules, alternating dark and
@@ -893,12 +962,12 @@ fn read_symbology(views: &[View], sym: &Symbology, formats: ProfileFormats) -> O
         hs.extend(these);
     }
     // A Code 128's start and stop patterns differ, so the ends' fit tells the direction and
-    // the best hypotheses of both directions share the full fits. An EAN's guards read the
-    // same both ways: each direction keeps its own.
+    // the best hypotheses of all views share the full fits. An EAN's guards read the same
+    // both ways, so it gets as many full fits as two views.
     hs.sort_by(|x, y| x.end_rms.total_cmp(&y.end_rms));
     hs.truncate(match sym.kind {
         Kind::Code128 => FULL_DECODES,
-        Kind::Ean => FULL_DECODES * views.len(),
+        Kind::Ean => FULL_DECODES * 2,
     });
     let models = models(sym);
     // The most likely reading is the best-fitting one over hypotheses and blurs; only that one
@@ -908,10 +977,10 @@ fn read_symbology(views: &[View], sym: &Symbology, formats: ProfileFormats) -> O
     let first = hs.first()?;
     let (first_end, first_view) = (first.end_rms, first.view);
     for (rank, h) in hs.iter().enumerate() {
-        // A tilted hypothesis, or one in the other direction, whose ends fit clearly worse
-        // than the best one's is not worth a fit: a model blurred enough fits the profile of
-        // a symbol read backwards, or at a wrong tilt, about as well as the right model fits
-        // it, so such a fit is left out, not outscored.
+        // A tilted hypothesis, or one in another view (the other direction, other ends),
+        // whose ends fit clearly worse than the best one's is not worth a fit: a model
+        // blurred enough fits the profile of a symbol read backwards, or at a wrong tilt,
+        // about as well as the right model fits it, so such a fit is left out, not outscored.
         if h.end_rms > 1.5 * first_end + 0.02 && (h.map.c != 0.0 || h.view != first_view) {
             continue;
         }
@@ -1616,6 +1685,44 @@ mod tests {
             }
         }
         assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    #[test]
+    fn a_locator_box_running_on_into_text_beside_the_symbol_still_reads() {
+        // The box covers the symbol, its quiet zone and a word printed in line with it: the
+        // symbol ends at the quiet zone inside the box, not at the one past the word.
+        let text = "35209900176148";
+        let px = 2.5;
+        let symbol = render(&code128_modules(&code128_c(text)), px, 2.0, 2.0, 3);
+        let mut seed = 11u64;
+        let word: Vec<bool> = (0..36)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (seed >> 40).is_multiple_of(3)
+            })
+            .collect();
+        let word = render(&word, px, 2.0, 2.0, 4);
+        // Each render has a quiet zone of twelve modules: keep half of the word's leading one.
+        let mut p = symbol.clone();
+        p.extend_from_slice(&word[(6.0 * px) as usize..]);
+        let first = symbol.iter().position(|&v| v < 120.0).unwrap_or(0);
+        let last = p.iter().rposition(|&v| v < 120.0).unwrap_or(0);
+        let r = read_profile_near(&p, ALL, Some((first as f32, last as f32)));
+        assert_eq!(
+            r.map(|r| r.text).as_deref(),
+            Some(text),
+            "word after the symbol"
+        );
+        // The same with the word before the symbol.
+        let back: Vec<f32> = p.iter().rev().copied().collect();
+        let end = (p.len() - 1) as f32;
+        let bars = Some((end - last as f32, end - first as f32));
+        let r = read_profile_near(&back, ALL, bars);
+        assert_eq!(
+            r.map(|r| r.text).as_deref(),
+            Some(text),
+            "word before the symbol"
+        );
     }
 
     #[test]
