@@ -884,16 +884,25 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
             m,
             c,
         };
-        let (from, to) = models.start_window;
-        resample(profile, &map, from, to, &mut ys);
+        // The end first: most hypotheses fail it at every blur, and then the start window
+        // is not even sampled.
         let (from, to) = models.end_window;
         resample(profile, &map, total + from, total + to, &mut ye);
-        let (ys, ye) = (Sums::new(&ys), Sums::new(&ye));
+        let ye = Sums::new(&ye);
+        let end_fits: [(f32, f32, f32); SIGMAS.len()] =
+            std::array::from_fn(|si| fit_sums(&ye, &end_sums[si]));
+        let end_fails = |(_, ce, re): (f32, f32, f32)| ce > -MIN_CONTRAST || re > MAX_END_RMS;
+        if end_fits.iter().all(|&f| end_fails(f)) {
+            return None;
+        }
+        let (from, to) = models.start_window;
+        resample(profile, &map, from, to, &mut ys);
+        let ys = Sums::new(&ys);
         let mut levels = [None; SIGMAS.len()];
         let mut best = (f32::INFINITY, 0usize);
         for (si, slot) in levels.iter_mut().enumerate() {
-            let (le, ce, re) = fit_sums(&ye, &end_sums[si]);
-            if ce > -MIN_CONTRAST || re > MAX_END_RMS {
+            let (le, ce, re) = end_fits[si];
+            if end_fails(end_fits[si]) {
                 continue;
             }
             let mut here = f32::INFINITY;
