@@ -478,6 +478,21 @@ impl LabelTracker {
             }
             return Some(target);
         }
+        // A group holding no unit identifier whose values a track seen lately already holds
+        // (a retail GTIN or part number read again) goes there, since it adds nothing to it;
+        // by position it could lend that value to a neighbour that has none. Two boxes side by
+        // side whose labels the region finder joins into one sheet gave a box's UPC-A, read
+        // again alone, to the other box's unit.
+        if motion
+            && !keys.is_empty()
+            && let Some(i) = self.tracks.iter().position(|t| {
+                Some(t.id) != excluded
+                    && now_ms.saturating_sub(t.last_seen_ms) <= self.cfg.motion_ms
+                    && keys.iter().all(|k| t.keys.contains(k))
+            })
+        {
+            return Some(i);
+        }
         // By motion: the track seen lately whose predicted outline the group overlaps most. A
         // recorded label takes a group by position only on a clear overlap, so a box passing
         // close to a recorded one does not lend it values; so does a label already seen in this
@@ -1109,6 +1124,43 @@ mod tests {
             transcript(LabelConfig::default(), &frames),
             "t=528 record 1 [SC02XG1ABJGH5]\n\
              end forget 1\n"
+        );
+    }
+
+    #[test]
+    fn a_gtin_read_again_alone_stays_with_the_label_that_holds_it() {
+        // Label A holds its box's UPC-A; label B, beside it, is partly read. A frame reads
+        // the UPC-A alone, its box overlapping B's sheet more than A's: it must not become
+        // B's GTIN.
+        let upc = SeenSymbol {
+            text: "0194252707340".to_owned(),
+            aim: "]E0".to_owned(),
+            format: "EAN13".to_owned(),
+            corners: [
+                (300.0, 150.0),
+                (500.0, 150.0),
+                (500.0, 180.0),
+                (300.0, 180.0),
+            ],
+        };
+        let mut a = full(&A, 100.0, 100.0);
+        a.symbols.push(upc.clone());
+        let lone = SeenGroup {
+            symbols: vec![upc],
+            outline: None,
+            sharpness: 1.0,
+        };
+        let mut frames = shown(0, 100, &[a.clone(), seen(&B, &[0], 400.0, 100.0)]);
+        frames.push((100, vec![seen(&B, &[0], 400.0, 100.0), lone]));
+        frames.extend(shown(133, 1000, &[a, full(&B, 400.0, 100.0)]));
+        let out = transcript(LabelConfig::default(), &frames);
+        // Track 1 is A (recorded first); the GTIN appears on no other track's line.
+        assert!(out.contains("record 2 [R58M315CL4T"), "{out}");
+        assert!(
+            out.lines()
+                .filter(|l| l.contains("0194252707340"))
+                .all(|l| l.contains(" 1 [")),
+            "{out}"
         );
     }
 
