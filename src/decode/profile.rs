@@ -711,9 +711,19 @@ fn resample(profile: &[f32], map: &Map, from: f32, to: f32, out: &mut Vec<f32>) 
         }
     };
     if map.c == 0.0 {
-        for k in 0..n {
-            let u = from + (k as f32 + 0.5) / R as f32;
-            out.push(sample(map.a + map.m * u));
+        let x = |k: usize| map.a + map.m * (from + (k as f32 + 0.5) / R as f32);
+        // Square on, the positions grow with `k` (the module is positive, and rounding keeps
+        // the order), so when the first and last lie inside the profile every one does, and
+        // the loop needs no test for the ends.
+        if n > 0 && map.m > 0.0 && x(0) > 0.0 && x(n - 1) < last as f32 {
+            out.extend((0..n).map(|k| {
+                let x = x(k);
+                let i = x as usize;
+                let f = x - i as f32;
+                profile[i] * (1.0 - f) + profile[i + 1] * f
+            }));
+        } else {
+            out.extend((0..n).map(|k| sample(x(k))));
         }
     } else {
         for k in 0..n {
@@ -1318,7 +1328,7 @@ fn viterbi(
         return None;
     }
     let mut fwd: Vec<Vec<f32>> = Vec::with_capacity(k);
-    let mut back: Vec<Vec<usize>> = Vec::with_capacity(k);
+    let mut back: Vec<Vec<u32>> = Vec::with_capacity(k);
     fwd.push(unary[0].clone());
     back.push(vec![0; unary[0].len()]);
     for s in 1..k {
@@ -1326,15 +1336,17 @@ fn viterbi(
         let prev = &fwd[s - 1];
         let nb = unary[s].len();
         let mut cur = vec![f32::INFINITY; nb];
-        let mut bp = vec![0usize; nb];
+        let mut bp = vec![0u32; nb];
         for (i, &pv) in prev.iter().enumerate() {
             let row = table.get(i * nb..(i + 1) * nb)?;
-            for (j, (c, &pt)) in cur.iter_mut().zip(row).enumerate() {
+            // Selects instead of a branch, over 32-bit back pointers, so that the loop
+            // vectorises: it is the inner loop of every full fit (a Code 128 has 106 states).
+            let i = i as u32;
+            for ((c, b), &pt) in cur.iter_mut().zip(bp.iter_mut()).zip(row) {
                 let v = pv + pt;
-                if v < *c {
-                    *c = v;
-                    bp[j] = i;
-                }
+                let better = v < *c;
+                *c = if better { v } else { *c };
+                *b = if better { i } else { *b };
             }
         }
         for (c, &u) in cur.iter_mut().zip(&unary[s]) {
@@ -1351,7 +1363,7 @@ fn viterbi(
     let mut seq = vec![0usize; k];
     for s in (0..k).rev() {
         seq[s] = state;
-        state = back[s][state];
+        state = back[s][state] as usize;
     }
     if !with_margin {
         return Some((seq, best, f32::NAN));
