@@ -150,8 +150,8 @@ fn block_stats(img: &[u8], w: usize, h: usize) -> Blocks {
         return b;
     }
     // The Sobel gradient is separable: down each column, the sum `up + 2 mid + down` (for the
-    // gradient across) and the difference `down - up` (for the gradient along); then along the
-    // row a difference of the first and a sum of the second. Each row's two series are taken
+    // horizontal gradient) and the difference `down - up` (for the vertical one); then along
+    // the row a difference of the first and a weighted sum of the second. Each row's two series are taken
     // once over the whole row, and a block's sums are kept in eight lanes (one per pixel
     // column of the block) that the compiler vectorises, added up once per block. The frame's
     // outermost pixels have no gradient: the blocks that hold them, and a last block narrower

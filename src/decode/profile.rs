@@ -435,8 +435,7 @@ enum Kind {
 type Finished = (Format, String, String);
 /// One set's patterns, their blurred templates and the templates' squared norms.
 type SetModel = (Set, Vec<Pattern>, Vec<Vec<f32>>, Vec<f32>);
-/// The pair terms of neighbours of two sets at a distance (modules), row-major by the first.
-/// The pair terms of one kind of neighbours, row by row for the first character's pattern,
+/// The pair terms of neighbours of two sets at a distance (modules), row-major by the first,
 /// with their smallest value (the Viterbi step's bound).
 type PairTable = ((Set, Set, usize), Vec<f32>, f32);
 
@@ -1362,7 +1361,9 @@ fn viterbi(
         // The best previous state first; after it, a state whose cost plus the table's
         // smallest term exceeds every current minimum cannot lower any of them and is passed
         // over. The bound is taken again every few states (it only falls, so a stale one is
-        // merely loose): exact, and on a fit that is going well most states are passed over.
+        // merely loose). The minima are exact, and on a fit that is going well most states are
+        // passed over; only on an exact tie may the back pointer name another state of the
+        // same cost than a pass in index order would.
         let first = prev
             .iter()
             .enumerate()
