@@ -1355,6 +1355,9 @@ fn viterbi(
         let entry = tables.get(pairs[s - 1])?;
         let (table, least) = (&entry.1, entry.2);
         let prev = &fwd[s - 1];
+        if prev.is_empty() {
+            return None;
+        }
         let nb = unary[s].len();
         let mut cur = vec![f32::INFINITY; nb];
         let mut bp = vec![0u32; nb];
@@ -1628,6 +1631,10 @@ mod tests {
                 want_seq[s] = at;
                 at = back[s][at];
             }
+            // A step from no states at all gives no sequence, and no panic.
+            let mut empty = unary.clone();
+            empty[0].clear();
+            assert!(viterbi(&empty, &pairs, &tables, false).is_none());
             assert_eq!(seq, want_seq, "round {round}");
             assert!(
                 (best - want).abs() <= 1e-4 * want.abs().max(1.0),
