@@ -430,7 +430,7 @@ impl Decoder {
                         if part.is_empty() && want_pdf && !small {
                             pdf_tried = true;
                             pdf_guard |= matrix::decode_pdf417(frame, c, &mut part)
-                                >= FALLBACK_PDF417_GUARDS;
+                                >= matrix::PDF417_MIN_GUARDS;
                         }
                     });
                     found.extend(part);
@@ -483,7 +483,7 @@ impl Decoder {
             // PDF417 in the whole frame is rxing's slowest reader (it tries four rotations of
             // the binarised frame): on label frames it took two thirds of this pass. It runs
             // when a bar region showed a start or stop pattern on several rows (see
-            // `FALLBACK_PDF417_GUARDS`), or when no bar region could tell (the locator proposed
+            // `matrix::PDF417_MIN_GUARDS`), or when no bar region could tell (the locator proposed
             // none: a long PDF417 without quiet zones in the corpus).
             let fallback: Vec<Format> = formats
                 .iter()
@@ -521,14 +521,6 @@ impl Decoder {
         Ok(report)
     }
 }
-
-/// How many of the rows across one bar region must show a PDF417 start or stop pattern for
-/// the last-resort whole-frame pass to try PDF417. A PDF417's guards run down its whole height
-/// (the corpus symbol that a region showed had them on nine rows of nine); noise and print
-/// texture match them by chance on one or two (on the generated label frames, which hold no
-/// PDF417, 48 regions on one row and 7 on two, and a noise frame then took 86 ms, 45 of them
-/// in whole-frame PDF417). The region itself is still tried as PDF417 from one row.
-const FALLBACK_PDF417_GUARDS: usize = 3;
 
 /// One located region to decode, with its bounding box in frame pixels.
 enum Job<'a> {
