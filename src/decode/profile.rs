@@ -128,8 +128,28 @@ pub fn read_profile_near(
     formats: ProfileFormats,
     bars: Option<(f32, f32)>,
 ) -> Option<ProfileRead> {
+    fit_profile_near(profile, formats, bars).ok()
+}
+
+/// Why a profile read nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// No symbology's start and stop patterns fitted the profile's ends well enough for a
+    /// full fit: no dark-on-light symbol ends where the profile's quiet zones are.
+    NoEnds,
+    /// Some hypothesis was fitted in full, and no fit passed the fit, margin and check tests.
+    NoFit,
+}
+
+/// [`read_profile_near`], saying why it read nothing. A profile whose ends fit a symbol as it
+/// is (`NoFit`) holds dark bars on light, so the caller need not try it inverted.
+pub fn fit_profile_near(
+    profile: &[f32],
+    formats: ProfileFormats,
+    bars: Option<(f32, f32)>,
+) -> Result<ProfileRead, Miss> {
     if profile.len() < 40 || !formats.any() || profile.iter().any(|v| !v.is_finite()) {
-        return None;
+        return Err(Miss::NoEnds);
     }
     // The locator's direction across the bars is only known up to a half turn: a symbol
     // upside down in the strip is the profile reversed. Both directions, and every place the
@@ -149,23 +169,20 @@ pub fn read_profile_near(
         }
     }
     if views.is_empty() {
-        return None;
+        return Err(Miss::NoEnds);
     }
-    let mut best: Option<ProfileRead> = None;
-    let mut keep = |read: ProfileRead| {
-        if best.as_ref().is_none_or(|b| read.rms < b.rms) {
-            best = Some(read);
-        }
+    let mut best: Result<ProfileRead, Miss> = Err(Miss::NoEnds);
+    let mut keep = |attempt: Result<ProfileRead, Miss>| match (attempt, &best) {
+        (Ok(read), Ok(b)) if read.rms >= b.rms => {}
+        (Ok(read), _) => best = Ok(read),
+        (Err(Miss::NoFit), Err(_)) => best = Err(Miss::NoFit),
+        (Err(_), _) => {}
     };
-    if formats.code128
-        && let Some(r) = read_symbology(&views, &CODE128, formats)
-    {
-        keep(r);
+    if formats.code128 {
+        keep(read_symbology(&views, &CODE128, formats));
     }
-    if (formats.ean13 || formats.upca)
-        && let Some(r) = read_symbology(&views, &EAN, formats)
-    {
-        keep(r);
+    if formats.ean13 || formats.upca {
+        keep(read_symbology(&views, &EAN, formats));
     }
     best
 }
@@ -1004,7 +1021,11 @@ fn hypotheses(profile: &[f32], xa: f32, xb: f32, sym: &Symbology) -> Vec<Hypothe
     out
 }
 
-fn read_symbology(views: &[View], sym: &Symbology, formats: ProfileFormats) -> Option<ProfileRead> {
+fn read_symbology(
+    views: &[View],
+    sym: &Symbology,
+    formats: ProfileFormats,
+) -> Result<ProfileRead, Miss> {
     let mut hs: Vec<Hypothesis> = Vec::new();
     for (i, v) in views.iter().enumerate() {
         let mut these = hypotheses(v.profile, v.ends.0, v.ends.1, sym);
@@ -1021,18 +1042,31 @@ fn read_symbology(views: &[View], sym: &Symbology, formats: ProfileFormats) -> O
         Kind::Code128 => FULL_DECODES,
         Kind::Ean => FULL_DECODES * 2,
     });
+    let first = hs.first().ok_or(Miss::NoEnds)?;
+    let (first_end, first_view) = (first.end_rms, first.view);
+    // A Code 128 whose ends fit this badly at best has not read on the generated set or the
+    // corpus (the worst ends' fit of a read was 0.092): no full fit.
+    if sym.kind == Kind::Code128 && first_end > MAX_CODE128_END_RMS {
+        return Err(Miss::NoEnds);
+    }
+    read_best(views, sym, formats, &hs, first_end, first_view).ok_or(Miss::NoFit)
+}
+
+/// The full fits of the best hypotheses `hs` of one symbology (best first), and the check of
+/// the one that fits best.
+fn read_best(
+    views: &[View],
+    sym: &Symbology,
+    formats: ProfileFormats,
+    hs: &[Hypothesis],
+    first_end: f32,
+    first_view: usize,
+) -> Option<ProfileRead> {
     let models = models(sym);
     // The most likely reading is the best-fitting one over hypotheses and blurs; only that one
     // is then checked. Checking every candidate and keeping any that passes would let the
     // checks pick among misreads.
     let mut best: Option<(Fit, &Hypothesis, &Model)> = None;
-    let first = hs.first()?;
-    let (first_end, first_view) = (first.end_rms, first.view);
-    // A Code 128 whose ends fit this badly at best has not read on the generated set or the
-    // corpus (the worst ends' fit of a read was 0.092): no full fit.
-    if sym.kind == Kind::Code128 && first_end > MAX_CODE128_END_RMS {
-        return None;
-    }
     for (rank, h) in hs.iter().enumerate() {
         // A tilted hypothesis, or one in another view (the other direction, other ends),
         // whose ends fit clearly worse than the best one's is not worth a fit: a model
@@ -1991,5 +2025,29 @@ mod tests {
         assert_eq!(read_profile(&[], ALL), None);
         assert_eq!(read_profile(&[128.0; 500], ALL), None);
         assert_eq!(read_profile(&[f32::NAN; 100], ALL), None);
+    }
+
+    #[test]
+    fn a_miss_says_whether_the_ends_fitted() {
+        // A flat profile has no ends; a light-on-dark symbol has none as it is, and reads
+        // inverted; a symbol whose check character is wrong fits in full and fails its check.
+        assert_eq!(
+            fit_profile_near(&[128.0; 500], ALL, None),
+            Err(Miss::NoEnds)
+        );
+        let values = code128_c("35209900176148");
+        let p = render(&code128_modules(&values), 4.0, 1.5, 1.0, 2);
+        let light: Vec<f32> = p.iter().map(|v| 255.0 - v).collect();
+        assert_eq!(fit_profile_near(&light, ALL, None), Err(Miss::NoEnds));
+        let back: Vec<f32> = light.iter().map(|v| 255.0 - v).collect();
+        assert_eq!(
+            fit_profile_near(&back, ALL, None).map(|r| r.text),
+            Ok("35209900176148".to_owned())
+        );
+        let mut wrong = values.clone();
+        let check = wrong.len() - 2;
+        wrong[check] = (wrong[check] + 1) % 103;
+        let p = render(&code128_modules(&wrong), 4.0, 1.5, 1.0, 2);
+        assert_eq!(fit_profile_near(&p, ALL, None), Err(Miss::NoFit));
     }
 }
