@@ -145,6 +145,7 @@ pub fn apply_tuning(t: &mut Tuning, spec: &str) -> Result<()> {
             "texcess" => t.strip.text_excess = f as f32,
             "tsnr" => t.strip.text_snr = f as f32,
             "trows" => t.strip.text_rows = f as usize,
+            "pminh" => t.strip.profile_min_height = f as f32,
             "soft" => t.soft_deadline_share = f as f32,
             "th" => t.whole_frame_try_harder = f != 0.0,
             "half" => t.locate.downscale_min_side = f as u32,
