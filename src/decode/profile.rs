@@ -1092,7 +1092,7 @@ fn read_best(
             let Some(model) = models.get(si) else {
                 continue;
             };
-            let Some(fit) = fit(views[h.view].profile, sym, h, model, false) else {
+            let Some(fit) = fit(views[h.view].profile, sym, h, model) else {
                 continue;
             };
             // A tilt is one more free parameter, and on a heavily blurred symbol it can fit a
@@ -1117,11 +1117,12 @@ fn read_best(
     if fit0.rms > MAX_RMS {
         return None;
     }
-    // The margins need the backward pass too: only for the winner.
+    // The margins need the backward pass too: only for the winner, over the terms of its fit.
     let view = &views[h.view];
-    let fit = fit(view.profile, sym, h, model, true)?;
+    let (_, _, margin) = viterbi(&fit0.unary, &fit0.pairs, &model.pairs, true)?;
+    let fit = fit0;
     let need = (MARGIN * fit.rms * fit.rms).max(MIN_MARGIN);
-    if fit.margin < need {
+    if margin < need {
         return None;
     }
     let (format, text, aim) = (sym.finish)(&fit.values, formats)?;
@@ -1233,9 +1234,10 @@ struct Fit {
     /// with parity).
     values: Vec<u8>,
     rms: f32,
-    /// How much worse the best sequence with one character changed fits, at the weakest
-    /// character.
-    margin: f32,
+    /// The unary terms of the last pass and the pair tables between its slots, kept so that
+    /// the winner's margin (a backward pass over the same terms) needs no second fit.
+    unary: Vec<Vec<f32>>,
+    pairs: Vec<usize>,
     x0: f32,
     x1: f32,
 }
@@ -1245,13 +1247,7 @@ struct Fit {
 /// The light level and contrast start from the ends' fit at this blur; after a first pass they
 /// are fitted again to the whole decoded model (each as a straight line along the symbol, for
 /// glare and shading), and the sequence is fitted once more with them.
-fn fit(
-    profile: &[f32],
-    sym: &Symbology,
-    h: &Hypothesis,
-    model: &Model,
-    with_margin: bool,
-) -> Option<Fit> {
+fn fit(profile: &[f32], sym: &Symbology, h: &Hypothesis, model: &Model) -> Option<Fit> {
     let total = (sym.modules)(h.n)?;
     let reach = model.reach;
     let mut y = Vec::new();
@@ -1297,7 +1293,7 @@ fn fit(
                     .collect(),
             );
         }
-        let (seq, best, margin) = viterbi(&unary, &pairs, &model.pairs, with_margin && round == 1)?;
+        let (seq, best, _) = viterbi(&unary, &pairs, &model.pairs, false)?;
         if round == 0 {
             // The model's darkness along the decoded sequence, to fit the levels against.
             let mut pred = vec![0.0f32; y.len()];
@@ -1324,7 +1320,8 @@ fn fit(
         return Some(Fit {
             values,
             rms,
-            margin,
+            unary,
+            pairs,
             x0: h.map.a,
             x1: h.map.x(total as f32),
         });
