@@ -538,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pdf417_region_shows_its_guards_on_every_row_and_reads_from_three_and_a_code128_on_none() {
+    fn a_pdf417_region_shows_its_guards_on_every_row_and_two_rows_are_too_few_and_a_code128_none() {
         // Upright symbols at 3 px a module, scaled from rxing's own writer, on a light frame;
         // the region is where the locator would put it (across the bars is x).
         let frame_of = |format: BarcodeFormat, text: &str| {
