@@ -59,12 +59,19 @@ fn reads(decoder: &Decoder, img: &image::GrayImage, text: &str) -> bool {
         .unwrap_or(false)
 }
 
-#[test]
-fn blurred_strips_at_one_to_one_and_a_half_pixels_per_module_are_read() {
-    let with = Decoder::new(crate::util::patient_config());
+/// The default decoder, and the same without the profile fit.
+fn with_and_without_profile() -> (Decoder, Decoder) {
     let mut tuning = Tuning::default();
     tuning.strip.profile = false;
-    let without = Decoder::with_tuning(crate::util::patient_config(), tuning);
+    (
+        Decoder::new(crate::util::patient_config()),
+        Decoder::with_tuning(crate::util::patient_config(), tuning),
+    )
+}
+
+#[test]
+fn blurred_strips_at_one_to_one_and_a_half_pixels_per_module_are_read() {
+    let (with, without) = with_and_without_profile();
     let symbols = [
         code128("356938035643809").expect("encode"),
         code128("SNU9A6M413D").expect("encode"),
@@ -100,10 +107,7 @@ fn a_blurred_symbol_a_twentieth_as_tall_as_it_is_long_keeps_its_profile_fit() {
     // The profile fit skips bands lower than 2.5 % of their length (slivers between stacked
     // symbols). A real symbol this low is read by the profile fit, which rxing's readers alone
     // miss: the rule must stay well under it.
-    let with = Decoder::new(crate::util::patient_config());
-    let mut tuning = Tuning::default();
-    tuning.strip.profile = false;
-    let without = Decoder::with_tuning(crate::util::patient_config(), tuning);
+    let (with, without) = with_and_without_profile();
     let sym = code128("356938035643809").expect("encode");
     for (px, sigma) in [(1.0f32, 1.0f32), (1.25, 1.25), (1.5, 1.5)] {
         let img = frame_of_height(&sym, px, sigma, 3, 10.0);
