@@ -118,14 +118,19 @@ fn half(frame: &GrayImage) -> (Vec<u8>, usize, usize) {
     let (hw, hh) = (w / 2, h / 2);
     let src = frame.as_raw();
     let mut out = vec![0u8; hw * hh];
+    // The two rows are added first, column by column, and then the pairs of columns: two
+    // loops that vectorise, where one loop over 2x2 blocks did not (ten instructions a pixel).
+    // Integer sums, so the result is the same either way.
+    let mut rows = vec![0u16; w];
     for y in 0..hh {
         let r0 = &src[2 * y * w..2 * y * w + w];
         let r1 = &src[(2 * y + 1) * w..(2 * y + 1) * w + w];
+        for ((s, &a), &b) in rows.iter_mut().zip(r0).zip(r1) {
+            *s = u16::from(a) + u16::from(b);
+        }
         let o = &mut out[y * hw..(y + 1) * hw];
-        // Pairs of pixels from both rows, without indexing, so that the loop vectorises.
-        for ((px, a), b) in o.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
-            let s = u16::from(a[0]) + u16::from(a[1]) + u16::from(b[0]) + u16::from(b[1]);
-            *px = ((s + 2) / 4) as u8;
+        for (px, p) in o.iter_mut().zip(rows.chunks_exact(2)) {
+            *px = ((p[0] + p[1] + 2) / 4) as u8;
         }
     }
     (out, hw, hh)
