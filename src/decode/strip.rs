@@ -415,11 +415,19 @@ fn bands(frame: &GrayImage, g: &Geom, split: bool) -> (Vec<Band>, f32) {
     let du = len / nu as f32;
     let dv = rows / nv as f32;
     let mut prev = vec![0f32; nu * nv];
-    for j in 0..nv {
+    // `Geom::at` term by term, in its order of operations: the column's part once per column,
+    // the row's once per row (the same points, bit for bit).
+    let columns: Vec<(f32, f32)> = (0..nu)
+        .map(|i| {
+            let u = g.u0 + (i as f32 + 0.5) * du;
+            (g.cx + u * g.cos, g.cy + u * g.sin)
+        })
+        .collect();
+    for (j, out) in prev.chunks_exact_mut(nu).enumerate() {
         let v = g.v0 + (j as f32 + 0.5) * dv;
-        for i in 0..nu {
-            let (x, y) = g.at(g.u0 + (i as f32 + 0.5) * du, v);
-            prev[j * nu + i] = sample_linear(px, w, h, x, y);
+        let (vs, vc) = (v * g.sin, v * g.cos);
+        for (p, &(x, y)) in out.iter_mut().zip(&columns) {
+            *p = sample_linear(px, w, h, x - vs, y + vc);
         }
     }
     // The differences along each preview row and across to the row above, taken once: the
