@@ -1421,23 +1421,60 @@ mod tests {
         })
     }
 
+    /// A test frame's width as one strip, 10 px short of each side, its whole height.
+    const ACROSS: Geom = Geom {
+        cx: 160.0,
+        cy: 40.0,
+        cos: 1.0,
+        sin: 0.0,
+        u0: -150.0,
+        u1: 150.0,
+        v0: -38.0,
+        v1: 38.0,
+        skew: 0.0,
+        pivot: 0.0,
+    };
+
+    /// Which columns of a 320 px frame are dark: bars and spaces of random widths (1 to 4
+    /// modules of 2 px) from column `from` until one reaches `to`, a bar first.
+    fn random_bars(seed: u64, from: usize, to: usize) -> Vec<bool> {
+        let mut rng = Lcg(seed);
+        let mut dark = vec![false; 320];
+        let (mut x, mut on) = (from, true);
+        while x < to {
+            let w = 2 * (1 + (rng.next() * 4.0) as usize);
+            for d in dark.iter_mut().skip(x).take(w) {
+                *d = on;
+            }
+            x += w;
+            on = !on;
+        }
+        dark
+    }
+
+    /// Two lines of digits in the seven-segment font of [`inked`] (rows 8-28 and 48-68), in
+    /// the glyph cells `cells` (3 px each), with noise of deviation 4.
+    fn digit_lines(seed: u64, cells: std::ops::Range<u32>) -> GrayImage {
+        frame(4.0, seed, |x, y| {
+            let line = match y {
+                8..29 => y - 8,
+                48..69 => y - 48,
+                _ => return 0.0,
+            };
+            let (cx, cy) = (x / 3, line / 3);
+            if !cells.contains(&cx) || cx % 6 == 5 {
+                return 0.0;
+            }
+            let digit = (cx / 6 * 7 + y / 30) as usize;
+            f32::from(u8::from(inked(digit, cx % 6, cy)))
+        })
+    }
+
     /// The bands of the whole frame as one strip across its width, and whether each looks like
     /// text or noise.
     fn texty_bands(frame: &GrayImage) -> Vec<bool> {
-        let g = Geom {
-            cx: 160.0,
-            cy: 40.0,
-            cos: 1.0,
-            sin: 0.0,
-            u0: -150.0,
-            u1: 150.0,
-            v0: -38.0,
-            v1: 38.0,
-            skew: 0.0,
-            pivot: 0.0,
-        };
         let p = StripParams::default();
-        bands(frame, &g, false)
+        bands(frame, &ACROSS, false)
             .0
             .iter()
             .map(|b| b.texture.texty(&p))
@@ -1589,17 +1626,7 @@ mod tests {
     #[test]
     fn bars_are_told_from_text_and_noise_by_their_texture() {
         // Bars of random widths (1 to 4 modules of 2 px) over the middle 60 % of the height.
-        let mut rng = Lcg(7);
-        let mut dark = vec![false; 320];
-        let (mut x, mut on) = (40usize, true);
-        while x < 280 {
-            let w = 2 * (1 + (rng.next() * 4.0) as usize);
-            for d in dark.iter_mut().skip(x).take(w) {
-                *d = on;
-            }
-            x += w;
-            on = !on;
-        }
+        let dark = random_bars(7, 40, 280);
         for noise in [0.0, 6.0, 14.0] {
             let bars = frame(noise, 1, |x, y| {
                 f32::from(u8::from((16..64).contains(&y) && dark[x as usize]))
@@ -1607,19 +1634,7 @@ mod tests {
             assert_eq!(texty_bands(&bars), vec![false], "bars, noise {noise}");
         }
         // Two lines of digits as a seven-segment font draws them (the digits under a symbol).
-        let text = frame(4.0, 2, |x, y| {
-            let line = match y {
-                8..29 => y - 8,
-                48..69 => y - 48,
-                _ => return 0.0,
-            };
-            let (cx, cy) = (x / 3, line / 3);
-            if !(8..100).contains(&cx) || cx % 6 == 5 {
-                return 0.0;
-            }
-            let digit = (cx / 6 * 7 + y / 30) as usize;
-            f32::from(u8::from(inked(digit, cx % 6, cy)))
-        });
+        let text = digit_lines(2, 8..100);
         let lines = texty_bands(&text);
         assert!(!lines.is_empty(), "the text makes bands");
         assert!(lines.iter().all(|&t| t), "text: {lines:?}");
@@ -1638,36 +1653,14 @@ mod tests {
 
     #[test]
     fn only_bars_that_run_into_a_strip_end_ask_for_a_wider_strip_not_text() {
-        let g = Geom {
-            cx: 160.0,
-            cy: 40.0,
-            cos: 1.0,
-            sin: 0.0,
-            u0: -150.0,
-            u1: 150.0,
-            v0: -38.0,
-            v1: 38.0,
-            skew: 0.0,
-            pivot: 0.0,
-        };
         let p = StripParams::default();
         // Bars of random widths across the whole strip and past both its ends: a symbol the
         // locator's box cut short.
-        let mut rng = Lcg(11);
-        let mut dark = vec![false; 320];
-        let (mut x, mut on) = (0usize, true);
-        while x < 320 {
-            let w = 2 * (1 + (rng.next() * 4.0) as usize);
-            for d in dark.iter_mut().skip(x).take(w) {
-                *d = on;
-            }
-            x += w;
-            on = !on;
-        }
+        let dark = random_bars(11, 0, 320);
         let bars = frame(4.0, 5, |x, y| {
             f32::from(u8::from((16..64).contains(&y) && dark[x as usize]))
         });
-        let found = bands(&bars, &g, false).0;
+        let found = bands(&bars, &ACROSS, false).0;
         assert_eq!(found.len(), 1, "one band of bars");
         assert!(
             found[0].calls_for_wider(false, &p),
@@ -1676,19 +1669,8 @@ mod tests {
         assert!(!found[0].calls_for_wider(true, &p), "read bars");
         // Two lines of digits across the whole strip and past its ends, as a line of text
         // beside a symbol runs on past the locator's box.
-        let text = frame(4.0, 6, |x, y| {
-            let line = match y {
-                8..29 => y - 8,
-                48..69 => y - 48,
-                _ => return 0.0,
-            };
-            let (cx, cy) = (x / 3, line / 3);
-            if cx % 6 == 5 {
-                return 0.0;
-            }
-            f32::from(u8::from(inked((cx / 6 * 3 + y / 30) as usize, cx % 6, cy)))
-        });
-        let lines = bands(&text, &g, false).0;
+        let text = digit_lines(6, 0..107);
+        let lines = bands(&text, &ACROSS, false).0;
         assert!(!lines.is_empty(), "the text makes bands");
         assert!(
             lines.iter().all(|b| b.reach.0 || b.reach.1),
