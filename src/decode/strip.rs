@@ -873,9 +873,10 @@ pub(crate) fn decode_candidate(
     // under JPEG or perspective), and then no row holds the whole symbol. An unread band whose
     // bars run into an end of the strip says so: the strip is widened by half the box's length
     // on that side, once, and the bands of the wider strip at the height of the unread ones
-    // are read again. A band that looks like text does not ask for it (`Band::calls_for_wider`). Widening every strip first lost as many symbols as it found (the bands
-    // of the wider strip differ); reading the wider strip only where the first failed loses
-    // none.
+    // are read again. A band that looks like text does not ask for it
+    // (`Band::calls_for_wider`). Widening every strip first lost as many symbols as it found
+    // (the bands of the wider strip differ); reading the wider strip only where the first
+    // failed loses none.
     let (start, end) = cut.iter().fold((false, false), |acc, b| {
         (acc.0 | b.reach.0, acc.1 | b.reach.1)
     });
@@ -1421,7 +1422,8 @@ mod tests {
         })
     }
 
-    /// A test frame's width as one strip, 10 px short of each side, its whole height.
+    /// A test frame's width as one strip, 10 px short of each side, and all but 2 px of its
+    /// height on each side.
     const ACROSS: Geom = Geom {
         cx: 160.0,
         cy: 40.0,
