@@ -544,6 +544,32 @@ mod tests {
         row
     }
 
+    /// `count` rows of random runs (a module dark one time in three, 2 bits a module, runs
+    /// moved by a bit), the same every run.
+    fn random_rows(count: u64) -> impl Iterator<Item = BitArray> {
+        (0..count).map(|seed| {
+            let mut state = seed.wrapping_mul(2654435761).wrapping_add(17);
+            let modules: Vec<bool> = (0..120)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state % 3 == 0
+                })
+                .collect();
+            row_of(&modules, 2, 1, seed)
+        })
+    }
+
+    /// A row without bars and a row that is one bar to its end: nothing any reader can read.
+    fn no_bars_or_one_to_the_end() -> [BitArray; 2] {
+        let mut full = BitArray::with_size(64);
+        for i in 0..64 {
+            full.set(i);
+        }
+        [BitArray::with_size(64), full]
+    }
+
     #[test]
     fn the_code39_start_test_passes_every_row_the_reader_reads_and_few_others() {
         let hints = DecodeHints::default();
@@ -577,29 +603,18 @@ mod tests {
             .expect("encodes");
         assert!(!may_start_code39(&row_of(&code128, 2, 0, 7)));
         let mut refused = 0;
-        for seed in 0..200u64 {
-            let mut state = seed.wrapping_mul(2654435761).wrapping_add(17);
-            let modules: Vec<bool> = (0..120)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state % 3 == 0
-                })
-                .collect();
-            let row = row_of(&modules, 2, 1, seed);
+        for row in random_rows(200) {
             let reads = Code39Reader::new().decode_row(0, &row, &hints).is_ok();
             assert!(!reads || may_start_code39(&row));
             refused += usize::from(!may_start_code39(&row));
         }
         assert!(refused > 0, "the test refused no random row");
         // No bars, or a bar reaching the row's end: nothing to read, no panic.
-        assert!(!may_start_code39(&BitArray::with_size(64)));
-        let mut full = BitArray::with_size(64);
-        for i in 0..64 {
-            full.set(i);
-        }
-        assert!(!may_start_code39(&full));
+        assert!(
+            no_bars_or_one_to_the_end()
+                .iter()
+                .all(|r| !may_start_code39(r))
+        );
     }
 
     #[test]
@@ -659,27 +674,16 @@ mod tests {
         assert!(refused_gap > 0, "no short gap was refused");
         // Random runs: whatever the reader reads passes; most rows are refused.
         let mut refused = 0;
-        for seed in 0..300u64 {
-            let mut state = seed.wrapping_mul(2654435761).wrapping_add(17);
-            let modules: Vec<bool> = (0..120)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state % 3 == 0
-                })
-                .collect();
-            let row = row_of(&modules, 2, 1, seed);
+        for row in random_rows(300) {
             assert!(!reads(&row) || may_start_code128(&row));
             refused += usize::from(!may_start_code128(&row));
         }
         assert!(refused > 0, "the test refused no random row");
         // No bars, or a bar reaching the row's end: nothing to read, no panic.
-        assert!(!may_start_code128(&BitArray::with_size(64)));
-        let mut full = BitArray::with_size(64);
-        for i in 0..64 {
-            full.set(i);
-        }
-        assert!(!may_start_code128(&full));
+        assert!(
+            no_bars_or_one_to_the_end()
+                .iter()
+                .all(|r| !may_start_code128(r))
+        );
     }
 }
